@@ -1,0 +1,1 @@
+"""Skybound server: app factory, settings, database, migrations, CLI and middleware."""

@@ -1,0 +1,87 @@
+"""Settings: read once from the environment, then passed explicitly.
+
+Nothing imports a settings singleton; ``Settings.from_env()`` is called by the
+CLI (or a test builds ``Settings(...)`` directly) and the result is handed to
+``create_app``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, PostgresDsn, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of a Skybound process.
+
+    Environment variables are ``SKYBOUND_<FIELD>``, except for the conventional
+    unprefixed names given as aliases (``DATABASE_URL`` and friends).
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="SKYBOUND_", frozen=True, extra="ignore", populate_by_name=True
+    )
+
+    home: Path = Field(
+        default=Path(".skybound"),
+        description="State directory: the embedded database, uploaded files.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        validation_alias="DATABASE_URL",
+        description="PostgreSQL 14+ URL. Unset: start an embedded PostgreSQL under SKYBOUND_HOME.",
+    )
+    listen_database_url: str | None = Field(
+        default=None,
+        validation_alias="LISTEN_DATABASE_URL",
+        description="Direct (session-mode) URL for LISTEN when DATABASE_URL is a transaction pooler.",
+    )
+    host: str = Field(default="127.0.0.1")
+    port: int = Field(default=8080, ge=0, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    auto_migrate: bool = Field(
+        default=True,
+        description="Apply pending migrations when `serve` starts.",
+    )
+    db_pool_min: int = Field(default=2, ge=0)
+    db_pool_max: int = Field(default=10, ge=1)
+    statement_timeout_ms: int = Field(
+        default=5000,
+        ge=0,
+        description="Server-side cap on any one query of the request pool (0 disables).",
+    )
+    max_body_bytes: int = Field(
+        default=1 << 20,
+        ge=1024,
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO")
+    log_format: Literal["json", "text"] = Field(default="json")
+    access_log: bool = Field(default=True)
+
+    @field_validator("database_url", "listen_database_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        PostgresDsn(value)  # raises a clear error naming the variable
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Build settings from the process environment, with explicit overrides on top."""
+        return cls(**{k: v for k, v in overrides.items() if v is not None})
+
+    @property
+    def embedded_database(self) -> bool:
+        return self.database_url is None
+
+    def with_database(self, database_url: str) -> Settings:
+        return self.model_copy(update={"database_url": database_url})

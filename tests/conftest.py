@@ -1,0 +1,67 @@
+"""Fixtures shared by the whole suite: a real PostgreSQL, fresh databases, the app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from server.database import connect
+from server.settings import Settings
+from tests.postgres import TestPostgres, with_database
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestPostgres]:
+    """The PostgreSQL server of this test session (embedded unless TEST_DATABASE_URL is set)."""
+    server = TestPostgres.start(tmp_path_factory.mktemp("postgres"))
+    try:
+        yield server
+    finally:
+        server.drop_templates()
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def migrated_template(postgres: TestPostgres) -> str:
+    """Name of a template database with every migration applied and no rows."""
+    return postgres.template("empty")
+
+
+@pytest.fixture
+async def database_url(postgres: TestPostgres, migrated_template: str) -> AsyncIterator[str]:
+    """URL of a fresh, migrated, empty database owned by this test."""
+    database = await postgres.create_database(migrated_template)
+    try:
+        yield with_database(postgres.admin_url, database)
+    finally:
+        await postgres.drop_database(database)
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to this test's database, with Skybound's codecs."""
+    conn = await connect(database_url)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    """Settings for an app under test, pointing at this test's database."""
+    return Settings(
+        database_url=database_url,
+        home=tmp_path / "home",
+        log_format="text",
+        log_level="WARNING",
+        access_log=False,
+        db_pool_min=1,
+        db_pool_max=4,
+    )
+
+
+# --- seeded data (owned by the seed generator's tests) ---
