@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, PostgresDsn, field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     listen_database_url: str | None = Field(
         default=None,
         validation_alias="LISTEN_DATABASE_URL",
-        description="Direct (session-mode) URL for LISTEN when DATABASE_URL is a transaction pooler.",
+        description="Direct (session-mode) URL for LISTEN, when DATABASE_URL is a pooler.",
     )
     host: str = Field(default="127.0.0.1")
     port: int = Field(default=8080, ge=0, le=65535)
@@ -66,7 +66,8 @@ class Settings(BaseSettings):
     def _postgres_url(cls, value: str | None) -> str | None:
         if value in (None, ""):
             return None
-        PostgresDsn(value)  # raises a clear error naming the variable
+        if not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL")
         return value
 
     @field_validator("log_level", mode="before")

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
+from aiohttp.test_utils import TestClient
 
+from server.app import create_app
 from server.database import connect
 from server.settings import Settings
 from tests.postgres import TestPostgres, with_database
@@ -62,6 +65,12 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         db_pool_min=1,
         db_pool_max=4,
     )
+
+
+@pytest.fixture
+async def client(aiohttp_client: Any, settings: Settings) -> TestClient:
+    """An HTTP client for an app built by the real factory on this test's database."""
+    return await aiohttp_client(create_app(settings))
 
 
 # --- seeded data (owned by the seed generator's tests) ---

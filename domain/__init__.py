@@ -1,0 +1,1 @@
+"""Domain logic, callable without HTTP: handlers, the CLI and workers all use it."""

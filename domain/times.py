@@ -1,0 +1,35 @@
+"""Instants shown both in UTC and in an airport's local time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+@lru_cache(maxsize=1024)
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+class Instant(BaseModel):
+    """One moment, as UTC and as the wall-clock time at the relevant airport."""
+
+    model_config = ConfigDict(frozen=True)
+
+    utc: datetime = Field(examples=["2026-12-01T13:05:00Z"])
+    local: datetime = Field(
+        description="Airport-local time with its UTC offset.",
+        examples=["2026-12-01T08:05:00-05:00"],
+    )
+
+    @classmethod
+    def of(cls, moment: datetime, time_zone: str) -> Instant:
+        return cls(utc=moment.astimezone(UTC), local=moment.astimezone(zone(time_zone)))
+
+    @classmethod
+    def at(cls, moment: datetime | None, time_zone: str) -> Instant | None:
+        """Like ``of``, for the optional times (estimated, actual) of a flight."""
+        return None if moment is None else cls.of(moment, time_zone)

@@ -1,0 +1,9 @@
+"""REST handlers: thin adapters from HTTP to the domain functions."""
+
+from __future__ import annotations
+
+from server.api import ApiRoutes
+
+from . import airports, flights, service
+
+ALL_ROUTES: tuple[ApiRoutes, ...] = (service.routes, airports.routes, flights.routes)

@@ -1,0 +1,86 @@
+"""The application factory: every resource is owned by a cleanup context."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import ExitStack
+
+from aiohttp import web
+from swagger_ui import api_doc
+
+import handlers
+from server import keys
+from server.database import connect, create_pool
+from server.embedded import embedded_postgres
+from server.metrics import Metrics
+from server.middleware import add_request_id_header, problem_details, request_context
+from server.migrator import migrate
+from server.openapi import build_openapi
+from server.settings import Settings
+
+log = logging.getLogger(__name__)
+
+API_TITLE = "Skybound API"
+API_VERSION = "0.1.0"
+API_DESCRIPTION = (
+    "Realtime-first flight search and booking backend. Errors are RFC 9457 problem "
+    "details (application/problem+json)."
+)
+
+
+async def database(app: web.Application) -> AsyncIterator[None]:
+    """The request pool; an embedded PostgreSQL first when no DATABASE_URL is set."""
+    settings = app[keys.settings_key]
+    with ExitStack() as stack:
+        url = settings.database_url
+        if url is None:
+            url = await asyncio.to_thread(stack.enter_context, embedded_postgres(settings.home))
+        if settings.auto_migrate:
+            conn = await connect(url, application_name="skybound-migrate")
+            try:
+                await migrate(conn)
+            finally:
+                await conn.close()
+        pool = await create_pool(
+            url,
+            min_size=settings.db_pool_min,
+            max_size=settings.db_pool_max,
+            statement_timeout_ms=settings.statement_timeout_ms,
+        )
+        app[keys.pool_key] = pool
+        collector = app[keys.metrics_key].watch_pool(pool)
+
+        async def database_answers() -> bool:
+            return bool(await pool.fetchval("SELECT 1"))
+
+        app[keys.readiness_key]["database"] = database_answers
+        try:
+            yield
+        finally:
+            app[keys.readiness_key].pop("database", None)
+            app[keys.metrics_key].unwatch(collector)
+            await pool.close()
+    # Leaving the ExitStack stops the embedded server, if this app started one.
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(
+        middlewares=[request_context, problem_details],
+        client_max_size=settings.max_body_bytes,
+    )
+    app[keys.settings_key] = settings
+    app[keys.metrics_key] = Metrics()
+    app[keys.readiness_key] = {}
+    app.on_response_prepare.append(add_request_id_header)
+    app.cleanup_ctx.append(database)
+
+    operations = [op for group in handlers.ALL_ROUTES for op in group.operations]
+    for group in handlers.ALL_ROUTES:
+        group.add_to(app.router)
+    app[keys.openapi_key] = build_openapi(
+        operations, title=API_TITLE, version=API_VERSION, description=API_DESCRIPTION
+    )
+    api_doc(app, config_rel_url="/openapi.json", url_prefix="/docs", title=API_TITLE)
+    return app

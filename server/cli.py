@@ -1,0 +1,335 @@
+"""The ``skybound`` command: serve, demo, migrate, seed and simulate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from collections.abc import Coroutine, Iterator, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from server.settings import Settings
+
+log = logging.getLogger("skybound")
+
+DEMO_FLIGHTS = 20_000
+DEMO_DAYS = 14
+
+
+def _run(coro: Coroutine[Any, Any, Any]) -> Any:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - Windows
+        return asyncio.run(coro)
+    return uvloop.run(coro)
+
+
+@contextlib.contextmanager
+def resolved_database(settings: Settings) -> Iterator[Settings]:
+    """Settings with a database URL: the configured one, or an embedded server's."""
+    if settings.database_url is not None:
+        yield settings
+        return
+    from server.embedded import embedded_postgres
+
+    with embedded_postgres(settings.home) as url:
+        yield settings.with_database(url)
+
+
+async def _migrate(url: str) -> list[int]:
+    from server.database import connect
+    from server.migrator import migrate
+
+    conn = await connect(url, application_name="skybound-migrate")
+    try:
+        return await migrate(conn)
+    finally:
+        await conn.close()
+
+
+# --- serve ---------------------------------------------------------------------
+
+
+def _serve_one(settings: Settings, *, reuse_port: bool) -> None:
+    """Run one server process until SIGINT or SIGTERM."""
+    from aiohttp import web
+
+    from server.app import create_app
+    from server.logs import AccessLogger, configure_logging
+
+    configure_logging(settings.log_level, settings.log_format)
+    try:
+        import uvloop
+
+        loop = uvloop.new_event_loop()
+    except ImportError:  # pragma: no cover - Windows
+        loop = asyncio.new_event_loop()
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        reuse_port=reuse_port,
+        access_log_class=AccessLogger,
+        access_log=logging.getLogger("skybound.access") if settings.access_log else None,
+        shutdown_timeout=10.0,
+        print=None,
+        loop=loop,
+    )
+
+
+def _serve_workers(settings: Settings) -> int:
+    """N processes on one port (SO_REUSEPORT): the kernel spreads connections between them."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    workers = [
+        context.Process(
+            target=_serve_one,
+            args=(settings,),
+            kwargs={"reuse_port": True},
+            name=f"skybound-worker-{n}",
+        )
+        for n in range(settings.workers)
+    ]
+    for worker in workers:
+        worker.start()
+
+    def forward(signum: int, _frame: object) -> None:
+        for worker in workers:
+            if worker.pid is not None and worker.is_alive():
+                os.kill(worker.pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    for worker in workers:
+        worker.join()
+    return max((worker.exitcode or 0) for worker in workers)
+
+
+def serve(settings: Settings) -> int:
+    from server.logs import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format)
+    with resolved_database(settings) as resolved:
+        if resolved.auto_migrate:
+            applied = _run(_migrate(resolved.database_url or ""))
+            if applied:
+                log.info("migrations applied", extra={"versions": applied})
+        # Workers find the schema in place; they need not take the migration lock.
+        resolved = resolved.model_copy(update={"auto_migrate": False})
+        log.info(
+            "serving",
+            extra={"url": f"http://{resolved.host}:{resolved.port}", "workers": resolved.workers},
+        )
+        if resolved.workers == 1:
+            _serve_one(resolved, reuse_port=False)
+            return 0
+        return _serve_workers(resolved)
+
+
+# --- seed, simulate, migrate ---------------------------------------------------------
+
+
+async def _seed(
+    url: str, *, flights: int, days: int, seed: int, start: date | None, replace: bool
+) -> Any:
+    from server.database import connect
+    from server.seed import seed_database
+
+    conn = await connect(url, application_name="skybound-seed")
+    try:
+        return await seed_database(
+            conn, flights=flights, days=days, seed=seed, start_date=start, replace=replace
+        )
+    finally:
+        await conn.close()
+
+
+async def _simulate(url: str, *, seed: int, speed: float, interval: float) -> None:
+    from server.database import create_pool
+    from server.simulator import Simulator
+
+    pool = await create_pool(url, min_size=1, max_size=2, application_name="skybound-simulator")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await Simulator(pool, seed=seed, speed=speed).run(stop, interval=interval)
+    finally:
+        await pool.close()
+
+
+def _simulate_process(url: str, seed: int, speed: float, interval: float) -> None:
+    from server.logs import configure_logging
+
+    configure_logging("INFO", "text")
+    with contextlib.suppress(KeyboardInterrupt):
+        _run(_simulate(url, seed=seed, speed=speed, interval=interval))
+
+
+async def _flight_count(url: str) -> int:
+    from server.database import connect
+
+    conn = await connect(url)
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM flights"))
+    finally:
+        await conn.close()
+
+
+def demo(settings: Settings, *, speed: float) -> int:
+    """Migrate, seed a small schedule if empty, run the simulator and the server."""
+    import multiprocessing
+
+    from server.logs import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format)
+    with resolved_database(settings) as resolved:
+        url = resolved.database_url or ""
+        _run(_migrate(url))
+        if _run(_flight_count(url)) == 0:
+            print(f"Seeding a demo schedule of {DEMO_FLIGHTS:,} flights...", flush=True)
+            report = _run(
+                _seed(
+                    url,
+                    flights=DEMO_FLIGHTS,
+                    days=DEMO_DAYS,
+                    seed=1,
+                    start=datetime.now(UTC).date() - timedelta(days=1),
+                    replace=False,
+                )
+            )
+            print(f"Seeded {report.flights:,} flights in {report.seconds:.1f} s.", flush=True)
+        simulator = multiprocessing.get_context("spawn").Process(
+            target=_simulate_process, args=(url, 1, speed, 1.0), name="skybound-simulator"
+        )
+        simulator.start()
+        base = f"http://{resolved.host}:{resolved.port}"
+        print(
+            "\nSkybound demo is running:\n"
+            f"  API docs        {base}/docs\n"
+            f"  Departures JFK  {base}/v1/airports/JFK/departures\n"
+            f"  Arrivals LHR    {base}/v1/airports/LHR/arrivals\n"
+            f"  Airport search  {base}/v1/airports?q=london\n"
+            f"  Flight          {base}/v1/flights/1\n"
+            f"  Health          {base}/healthz  {base}/readyz  {base}/metrics\n"
+            "Press Ctrl+C to stop.\n",
+            flush=True,
+        )
+        try:
+            _serve_one(resolved.model_copy(update={"auto_migrate": False}), reuse_port=False)
+        finally:
+            if simulator.is_alive() and simulator.pid is not None:
+                os.kill(simulator.pid, signal.SIGTERM)
+            simulator.join(timeout=10)
+    return 0
+
+
+# --- argument parsing ----------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="skybound", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve_cmd = commands.add_parser("serve", help="run the HTTP server")
+    serve_cmd.add_argument("--host", help="bind address (SKYBOUND_HOST)")
+    serve_cmd.add_argument("--port", type=int, help="port (SKYBOUND_PORT)")
+    serve_cmd.add_argument("--workers", type=int, help="processes on the port (SKYBOUND_WORKERS)")
+    serve_cmd.add_argument(
+        "--no-migrate", action="store_true", help="do not apply pending migrations at start"
+    )
+
+    demo_cmd = commands.add_parser("demo", help="seed if empty, run the simulator and server")
+    demo_cmd.add_argument("--host")
+    demo_cmd.add_argument("--port", type=int)
+    demo_cmd.add_argument("--speed", type=float, default=1.0, help="simulated time speed-up")
+
+    migrate_cmd = commands.add_parser("migrate", help="apply pending migrations")
+    migrate_cmd.add_argument("--status", action="store_true", help="list pending, apply nothing")
+
+    seed_cmd = commands.add_parser("seed", help="load airports and a generated schedule")
+    seed_cmd.add_argument("--flights", type=int, default=100_000, help="flight legs to generate")
+    seed_cmd.add_argument("--days", type=int, default=365, help="days of schedule")
+    seed_cmd.add_argument("--seed", type=int, default=1, help="random seed (same seed, same data)")
+    seed_cmd.add_argument("--start", type=date.fromisoformat, help="first service date (today)")
+    seed_cmd.add_argument("--replace", action="store_true", help="replace an existing schedule")
+
+    simulate_cmd = commands.add_parser("simulate", help="move flights through their day")
+    simulate_cmd.add_argument("--seed", type=int, default=1)
+    simulate_cmd.add_argument("--speed", type=float, default=1.0)
+    simulate_cmd.add_argument("--interval", type=float, default=1.0, help="seconds per tick")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    overrides = {k: getattr(args, k, None) for k in ("host", "port", "workers")}
+    if getattr(args, "no_migrate", False):
+        overrides["auto_migrate"] = False
+    try:
+        settings = Settings.from_env(**overrides)
+    except ValueError as exc:
+        print(f"skybound: invalid configuration:\n{exc}", file=sys.stderr)
+        return 2
+
+    if args.command == "serve":
+        return serve(settings)
+    if args.command == "demo":
+        return demo(settings, speed=args.speed)
+
+    from server.logs import configure_logging
+
+    configure_logging(settings.log_level, "text")
+    with resolved_database(settings) as resolved:
+        url = resolved.database_url or ""
+        if args.command == "migrate":
+            if args.status:
+                from server.database import connect
+                from server.migrator import pending
+
+                async def show() -> None:
+                    conn = await connect(url)
+                    try:
+                        for m in await pending(conn):
+                            print(f"pending {m.version:04d}_{m.name}")
+                    finally:
+                        await conn.close()
+
+                _run(show())
+                return 0
+            applied = _run(_migrate(url))
+            print(f"applied {len(applied)} migration(s): {applied}" if applied else "up to date")
+            return 0
+        if args.command == "seed":
+            _run(_migrate(url))
+            report = _run(
+                _seed(
+                    url,
+                    flights=args.flights,
+                    days=args.days,
+                    seed=args.seed,
+                    start=args.start,
+                    replace=args.replace,
+                )
+            )
+            print(
+                f"seeded {report.flights:,} flights ({report.flight_cabins:,} cabins) in "
+                f"{report.seconds:.1f} s: {report.legs_per_second:,.0f} legs/s"
+            )
+            return 0
+        if args.command == "simulate":
+            with contextlib.suppress(KeyboardInterrupt):
+                _run(_simulate(url, seed=args.seed, speed=args.speed, interval=args.interval))
+            return 0
+    return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

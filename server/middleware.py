@@ -1,0 +1,92 @@
+"""Request context (id, timing, metrics) and the single place errors become responses."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+import orjson
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from server.errors import PROBLEM_CONTENT_TYPE, Problem, SkyboundError
+from server.keys import metrics_key
+from server.logs import request_id_var
+
+log = logging.getLogger(__name__)
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# An incoming id is kept only if it is short and plain, so it is safe to log and echo.
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+request_id_key: web.RequestKey[str] = web.RequestKey("request_id")
+
+
+def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(
+        body=orjson.dumps(body),
+        status=int(body["status"]),
+        content_type=PROBLEM_CONTENT_TYPE,
+        headers=headers,
+    )
+
+
+def _route_label(request: web.Request) -> str:
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "unmatched"
+
+
+@web.middleware
+async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Give the request an id, time it, and count it by route template."""
+    incoming = request.headers.get(REQUEST_ID_HEADER, "")
+    request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    request[request_id_key] = request_id
+    token = request_id_var.set(request_id)
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    finally:
+        metrics = request.app[metrics_key]
+        route = _route_label(request)
+        metrics.latency.labels(request.method, route).observe(time.perf_counter() - started)
+        metrics.requests.labels(request.method, route, str(status)).inc()
+        request_id_var.reset(token)
+
+
+@web.middleware
+async def problem_details(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn every error into application/problem+json; a 500 never echoes the exception."""
+    try:
+        return await handler(request)
+    except SkyboundError as exc:
+        body = exc.problem()
+        headers = exc.headers()
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        body = Problem(exc.status, exc.reason).as_dict()
+        if isinstance(exc, web.HTTPMethodNotAllowed):
+            body["allowed_methods"] = sorted(exc.allowed_methods)
+        if isinstance(exc, web.HTTPRequestEntityTooLarge):
+            body["detail"] = "The request body is larger than this server accepts."
+        headers = {k: v for k, v in exc.headers.items() if k.lower() in ("allow", "retry-after")}
+    except Exception:
+        log.exception("unhandled error", extra={"path": request.path})
+        body = Problem(500, "Internal Server Error", "Something went wrong on our side.").as_dict()
+        headers = None
+    body["instance"] = request.path
+    body["request_id"] = request.get(request_id_key)
+    return problem_response(body, headers)
+
+
+async def add_request_id_header(request: web.Request, response: web.StreamResponse) -> None:
+    """Echo the request id on every response, streamed ones included."""
+    request_id = request.get(request_id_key)
+    if request_id:
+        response.headers[REQUEST_ID_HEADER] = request_id

@@ -1,0 +1,81 @@
+"""Service endpoints and the error contract that every route shares."""
+
+from __future__ import annotations
+
+from aiohttp.test_utils import TestClient
+
+from tests.problems import assert_problem
+
+
+async def test_healthz_answers_ok(client: TestClient) -> None:
+    response = await client.get("/healthz")
+    assert response.status == 200
+    assert await response.json() == {"status": "ok"}
+
+
+async def test_readyz_reports_database(client: TestClient) -> None:
+    response = await client.get("/readyz")
+    assert response.status == 200
+    assert await response.json() == {"status": "ready", "checks": {"database": True}}
+
+
+async def test_unknown_route_is_problem_json(client: TestClient) -> None:
+    response = await client.get("/v1/nowhere")
+    body = await assert_problem(response, 404)
+    assert body["instance"] == "/v1/nowhere"
+
+
+async def test_wrong_method_is_problem_json_with_allow(client: TestClient) -> None:
+    response = await client.delete("/healthz")
+    body = await assert_problem(response, 405)
+    assert "GET" in body["allowed_methods"]
+    assert "GET" in response.headers["Allow"]
+
+
+async def test_every_response_carries_a_request_id(client: TestClient) -> None:
+    ok = await client.get("/healthz")
+    missing = await client.get("/v1/nowhere")
+    assert len(ok.headers["X-Request-ID"]) == 32
+    assert ok.headers["X-Request-ID"] != missing.headers["X-Request-ID"]
+    assert (await missing.json())["request_id"] == missing.headers["X-Request-ID"]
+
+
+async def test_incoming_request_id_is_kept_only_when_plain(client: TestClient) -> None:
+    kept = await client.get("/healthz", headers={"X-Request-ID": "edge-1234"})
+    assert kept.headers["X-Request-ID"] == "edge-1234"
+    replaced = await client.get("/healthz", headers={"X-Request-ID": "bad id\twith tab"})
+    assert replaced.headers["X-Request-ID"] != "bad id\twith tab"
+
+
+async def test_metrics_count_requests_by_route_template(client: TestClient) -> None:
+    await client.get("/v1/flights/999999")
+    response = await client.get("/metrics")
+    assert response.status == 200
+    text = await response.text()
+    route = 'route="/v1/flights/{flight_id}"'
+    assert f'skybound_http_requests_total{{method="GET",{route},status="404"}} 1.0' in text
+    assert "skybound_db_pool_max_connections 4.0" in text
+
+
+async def test_openapi_documents_every_route(client: TestClient) -> None:
+    response = await client.get("/openapi.json")
+    spec = await response.json()
+    assert spec["openapi"] == "3.1.0"
+    for path in ("/v1/flights/{flight_id}", "/v1/airports/{iata}/departures", "/readyz"):
+        assert path in spec["paths"]
+    flight = spec["paths"]["/v1/flights/{flight_id}"]["get"]
+    assert flight["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Flight"
+    }
+    assert "404" in flight["responses"]
+    assert "Flight" in spec["components"]["schemas"]
+
+
+async def test_docs_page_is_served_with_local_assets(client: TestClient) -> None:
+    page = await client.get("/docs/")
+    assert page.status == 200
+    html = await page.text()
+    assert "/openapi.json" in html
+    assert "cdn" not in html.lower()
+    asset = await client.get("/docs/static/swagger-ui-bundle.js")
+    assert asset.status == 200
