@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 
 @lru_cache(maxsize=1024)
@@ -24,6 +24,11 @@ class Instant(BaseModel):
         description="Airport-local time with its UTC offset.",
         examples=["2026-12-01T08:05:00-05:00"],
     )
+
+    @field_serializer("local")
+    def _explicit_offset(self, value: datetime) -> str:
+        # Local times always show their offset, "+00:00" included, never "Z".
+        return value.isoformat()
 
     @classmethod
     def of(cls, moment: datetime, time_zone: str) -> Instant:

@@ -1,0 +1,112 @@
+"""Factories for test data: plain SQL inserts with sensible defaults and explicit overrides."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+AIRPORTS: dict[str, dict[str, Any]] = {
+    "JFK": dict(icao="KJFK", name="John F Kennedy International Airport", city="New York",
+                country="US", time_zone="America/New_York", latitude=40.64, longitude=-73.78,
+                is_hub=True),
+    "LGA": dict(icao="KLGA", name="LaGuardia Airport", city="New York", country="US",
+                time_zone="America/New_York", latitude=40.78, longitude=-73.87),
+    "LHR": dict(icao="EGLL", name="London Heathrow Airport", city="London", country="GB",
+                time_zone="Europe/London", latitude=51.47, longitude=-0.46, is_hub=True),
+    "LCY": dict(icao="EGLC", name="London City Airport", city="London", country="GB",
+                time_zone="Europe/London", latitude=51.51, longitude=0.06),
+    "CDG": dict(icao="LFPG", name="Paris Charles de Gaulle Airport", city="Paris",
+                country="FR", time_zone="Europe/Paris", latitude=49.01, longitude=2.55,
+                is_hub=True),
+    "LAX": dict(icao="KLAX", name="Los Angeles International Airport", city="Los Angeles",
+                country="US", time_zone="America/Los_Angeles", latitude=33.94,
+                longitude=-118.41, is_hub=True),
+    "SYD": dict(icao="YSSY", name="Sydney Kingsford Smith Airport", city="Sydney",
+                country="AU", time_zone="Australia/Sydney", latitude=-33.95, longitude=151.18),
+}  # fmt: skip
+
+
+async def add_airport(db: asyncpg.Connection, iata: str, **overrides: Any) -> str:
+    fields = {**AIRPORTS.get(iata, {}), **overrides}
+    await db.execute(
+        """INSERT INTO airports (iata, icao, name, city, country, time_zone, latitude,
+                                 longitude, is_hub)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+        iata,
+        fields.get("icao"),
+        fields.get("name", f"{iata} Airport"),
+        fields.get("city", iata.title()),
+        fields.get("country", "US"),
+        fields.get("time_zone", "UTC"),
+        fields.get("latitude", 0.0),
+        fields.get("longitude", 0.0),
+        fields.get("is_hub", False),
+    )
+    return iata
+
+
+async def add_airline(db: asyncpg.Connection, code: str = "SB", **overrides: Any) -> str:
+    await db.execute(
+        """INSERT INTO airlines (code, icao, name, country, ticket_prefix, currency)
+           VALUES ($1, $2, $3, $4, $5, $6)""",
+        code,
+        overrides.get("icao", "SKB" if code == "SB" else None),
+        overrides.get("name", "Skybound Airways" if code == "SB" else f"Airline {code}"),
+        overrides.get("country", "US"),
+        overrides.get("ticket_prefix", "901" if code == "SB" else f"9{abs(hash(code)) % 90 + 10}"),
+        overrides.get("currency", "USD"),
+    )
+    return code
+
+
+async def add_aircraft(db: asyncpg.Connection, code: str = "32N") -> str:
+    await db.execute(
+        """INSERT INTO aircraft_types (code, icao, name, range_km, cruise_kmh)
+           VALUES ($1, 'A20N', 'Airbus A320neo', 6300, 830)""",
+        code,
+    )
+    return code
+
+
+async def add_flight(
+    db: asyncpg.Connection,
+    *,
+    origin: str,
+    destination: str,
+    departure: datetime,
+    block: timedelta = timedelta(hours=2),
+    carrier: str = "SB",
+    number: int = 100,
+    **fields: Any,
+) -> int:
+    """A leg departing at ``departure`` (aware); service date is the local date at the origin."""
+    origin_tz = await db.fetchval("SELECT time_zone FROM airports WHERE iata = $1", origin)
+    service_date: date = departure.astimezone(ZoneInfo(origin_tz)).date()
+    columns = {
+        "carrier": carrier,
+        "flight_number": number,
+        "service_date": service_date,
+        "origin": origin,
+        "destination": destination,
+        "scheduled_departure": departure,
+        "scheduled_arrival": departure + block,
+        **fields,
+    }
+    names = ", ".join(columns)
+    params = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+    return int(
+        await db.fetchval(
+            f"INSERT INTO flights ({names}) VALUES ({params}) RETURNING id", *columns.values()
+        )
+    )
+
+
+async def add_world(db: asyncpg.Connection) -> None:
+    """The airports above, one airline and one aircraft type."""
+    for iata in AIRPORTS:
+        await add_airport(db, iata)
+    await add_airline(db)
+    await add_aircraft(db)
