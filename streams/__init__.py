@@ -1,0 +1,1 @@
+"""Realtime pipeline: change capture listener, hub and SSE/WebSocket transports."""

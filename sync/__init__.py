@@ -1,0 +1,1 @@
+"""Offline sync: versioned pull/push for mobile clients."""
