@@ -6,8 +6,9 @@ snapshots and realtime events, so a client renders one shape everywhere.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field
@@ -92,7 +93,8 @@ LEFT JOIN aircraft_types ac ON ac.code = f.aircraft_type
 _GET = FLIGHT_SELECT + "WHERE f.id = $1"
 
 
-def flight_from_row(row: asyncpg.Record) -> Flight:
+def flight_from_row(row: Mapping[str, Any]) -> Flight:
+    """A Flight from a FLIGHT_SELECT row, or from a captured flight state with the same keys."""
     origin_tz, destination_tz = row["origin_tz"], row["destination_tz"]
     scheduled = row["scheduled_departure"]
     departed = row["actual_departure"] or row["estimated_departure"] or scheduled

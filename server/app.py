@@ -19,6 +19,8 @@ from server.middleware import add_request_id_header, problem_details, request_co
 from server.migrator import migrate
 from server.openapi import build_openapi
 from server.settings import Settings
+from streams import sse_endpoints
+from streams.realtime import announce_shutdown, realtime_context
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,7 @@ async def database(app: web.Application) -> AsyncIterator[None]:
             statement_timeout_ms=settings.statement_timeout_ms,
         )
         app[keys.pool_key] = pool
+        app[keys.database_url_key] = url
         collector = app[keys.metrics_key].watch_pool(pool)
 
         async def database_answers() -> bool:
@@ -75,9 +78,12 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.readiness_key] = {}
     app.on_response_prepare.append(add_request_id_header)
     app.cleanup_ctx.append(database)
+    app.cleanup_ctx.append(realtime_context)
+    app.on_shutdown.append(announce_shutdown)
 
-    operations = [op for group in handlers.ALL_ROUTES for op in group.operations]
-    for group in handlers.ALL_ROUTES:
+    route_groups = (*handlers.ALL_ROUTES, sse_endpoints.routes)
+    operations = [op for group in route_groups for op in group.operations]
+    for group in route_groups:
         group.add_to(app.router)
     app[keys.openapi_key] = build_openapi(
         operations, title=API_TITLE, version=API_VERSION, description=API_DESCRIPTION

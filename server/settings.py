@@ -57,6 +57,31 @@ class Settings(BaseSettings):
         default=1 << 20,
         ge=1024,
     )
+    stream_heartbeat_seconds: float = Field(
+        default=15.0, gt=0, description="Comment heartbeats on SSE streams keep proxies open."
+    )
+    stream_buffer_bytes: int = Field(
+        default=256 * 1024,
+        ge=4096,
+        description="Unsent bytes a stream client may fall behind by before it is disconnected.",
+    )
+    stream_retry_ms: int = Field(
+        default=2000, ge=100, description="SSE reconnection delay hint (jittered)."
+    )
+    change_retention_hours: float = Field(
+        default=72.0, gt=0, description="How long the change log keeps events for resume."
+    )
+    ws_max_topics: int = Field(default=100, ge=1, description="Topics per WebSocket connection.")
+    ws_max_message_bytes: int = Field(
+        default=64 * 1024, ge=1024, description="Largest WebSocket frame a client may send."
+    )
+    jwt_secret: str | None = Field(
+        default=None,
+        validation_alias="SUPABASE_JWT_SECRET",
+        repr=False,
+        description="HS256 secret of the auth server's JWTs (Supabase's JWT secret).",
+    )
+    jwt_audience: str = Field(default="authenticated", validation_alias="SUPABASE_JWT_AUDIENCE")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO")
     log_format: Literal["json", "text"] = Field(default="json")
     access_log: bool = Field(default=True)

@@ -75,9 +75,6 @@ async def test_failed_migration_leaves_nothing_behind(blank_url: str) -> None:
 
 
 async def test_change_log_rejects_updates(db: asyncpg.Connection) -> None:
-    await db.execute(
-        "INSERT INTO change_events (event_type, entity, entity_id, topics, payload)"
-        " VALUES ('flight.updated', 'flight', '1', '{flight:1}', '{}')"
-    )
+    await db.execute("SELECT record_change('flight.updated', 'flight', '1', 1, '{flight:1}', '{}')")
     with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
         await db.execute("UPDATE change_events SET payload = '{\"x\": 1}'")

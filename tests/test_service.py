@@ -16,7 +16,10 @@ async def test_healthz_answers_ok(client: TestClient) -> None:
 async def test_readyz_reports_database(client: TestClient) -> None:
     response = await client.get("/readyz")
     assert response.status == 200
-    assert await response.json() == {"status": "ready", "checks": {"database": True}}
+    assert await response.json() == {
+        "status": "ready",
+        "checks": {"database": True, "change_listener": True},
+    }
 
 
 async def test_unknown_route_is_problem_json(client: TestClient) -> None:

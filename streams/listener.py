@@ -1,0 +1,173 @@
+"""The process's one LISTEN connection: it turns NOTIFY pokes into released events.
+
+NOTIFY only says "something committed"; the events themselves are read from
+the log, from the hub's cursor on, so a missed or collapsed notification costs
+nothing. When the connection drops, the listener reconnects with jittered
+backoff and catches up from the same cursor: nothing committed meanwhile is
+lost. LISTEN needs a session, so this connection never comes from the pool
+(a pool resets connections with UNLISTEN, and transaction poolers drop it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from typing import Literal
+
+import asyncpg
+
+from server.database import connect
+from streams import changelog
+from streams.hub import Hub
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "skybound_changes"
+ListenerState = Literal["starting", "listening", "reconnecting", "stopped"]
+
+
+class ChangeListener:
+    def __init__(
+        self,
+        dsn: str,
+        hub: Hub,
+        *,
+        batch_size: int = 1000,
+        keepalive_seconds: float = 10.0,
+        max_backoff_seconds: float = 10.0,
+    ) -> None:
+        self.dsn = dsn
+        self.hub = hub
+        self.batch_size = batch_size
+        self.keepalive_seconds = keepalive_seconds
+        self.max_backoff_seconds = max_backoff_seconds
+        self.state: ListenerState = "starting"
+        self.reconnects = 0
+        self._conn: asyncpg.Connection | None = None
+        self._poke = asyncio.Event()
+        self._lost = asyncio.Event()
+        self._ready = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    # Lifecycle --------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect and position the hub at the newest released event; then run in the background."""
+        await self._connect()
+        state = await changelog.log_state(self._conn_or_raise())
+        self.hub.epoch = state.epoch
+        self.hub.cursor = await changelog.start_position(self._conn_or_raise())
+        self._task = asyncio.create_task(self._run(), name="change-listener")
+        self._ready.set()
+
+    async def stop(self) -> None:
+        self.state = "stopped"
+        if self._task is not None:
+            self._task.cancel()
+            # gather() absorbs the task's own cancellation but not one aimed at us.
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self._close()
+
+    @property
+    def listening(self) -> bool:
+        return self.state == "listening"
+
+    # Connection ---------------------------------------------------------------
+
+    def _conn_or_raise(self) -> asyncpg.Connection:
+        if self._conn is None:
+            raise ConnectionError("listener is not connected")
+        return self._conn
+
+    async def _connect(self) -> None:
+        conn = await connect(self.dsn, application_name="skybound-listener")
+        conn.add_termination_listener(self._on_terminated)
+        await conn.add_listener(CHANNEL, self._on_notify)
+        self._conn = conn
+        self._lost.clear()
+        self.state = "listening"
+        # Anything committed while we were away is read by the next pass.
+        self._poke.set()
+
+    async def _close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None and not conn.is_closed():
+            conn.remove_termination_listener(self._on_terminated)
+            try:
+                await asyncio.wait_for(conn.close(), timeout=2)
+            except (TimeoutError, OSError, asyncpg.PostgresError):
+                conn.terminate()
+
+    def _on_notify(self, *_: object) -> None:
+        # Called synchronously by asyncpg: only flag work, never do it here.
+        self._poke.set()
+
+    def _on_terminated(self, *_: object) -> None:
+        self._lost.set()
+        self._poke.set()
+
+    # Main loop ---------------------------------------------------------------
+
+    async def _run(self) -> None:
+        retry_in = 0.0
+        while True:
+            try:
+                await self._pump()
+            except asyncio.CancelledError:
+                raise
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, ConnectionError) as exc:
+                self.state = "reconnecting"
+                log.warning("change listener lost its connection", extra={"error": repr(exc)})
+            await self._close()
+            # Jittered exponential backoff: a database restart must not be met by
+            # every worker of every instance reconnecting in the same millisecond.
+            retry_in = min(self.max_backoff_seconds, max(0.1, retry_in * 2))
+            await asyncio.sleep(retry_in * random.uniform(0.5, 1.0))
+            try:
+                await self._connect()
+                self.reconnects += 1
+                retry_in = 0.0
+                log.info("change listener reconnected", extra={"cursor": self.hub.cursor})
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("change listener reconnect failed", extra={"error": repr(exc)})
+
+    async def _pump(self) -> None:
+        """Publish released events whenever poked, until the connection is lost."""
+        conn = self._conn_or_raise()
+        withheld_wait = 0.0
+        last_keepalive = time.monotonic()
+        while True:
+            timeout = withheld_wait or self.keepalive_seconds
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._poke.wait(), timeout)
+            self._poke.clear()
+            if self._lost.is_set() or conn.is_closed():
+                raise ConnectionError("listen connection terminated")
+            if time.monotonic() - last_keepalive >= self.keepalive_seconds:
+                # A half-open TCP connection never reports its death; a query does.
+                await asyncio.wait_for(conn.fetchval("SELECT 1"), self.keepalive_seconds)
+                last_keepalive = time.monotonic()
+            withheld = await self._drain(conn)
+            # Events held back by an older open transaction: look again soon, as
+            # that transaction's end (if it wrote no events) sends no notification.
+            withheld_wait = min(0.2, max(0.005, withheld_wait * 2)) if withheld else 0.0
+
+    async def _drain(self, conn: asyncpg.Connection) -> bool:
+        hub = self.hub
+        while True:
+            bounds = await changelog.release_bounds(conn, hub.cursor)
+            if bounds.released <= hub.cursor:
+                return bounds.withheld
+            events = await changelog.released_events(
+                conn, hub.cursor, bounds.released, hub.epoch, limit=self.batch_size
+            )
+            for event in events:
+                hub.publish(event)
+            if events and events[-1].id < bounds.released:
+                continue  # more than one batch released; keep going
+            hub.cursor = max(hub.cursor, bounds.released)
+            if not bounds.withheld:
+                return False

@@ -1,0 +1,169 @@
+"""The process's realtime resources: hub, listener, snapshot cache and stream upkeep."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import asyncpg
+from aiohttp import web
+
+from server import keys
+from streams import changelog
+from streams.events import ChangeEvent
+from streams.hub import Hub
+from streams.listener import ChangeListener
+from streams.positions import Position
+from streams.sinks import TransportSink
+from streams.snapshots import SnapshotCache
+from streams.sse import http_chunk, sse_comment
+
+log = logging.getLogger(__name__)
+
+PING_CHUNK = http_chunk(sse_comment("ping"))
+# A client this far behind gets a fresh snapshot instead of a long replay.
+MAX_REPLAY_EVENTS = 5000
+PURGE_LOCK_KEY = 0x5B_0D_0C1E
+
+
+@dataclass
+class Realtime:
+    hub: Hub
+    listener: ChangeListener
+    snapshots: SnapshotCache
+    retry_ms: int
+    sse_sinks: set[TransportSink] = field(default_factory=set)
+    ws_sinks: set[TransportSink] = field(default_factory=set)
+    closing: bool = False
+
+    def jittered_retry(self) -> int:
+        """Reconnect hints spread over a window, so a restart is not met by a thundering herd."""
+        return int(self.retry_ms * random.uniform(0.5, 1.5))
+
+    def position(self, event_id: int) -> str:
+        return str(Position(self.hub.epoch, event_id))
+
+    def sweep(self) -> None:
+        """Ping SSE clients and forget the ones that went away."""
+        limit = self.hub.max_buffer_bytes
+        for sink in tuple(self.sse_sinks):
+            if sink.gone:
+                sink.close("client_gone")
+            elif sink.buffered() + len(PING_CHUNK) <= limit:
+                sink.write(PING_CHUNK)
+        for sink in tuple(self.ws_sinks):
+            if sink.gone:
+                sink.close("client_gone")
+
+    def shutdown(self) -> None:
+        """Ask every stream client to reconnect (to another instance, or to us after restart)."""
+        self.closing = True
+        for sink in tuple(self.sse_sinks) + tuple(self.ws_sinks):
+            sink.close("shutdown")
+
+
+@dataclass(frozen=True, slots=True)
+class CatchUp:
+    """How a subscriber starting from some position gets up to date."""
+
+    reset_reason: str | None
+    snapshot: bool
+    live_after: int
+    history: list[ChangeEvent]
+
+
+async def catch_up(
+    realtime: Realtime, pool: asyncpg.Pool, topic: str, since: Position | None
+) -> CatchUp:
+    """A snapshot, a reset plus snapshot, or a replay of exactly the missed events.
+
+    Call after subscribing, so nothing published meanwhile falls in between.
+    """
+    hub = realtime.hub
+    cursor = hub.cursor
+    if since is None:
+        return CatchUp(None, True, cursor, [])
+    if since.epoch != hub.epoch:
+        return CatchUp("epoch_changed", True, cursor, [])
+    state = await changelog.log_state(pool)
+    if since.event_id < state.purged_through:
+        return CatchUp("position_expired", True, cursor, [])
+    if since.event_id >= cursor:
+        # Ahead of this process (another worker released further): live takes over.
+        return CatchUp(None, False, since.event_id, [])
+    events = await changelog.topic_history(
+        pool, topic, since.event_id, cursor, hub.epoch, limit=MAX_REPLAY_EVENTS + 1
+    )
+    if len(events) > MAX_REPLAY_EVENTS:
+        return CatchUp("too_far_behind", True, cursor, [])
+    return CatchUp(None, False, cursor, events)
+
+
+async def _upkeep(realtime: Realtime, pool: asyncpg.Pool, heartbeat: float, keep: float) -> None:
+    purge_every = max(60.0, heartbeat)
+    since_purge = 0.0
+    while True:
+        await asyncio.sleep(heartbeat)
+        realtime.sweep()
+        since_purge += heartbeat
+        if since_purge >= purge_every:
+            since_purge = 0.0
+            await _purge_once(pool, keep)
+
+
+async def _purge_once(pool: asyncpg.Pool, keep_seconds: float) -> None:
+    """Trim the change log; one process of the fleet does it at a time."""
+    try:
+        async with pool.acquire() as conn:
+            if await conn.fetchval("SELECT pg_try_advisory_lock($1)", PURGE_LOCK_KEY):
+                try:
+                    await changelog.purge(conn, keep_for_seconds=int(keep_seconds))
+                finally:
+                    await conn.execute("SELECT pg_advisory_unlock($1)", PURGE_LOCK_KEY)
+    except (OSError, asyncpg.PostgresError) as exc:
+        log.warning("change log purge failed", extra={"error": repr(exc)})
+
+
+async def realtime_context(app: web.Application) -> AsyncIterator[None]:
+    """Cleanup context: listener and hub live exactly as long as the app."""
+    settings = app[keys.settings_key]
+    dsn = settings.listen_database_url or app[keys.database_url_key]
+    hub = Hub(max_buffer_bytes=settings.stream_buffer_bytes)
+    listener = ChangeListener(dsn, hub)
+    snapshots = SnapshotCache()
+    hub.on_publish(snapshots.invalidate)
+    realtime = Realtime(hub, listener, snapshots, retry_ms=settings.stream_retry_ms)
+    await listener.start()
+    app[keys.realtime_key] = realtime
+
+    async def listening() -> bool:
+        return listener.listening
+
+    app[keys.readiness_key]["change_listener"] = listening
+    upkeep = asyncio.create_task(
+        _upkeep(
+            realtime,
+            app[keys.pool_key],
+            settings.stream_heartbeat_seconds,
+            settings.change_retention_hours * 3600,
+        ),
+        name="stream-upkeep",
+    )
+    try:
+        yield
+    finally:
+        app[keys.readiness_key].pop("change_listener", None)
+        realtime.shutdown()
+        upkeep.cancel()
+        await asyncio.gather(upkeep, return_exceptions=True)
+        await listener.stop()
+
+
+async def announce_shutdown(app: web.Application) -> None:
+    """on_shutdown: tell stream clients to reconnect before the server waits for handlers."""
+    realtime = app.get(keys.realtime_key)
+    if realtime is not None:
+        realtime.shutdown()

@@ -1,0 +1,243 @@
+"""SSE endpoints: a board, a flight, or the signed-in user's own topic.
+
+Each stream starts with a ``retry`` hint, then either a ``snapshot`` (new
+clients), a ``reset`` and a ``snapshot`` (clients whose position is too old),
+or exactly the events missed since ``Last-Event-ID``, and then live events.
+Every event has ``id:`` (its position), ``event:`` and ``data:`` lines.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Literal
+
+import orjson
+from aiohttp import web
+from pydantic import Field
+
+from domain.airports import get_airport
+from domain.boards import board
+from domain.flights import get_flight
+from handlers.params import IataPath, StrictModel
+from server.api import ApiRoutes
+from server.auth import Unauthorized, bearer_token, verify_token
+from server.errors import AirportNotFound, FlightNotFound, SkyboundError
+from server.keys import pool_key, realtime_key, settings_key
+from streams.events import ChangeEvent
+from streams.positions import InvalidPosition, Position
+from streams.realtime import Realtime, catch_up
+from streams.sinks import TransportSink
+from streams.sse import http_chunk, sse_event, sse_retry
+
+log = logging.getLogger(__name__)
+
+routes = ApiRoutes()
+
+EVENT_STREAM = "text/event-stream"
+SSE_HEADERS = {
+    "Content-Type": EVENT_STREAM,
+    "Cache-Control": "no-cache, no-transform",
+    # nginx and similar proxies buffer responses unless told not to.
+    "X-Accel-Buffering": "no",
+}
+STREAM_DESCRIPTION = (
+    "Server-Sent Events. Resume with the `Last-Event-ID` header or the `last_event_id` "
+    "query parameter; apply an entity's event only when its `version` is newer than yours."
+)
+
+
+class InvalidLastEventId(SkyboundError):
+    status = 400
+    slug = "invalid-last-event-id"
+    title = "Invalid Last-Event-ID"
+
+
+class StreamsUnavailable(SkyboundError):
+    status = 503
+    slug = "streams-unavailable"
+    title = "Streams are shutting down"
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "1"}
+
+
+class HttpVersionNotSupported(SkyboundError):
+    status = 505
+    slug = "http-version-not-supported"
+    title = "Streams need HTTP/1.1"
+
+
+class ResumeQuery(StrictModel):
+    last_event_id: Annotated[
+        str | None,
+        Field(max_length=64, description="For clients that cannot set Last-Event-ID."),
+    ] = None
+
+
+class BoardStreamQuery(ResumeQuery):
+    kind: Literal["departures", "arrivals"] = "departures"
+
+
+class FlightStreamPath(StrictModel):
+    flight_id: Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+
+def _since(request: web.Request, query: ResumeQuery) -> Position | None:
+    text = request.headers.get("Last-Event-ID") or query.last_event_id
+    if not text:
+        return None
+    try:
+        return Position.parse(text)
+    except InvalidPosition:
+        raise InvalidLastEventId(
+            "Last-Event-ID is not a position this server handed out.",
+            errors=[{"field": "header.Last-Event-ID", "message": "Unknown position format."}],
+        ) from None
+
+
+def _farewell(realtime: Realtime) -> Callable[[str], bytes | None]:
+    def farewell(reason: str) -> bytes | None:
+        if reason == "client_gone":
+            return None
+        retry = sse_retry(realtime.jittered_retry())
+        if reason == "shutdown":
+            return http_chunk(retry)
+        data = orjson.dumps({"code": reason, "message": "Reconnect and resume from your last id."})
+        return http_chunk(retry + sse_event(data.decode(), event="error"))
+
+    return farewell
+
+
+def _sse_chunk(event: ChangeEvent, _topic: str) -> bytes:
+    return event.sse_chunk()
+
+
+async def stream(
+    request: web.Request,
+    topic: str,
+    since: Position | None,
+    snapshot: Callable[[], Awaitable[bytes]],
+) -> web.StreamResponse:
+    """Serve ``topic`` as an SSE stream until the client, the hub or shutdown ends it."""
+    realtime = request.app[realtime_key]
+    if realtime.closing:
+        raise StreamsUnavailable("This instance is shutting down; reconnect.")
+    if request.version < (1, 1):
+        raise HttpVersionNotSupported("Server-Sent Events need chunked HTTP/1.1.")
+    response = web.StreamResponse(headers=SSE_HEADERS)
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    transport = request.transport
+    if transport is None:
+        return response
+    sink = TransportSink(transport, _farewell(realtime))  # type: ignore[arg-type]
+    subscription = realtime.hub.subscribe(topic, sink, _sse_chunk)
+    realtime.sse_sinks.add(sink)
+    try:
+        # The first write goes through aiohttp so the headers leave with it;
+        # every later one is a raw, pre-framed chunk on the transport.
+        await response.write(sse_retry(realtime.jittered_retry()))
+        plan = await catch_up(realtime, request.app[pool_key], topic, since)
+        position = realtime.position(plan.live_after)
+        if plan.reset_reason is not None:
+            data = orjson.dumps({"reason": plan.reset_reason}).decode()
+            sink.write(http_chunk(sse_event(data, event="reset")))
+        if plan.snapshot:
+            data = (await realtime.snapshots.get(topic, snapshot)).decode()
+            sink.write(http_chunk(sse_event(data, event="snapshot", event_id=position)))
+        for event in plan.history:
+            sink.write(event.sse_chunk())
+        subscription.go_live(plan.live_after)
+        reason = await sink.closed
+    finally:
+        realtime.hub.unsubscribe(subscription)
+        realtime.sse_sinks.discard(sink)
+    if reason != "client_gone":
+        response.force_close()
+    if reason == "slow_consumer":
+        sink.cut()
+    return response
+
+
+@routes.get(
+    "/v1/streams/boards/{iata}",
+    summary="Live departures or arrivals board (SSE)",
+    path_params=IataPath,
+    query=BoardStreamQuery,
+    response=str,
+    response_content_type=EVENT_STREAM,
+    errors=[AirportNotFound, InvalidLastEventId],
+    tags=["streams"],
+)
+async def board_stream(
+    request: web.Request, path: IataPath, query: BoardStreamQuery
+) -> web.StreamResponse:
+    """A `snapshot` (the board as `GET /v1/airports/{iata}/departures` returns it), then
+    `flight.*` events for flights leaving (or reaching) the airport."""
+    pool = request.app[pool_key]
+    since = _since(request, query)
+    airport = await get_airport(pool, path.iata)  # 404 before the stream starts
+
+    async def snapshot() -> bytes:
+        return (await board(pool, airport.iata, query.kind)).model_dump_json().encode()
+
+    return await stream(request, f"board:{airport.iata}:{query.kind}", since, snapshot)
+
+
+@routes.get(
+    "/v1/streams/flights/{flight_id}",
+    summary="Live status of one flight (SSE)",
+    path_params=FlightStreamPath,
+    query=ResumeQuery,
+    response=str,
+    response_content_type=EVENT_STREAM,
+    errors=[FlightNotFound, InvalidLastEventId],
+    tags=["streams"],
+)
+async def flight_stream(
+    request: web.Request, path: FlightStreamPath, query: ResumeQuery
+) -> web.StreamResponse:
+    """A `snapshot` (the flight as `GET /v1/flights/{id}` returns it), then its events."""
+    pool = request.app[pool_key]
+    since = _since(request, query)
+    await get_flight(pool, path.flight_id)
+
+    async def snapshot() -> bytes:
+        return (await get_flight(pool, path.flight_id)).model_dump_json().encode()
+
+    return await stream(request, f"flight:{path.flight_id}", since, snapshot)
+
+
+_USER_BOOKINGS = """
+SELECT id, record_locator, status, version, updated_at
+FROM bookings WHERE user_id = $1 ORDER BY created_at DESC LIMIT 200
+"""
+
+
+@routes.get(
+    "/v1/streams/me",
+    summary="The signed-in user's bookings and their flights (SSE)",
+    query=ResumeQuery,
+    response=str,
+    response_content_type=EVENT_STREAM,
+    errors=[Unauthorized, InvalidLastEventId],
+    tags=["streams"],
+)
+async def my_stream(request: web.Request, query: ResumeQuery) -> web.StreamResponse:
+    """Private: needs `Authorization: Bearer <JWT>`. Events of the user's bookings and of
+    the flights in them; the snapshot lists the user's bookings."""
+    settings = request.app[settings_key]
+    token = bearer_token(request.headers.get("Authorization"))
+    if token is None:
+        raise Unauthorized("Send a bearer token.")
+    claims = verify_token(token, secret=settings.jwt_secret, audience=settings.jwt_audience)
+    since = _since(request, query)
+    pool = request.app[pool_key]
+
+    async def snapshot() -> bytes:
+        rows = await pool.fetch(_USER_BOOKINGS, claims.user_id)
+        bookings = [{**dict(r), "id": str(r["id"])} for r in rows]
+        return orjson.dumps({"user_id": str(claims.user_id), "bookings": bookings})
+
+    return await stream(request, f"user:{claims.user_id}", since, snapshot)
