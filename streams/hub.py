@@ -55,7 +55,8 @@ class Subscription:
         self.pending: list[ChangeEvent] | None = []
 
     def offer(self, event: ChangeEvent) -> None:
-        if event.id <= self.last_id:
+        # A closed sink waits for its handler to unsubscribe it; it gets nothing more.
+        if event.id <= self.last_id or self.sink.closed.done():
             return
         if self.pending is not None:
             if len(self.pending) >= MAX_PENDING_EVENTS:

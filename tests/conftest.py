@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,14 +19,18 @@ from tests.postgres import TestPostgres, with_database
 
 
 @pytest.fixture(scope="session")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestPostgres]:
+def postgres() -> Iterator[TestPostgres]:
     """The PostgreSQL server of this test session (embedded unless TEST_DATABASE_URL is set)."""
-    server = TestPostgres.start(tmp_path_factory.mktemp("postgres"))
+    # Not under pytest's tmp_path: pytest prunes old numbered directories, which would
+    # delete the data directory of a session running concurrently.
+    work_dir = Path(tempfile.mkdtemp(prefix="skybound-test-pg-"))
+    server = TestPostgres.start(work_dir)
     try:
         yield server
     finally:
         server.drop_templates()
         server.stop()
+        shutil.rmtree(work_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -74,3 +80,31 @@ async def client(aiohttp_client: Any, settings: Settings) -> TestClient:
 
 
 # --- seeded data (owned by the seed generator's tests) ---
+
+
+async def _seed_small_schedule(url: str) -> None:
+    from datetime import date
+
+    from server.seed import seed_database
+
+    conn = await connect(url)
+    try:
+        await seed_database(conn, flights=3000, days=7, seed=42, start_date=date(2026, 12, 1))
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def seeded_template(postgres: TestPostgres) -> str:
+    """Name of a template database seeded with 3,000 legs over 7 days from 2026-12-01, seed 42."""
+    return postgres.template("seeded", prepare=_seed_small_schedule)
+
+
+@pytest.fixture
+async def seeded_database_url(postgres: TestPostgres, seeded_template: str) -> AsyncIterator[str]:
+    """URL of a fresh database cloned from the seeded template, owned by this test."""
+    database = await postgres.create_database(seeded_template)
+    try:
+        yield with_database(postgres.admin_url, database)
+    finally:
+        await postgres.drop_database(database)
