@@ -112,6 +112,10 @@ CREATE TABLE flights (
 -- boards an airport's arrivals by time. Both are range scans on these.
 CREATE INDEX flights_origin_departure_idx ON flights (origin, scheduled_departure);
 CREATE INDEX flights_destination_arrival_idx ON flights (destination, scheduled_arrival);
+-- Operations (the simulator) follow every unfinished flight around now, at all
+-- airports at once; finished and cancelled legs drop out of this index.
+CREATE INDEX flights_active_departure_idx ON flights (scheduled_departure)
+    WHERE status IN ('scheduled', 'boarding', 'departed', 'landed');
 
 -- Every update of a flight bumps its version: clients and the change log use
 -- it to order states of one flight and to detect stale writes.
