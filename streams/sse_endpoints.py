@@ -16,9 +16,6 @@ import orjson
 from aiohttp import web
 from pydantic import Field
 
-from domain.airports import get_airport
-from domain.boards import board
-from domain.flights import get_flight
 from handlers.params import IataPath, StrictModel
 from server.api import ApiRoutes
 from server.auth import Unauthorized, bearer_token, verify_token
@@ -29,6 +26,7 @@ from streams.positions import InvalidPosition, Position
 from streams.realtime import Realtime, catch_up
 from streams.sinks import TransportSink
 from streams.sse import http_chunk, sse_event, sse_retry
+from streams.topics import board_topic, flight_topic, snapshot_for, user_topic
 
 log = logging.getLogger(__name__)
 
@@ -175,14 +173,10 @@ async def board_stream(
 ) -> web.StreamResponse:
     """A `snapshot` (the board as `GET /v1/airports/{iata}/departures` returns it), then
     `flight.*` events for flights leaving (or reaching) the airport."""
-    pool = request.app[pool_key]
     since = _since(request, query)
-    airport = await get_airport(pool, path.iata)  # 404 before the stream starts
-
-    async def snapshot() -> bytes:
-        return (await board(pool, airport.iata, query.kind)).model_dump_json().encode()
-
-    return await stream(request, f"board:{airport.iata}:{query.kind}", since, snapshot)
+    topic = board_topic(path.iata, query.kind)
+    snapshot = await snapshot_for(topic, request.app[pool_key])  # 404 before the stream
+    return await stream(request, topic.name, since, snapshot)
 
 
 @routes.get(
@@ -199,20 +193,10 @@ async def flight_stream(
     request: web.Request, path: FlightStreamPath, query: ResumeQuery
 ) -> web.StreamResponse:
     """A `snapshot` (the flight as `GET /v1/flights/{id}` returns it), then its events."""
-    pool = request.app[pool_key]
     since = _since(request, query)
-    await get_flight(pool, path.flight_id)
-
-    async def snapshot() -> bytes:
-        return (await get_flight(pool, path.flight_id)).model_dump_json().encode()
-
-    return await stream(request, f"flight:{path.flight_id}", since, snapshot)
-
-
-_USER_BOOKINGS = """
-SELECT id, record_locator, status, version, updated_at
-FROM bookings WHERE user_id = $1 ORDER BY created_at DESC LIMIT 200
-"""
+    topic = flight_topic(path.flight_id)
+    snapshot = await snapshot_for(topic, request.app[pool_key])
+    return await stream(request, topic.name, since, snapshot)
 
 
 @routes.get(
@@ -233,11 +217,6 @@ async def my_stream(request: web.Request, query: ResumeQuery) -> web.StreamRespo
         raise Unauthorized("Send a bearer token.")
     claims = verify_token(token, secret=settings.jwt_secret, audience=settings.jwt_audience)
     since = _since(request, query)
-    pool = request.app[pool_key]
-
-    async def snapshot() -> bytes:
-        rows = await pool.fetch(_USER_BOOKINGS, claims.user_id)
-        bookings = [{**dict(r), "id": str(r["id"])} for r in rows]
-        return orjson.dumps({"user_id": str(claims.user_id), "bookings": bookings})
-
-    return await stream(request, f"user:{claims.user_id}", since, snapshot)
+    topic = user_topic(claims.user_id)
+    snapshot = await snapshot_for(topic, request.app[pool_key])
+    return await stream(request, topic.name, since, snapshot)
