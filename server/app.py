@@ -19,7 +19,7 @@ from server.middleware import add_request_id_header, problem_details, request_co
 from server.migrator import migrate
 from server.openapi import build_openapi
 from server.settings import Settings
-from streams import sse_endpoints
+from streams import sse_endpoints, ws_endpoint
 from streams.realtime import announce_shutdown, realtime_context
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(realtime_context)
     app.on_shutdown.append(announce_shutdown)
 
-    route_groups = (*handlers.ALL_ROUTES, sse_endpoints.routes)
+    route_groups = (*handlers.ALL_ROUTES, sse_endpoints.routes, ws_endpoint.routes)
     operations = [op for group in route_groups for op in group.operations]
     for group in route_groups:
         group.add_to(app.router)

@@ -16,6 +16,7 @@ from server.app import create_app
 from server.database import connect
 from server.settings import Settings
 from tests.postgres import TestPostgres, with_database
+from tests.tokens import TEST_JWT_SECRET
 
 
 @pytest.fixture(scope="session")
@@ -70,6 +71,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         access_log=False,
         db_pool_min=1,
         db_pool_max=4,
+        jwt_secret=TEST_JWT_SECRET,
     )
 
 
