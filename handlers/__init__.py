@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from server.api import ApiRoutes
 
-from . import airports, flights, service
+from . import airports, flights, pages, service
 
-ALL_ROUTES: tuple[ApiRoutes, ...] = (service.routes, airports.routes, flights.routes)
+ALL_ROUTES: tuple[ApiRoutes, ...] = (
+    service.routes,
+    airports.routes,
+    flights.routes,
+    pages.routes,
+)

@@ -88,5 +88,6 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.openapi_key] = build_openapi(
         operations, title=API_TITLE, version=API_VERSION, description=API_DESCRIPTION
     )
+    handlers.pages.add_static(app)
     api_doc(app, config_rel_url="/openapi.json", url_prefix="/docs", title=API_TITLE)
     return app
