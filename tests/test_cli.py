@@ -8,6 +8,7 @@ import signal
 import socket
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -15,6 +16,7 @@ import asyncpg
 import pytest
 
 from server.cli import main
+from tests.factories import add_flight, add_world
 
 
 def _free_port() -> int:
@@ -90,6 +92,51 @@ def test_invalid_configuration_is_reported_not_raised(
     monkeypatch.setenv("SKYBOUND_PORT", "eighty")
     assert main(["migrate"]) == 2
     assert "port" in capsys.readouterr().err
+
+
+async def _first_event(response: aiohttp.ClientResponse) -> bytes:
+    """Read SSE lines until the first flight event's data line."""
+    seen_event = False
+    while True:
+        line = await asyncio.wait_for(response.content.readline(), 15)
+        if line.startswith(b"event: flight."):
+            seen_event = True
+        elif seen_event and line.startswith(b"data: "):
+            return line
+
+
+async def test_every_worker_delivers_every_event(database_url: str, db: asyncpg.Connection) -> None:
+    await add_world(db)
+    flight = await add_flight(
+        db, origin="JFK", destination="LHR", departure=datetime.now(UTC) + timedelta(hours=1)
+    )
+    port = _free_port()
+    process = await _serve(
+        "--port", str(port), "--workers", "2", env=_env(DATABASE_URL=database_url)
+    )
+    try:
+        await _wait_ready(port)
+        async with aiohttp.ClientSession() as session:
+            # Separate connections: the kernel spreads them over both workers.
+            streams = [
+                await session.get(
+                    f"http://127.0.0.1:{port}/v1/streams/flights/{flight}",
+                    headers={"Connection": "close"},
+                )
+                for _ in range(8)
+            ]
+            listeners = await db.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name ="
+                " 'skybound-listener' AND datname = current_database()"
+            )
+            assert listeners == 2  # one LISTEN connection per worker process
+            await db.execute("UPDATE flights SET departure_gate = 'W2' WHERE id = $1", flight)
+            lines = await asyncio.gather(*(_first_event(s) for s in streams))
+            assert all(b'"gate":"W2"' in line for line in lines)
+            for stream in streams:
+                stream.close()
+    finally:
+        assert await _stop(process) == 0
 
 
 async def test_serve_with_two_workers_answers_and_stops_cleanly(database_url: str) -> None:
