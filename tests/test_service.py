@@ -82,3 +82,12 @@ async def test_docs_page_is_served_with_local_assets(client: TestClient) -> None
     assert "cdn" not in html.lower()
     asset = await client.get("/docs/static/swagger-ui-bundle.js")
     assert asset.status == 200
+
+
+async def test_openapi_document_is_valid_openapi_3_1(client: TestClient) -> None:
+    from openapi_spec_validator import validate
+
+    spec = await (await client.get("/openapi.json")).json()
+    validate(spec)  # raises on any violation of the OpenAPI 3.1 schema
+    streams = spec["paths"]["/v1/streams/boards/{iata}"]["get"]
+    assert "text/event-stream" in streams["responses"]["200"]["content"]
