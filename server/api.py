@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 import types
 import typing
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,7 +50,7 @@ class Operation:
         return self.handler.__name__
 
 
-def _location(error: dict[str, Any], prefix: str) -> str:
+def _location(error: Mapping[str, Any], prefix: str) -> str:
     parts = [str(p) for p in error.get("loc", ())]
     return ".".join([prefix, *parts]) if parts else prefix
 

@@ -63,6 +63,7 @@ def _serve_one(settings: Settings, *, reuse_port: bool) -> None:
     from server.logs import AccessLogger, configure_logging
 
     configure_logging(settings.log_level, settings.log_format)
+    loop: asyncio.AbstractEventLoop
     try:
         import uvloop
 
@@ -213,6 +214,7 @@ def demo(settings: Settings, *, speed: float) -> int:
         base = f"http://{resolved.host}:{resolved.port}"
         print(
             "\nSkybound demo is running:\n"
+            f"  Live board      {base}/boards/JFK\n"
             f"  API docs        {base}/docs\n"
             f"  Departures JFK  {base}/v1/airports/JFK/departures\n"
             f"  Arrivals LHR    {base}/v1/airports/LHR/arrivals\n"

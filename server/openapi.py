@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema
@@ -51,7 +51,9 @@ class _SchemaCollector:
     def __init__(self) -> None:
         self.components: dict[str, Any] = {"Problem": _PROBLEM_SCHEMA}
 
-    def schema(self, model: Any, mode: str = "serialization") -> dict[str, Any]:
+    def schema(
+        self, model: Any, mode: Literal["validation", "serialization"] = "serialization"
+    ) -> dict[str, Any]:
         adapter = TypeAdapter(model)
         generated = adapter.json_schema(
             ref_template=REF_TEMPLATE, mode=mode, schema_generator=GenerateJsonSchema

@@ -8,7 +8,7 @@ CLI (or a test builds ``Settings(...)`` directly) and the result is handed to
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -103,7 +103,8 @@ class Settings(BaseSettings):
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
         """Build settings from the process environment, with explicit overrides on top."""
-        return cls(**{k: v for k, v in overrides.items() if v is not None})
+        given: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
+        return cls(**given)
 
     @property
     def embedded_database(self) -> bool:

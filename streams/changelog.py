@@ -10,12 +10,13 @@ order and a client's last id is a lossless resume point.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import asyncpg
 
 from streams.events import ChangeEvent, render_data
 
-Queryable = asyncpg.Connection | asyncpg.Pool
+Queryable: TypeAlias = asyncpg.Connection | asyncpg.Pool
 
 # One statement, one snapshot: the horizon test and the visibility of the rows
 # it looks at must agree.

@@ -129,7 +129,7 @@ async def stream(
     transport = request.transport
     if transport is None:
         return response
-    sink = TransportSink(transport, _farewell(realtime))  # type: ignore[arg-type]
+    sink = TransportSink(transport, _farewell(realtime))
     subscription = realtime.hub.subscribe(topic, sink, _sse_chunk)
     realtime.sse_sinks.add(sink)
     try:

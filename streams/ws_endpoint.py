@@ -234,12 +234,13 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     if transport is None or realtime.closing:
         await ws.close(code=CLOSE_RESTARTING, message=b"shutting down")
         return ws
-    sink = TransportSink(transport, lambda _reason: None)  # type: ignore[arg-type]
+    sink = TransportSink(transport, lambda _reason: None)
     session = WebSocketSession(request, ws, sink)
     realtime.ws_sinks.add(sink)
     reader = asyncio.create_task(_read(session), name="ws-reader")
     try:
-        await asyncio.wait({reader, sink.closed}, return_when=asyncio.FIRST_COMPLETED)
+        waiting: set[asyncio.Future[Any]] = {reader, sink.closed}
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
         if sink.closed.done() and not ws.closed:
             reason = sink.closed.result()
             code = CLOSE_RESTARTING if reason == "shutdown" else CLOSE_TRY_AGAIN_LATER
