@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from server.api import ApiRoutes
 
-from . import airports, flights, pages, service
+from . import airports, flights, pages, search, service
 
 ALL_ROUTES: tuple[ApiRoutes, ...] = (
     service.routes,
     airports.routes,
     flights.routes,
     pages.routes,
+    search.routes,
 )

@@ -11,6 +11,7 @@ from aiohttp import web
 from swagger_ui import api_doc
 
 import handlers
+from domain.search.setup import search_context
 from server import keys
 from server.database import connect, create_pool
 from server.embedded import embedded_postgres
@@ -79,6 +80,7 @@ def create_app(settings: Settings) -> web.Application:
     app.on_response_prepare.append(add_request_id_header)
     app.cleanup_ctx.append(database)
     app.cleanup_ctx.append(realtime_context)
+    app.cleanup_ctx.append(search_context)
     app.on_shutdown.append(announce_shutdown)
 
     route_groups = (*handlers.ALL_ROUTES, sse_endpoints.routes, ws_endpoint.routes)

@@ -9,6 +9,7 @@ import asyncpg
 from aiohttp import web
 
 if TYPE_CHECKING:
+    from domain.search.service import SearchService
     from server.metrics import Metrics
     from server.settings import Settings
     from streams.realtime import Realtime
@@ -18,6 +19,7 @@ pool_key: web.AppKey[asyncpg.Pool] = web.AppKey("pool")
 # The URL the pool connected to (an embedded server's, when DATABASE_URL is unset).
 database_url_key: web.AppKey[str] = web.AppKey("database_url")
 realtime_key: web.AppKey[Realtime] = web.AppKey("realtime")
+search_key: web.AppKey[SearchService] = web.AppKey("search")
 metrics_key: web.AppKey[Metrics] = web.AppKey("metrics")
 openapi_key: web.AppKey[dict[str, Any]] = web.AppKey("openapi")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -31,6 +31,19 @@ class _PoolCollector(Collector):
         yield from (size, idle, limit)
 
 
+class GaugeCollector(Collector):
+    """Gauges read from callables at scrape time (cache sizes, hit ratios)."""
+
+    def __init__(self, gauges: dict[str, tuple[str, Callable[[], float]]]) -> None:
+        self._gauges = gauges
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        for name, (help_text, read) in self._gauges.items():
+            family = GaugeMetricFamily(name, help_text)
+            family.add_metric([], read())
+            yield family
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -47,6 +60,10 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+
+    def watch(self, collector: Collector) -> Collector:
+        self.registry.register(collector)
+        return collector
 
     def watch_pool(self, pool: asyncpg.Pool) -> Collector:
         collector = _PoolCollector(pool)

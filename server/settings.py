@@ -82,6 +82,14 @@ class Settings(BaseSettings):
         description="HS256 secret of the auth server's JWTs (Supabase's JWT secret).",
     )
     jwt_audience: str = Field(default="authenticated", validation_alias="SUPABASE_JWT_AUDIENCE")
+    search_budget_ms: int = Field(
+        default=2000, ge=50, description="Time budget of one search (503 when nothing is found)."
+    )
+    search_min_connection_domestic: int = Field(default=45, ge=0, description="Minutes.")
+    search_min_connection_international: int = Field(default=90, ge=0, description="Minutes.")
+    search_max_layover: int = Field(default=720, ge=30, description="Minutes.")
+    search_cache_ttl_seconds: float = Field(default=120.0, ge=0)
+    search_cache_entries: int = Field(default=20_000, ge=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO")
     log_format: Literal["json", "text"] = Field(default="json")
     access_log: bool = Field(default=True)

@@ -98,6 +98,7 @@ class Hub:
         self.deliveries = 0
         self.slow_disconnects = 0
         self._topic_listeners: list[Callable[[ChangeEvent], None]] = []
+        self._cursor_waiters: list[tuple[int, asyncio.Future[None]]] = []
 
     def subscribe(
         self, topic: str, sink: Sink, encode: Callable[[ChangeEvent, str], bytes]
@@ -129,8 +130,34 @@ class Hub:
                     subscription.offer(event)
                 self.deliveries += len(subscribers)
         self.published += 1
-        if event.id > self.cursor:
-            self.cursor = event.id
+        self.advance(event.id)
+
+    def advance(self, cursor: int) -> None:
+        """Everything up to ``cursor`` is published; wake whoever waits for that."""
+        if cursor <= self.cursor:
+            return
+        self.cursor = cursor
+        if self._cursor_waiters:
+            waiting = []
+            for target, future in self._cursor_waiters:
+                if target <= cursor:
+                    if not future.done():
+                        future.set_result(None)
+                else:
+                    waiting.append((target, future))
+            self._cursor_waiters = waiting
+
+    async def wait_for_cursor(self, target: int, within: float) -> bool:
+        """Wait until events up to ``target`` are published; False on timeout."""
+        if self.cursor >= target:
+            return True
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._cursor_waiters.append((target, future))
+        try:
+            await asyncio.wait_for(future, within)
+        except TimeoutError:
+            return False
+        return True
 
     def subscriptions(self) -> Iterator[Subscription]:
         for subscribers in tuple(self._topics.values()):

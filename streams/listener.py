@@ -168,6 +168,6 @@ class ChangeListener:
                 hub.publish(event)
             if events and events[-1].id < bounds.released:
                 continue  # more than one batch released; keep going
-            hub.cursor = max(hub.cursor, bounds.released)
+            hub.advance(bounds.released)
             if not bounds.withheld:
                 return False

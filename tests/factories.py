@@ -24,6 +24,10 @@ AIRPORTS: dict[str, dict[str, Any]] = {
     "LAX": dict(icao="KLAX", name="Los Angeles International Airport", city="Los Angeles",
                 country="US", time_zone="America/Los_Angeles", latitude=33.94,
                 longitude=-118.41, is_hub=True),
+    "LGW": dict(icao="EGKK", name="London Gatwick Airport", city="London", country="GB",
+                time_zone="Europe/London", latitude=51.15, longitude=-0.19),
+    "BOS": dict(icao="KBOS", name="Logan International Airport", city="Boston", country="US",
+                time_zone="America/New_York", latitude=42.36, longitude=-71.01),
     "SYD": dict(icao="YSSY", name="Sydney Kingsford Smith Airport", city="Sydney",
                 country="AU", time_zone="Australia/Sydney", latitude=-33.95, longitude=151.18),
 }  # fmt: skip
@@ -110,3 +114,42 @@ async def add_world(db: asyncpg.Connection) -> None:
         await add_airport(db, iata)
     await add_airline(db)
     await add_aircraft(db)
+
+
+BRANDS = (
+    # name, price_pct, refundable, changeable, change_fee_minor, bags
+    ("Light", 100, False, False, 0, 0),
+    ("Standard", 130, False, True, 7500, 1),
+    ("Flex", 180, True, True, 0, 2),
+)
+
+
+async def add_brands(db: asyncpg.Connection, carrier: str, cabin: str = "economy") -> None:
+    """Light, Standard and Flex brands of ``carrier`` (children 75%, infants 10%)."""
+    for name, pct, refundable, changeable, fee, bags in BRANDS:
+        await db.execute(
+            """INSERT INTO fare_brands (code, carrier, cabin, name, price_pct, child_pct,
+                                        infant_pct, refundable, changeable, change_fee_minor,
+                                        checked_bags)
+               VALUES ($1, $2, $3, $4, $5, 75, 10, $6, $7, $8, $9)""",
+            f"{carrier}_{cabin[:3].upper()}_{name.upper()}", carrier, cabin, name, pct,
+            refundable, changeable, fee, bags,
+        )  # fmt: skip
+
+
+async def add_cabin(
+    db: asyncpg.Connection,
+    flight_id: int,
+    *,
+    cabin: str = "economy",
+    capacity: int = 150,
+    sold: int = 0,
+    fare_minor: int = 20000,
+    currency: str = "USD",
+) -> None:
+    await db.execute(
+        """INSERT INTO flight_cabins (flight_id, cabin, capacity, seats_sold, base_fare_minor,
+                                      currency)
+           VALUES ($1, $2, $3, $4, $5, $6)""",
+        flight_id, cabin, capacity, sold, fare_minor, currency,
+    )  # fmt: skip

@@ -1,0 +1,133 @@
+"""Reference data held in memory: airports, carriers, fare brands and exchange rates.
+
+A few thousand rows that change rarely and are read on every search: loading
+them once per process (and again after ``ttl`` seconds) turns per-leg joins
+into dictionary lookups.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal
+
+import asyncpg
+
+
+@dataclass(frozen=True, slots=True)
+class AirportInfo:
+    iata: str
+    name: str
+    city: str
+    country: str
+    time_zone: str
+
+
+@dataclass(frozen=True, slots=True)
+class FareBrand:
+    code: str
+    carrier: str
+    cabin: str
+    name: str
+    price_pct: int
+    child_pct: int
+    infant_pct: int
+    refundable: bool
+    changeable: bool
+    change_fee_minor: int
+    cancellation_fee_minor: int
+    checked_bags: int
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    units_per_usd: Decimal
+    minor_digits: int
+
+
+@dataclass
+class ReferenceData:
+    airports: dict[str, AirportInfo]
+    carriers: dict[str, tuple[str, str]]  # code -> (name, currency)
+    aircraft: dict[str, str]  # code -> name
+    brands: dict[tuple[str, str], list[FareBrand]]  # (carrier, cabin) -> by price
+    rates: dict[str, Rate]
+    # Airports that share a city, for connections that change airport (LHR -> LGW).
+    metro: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    loaded_at: float = 0.0
+
+    def same_city(self, iata: str) -> tuple[str, ...]:
+        return self.metro.get(iata, (iata,))
+
+    def convert(self, amount_minor: int, source: str, target: str) -> int:
+        """Minor units of ``source`` as minor units of ``target`` at the reference rates."""
+        if source == target:
+            return amount_minor
+        src, dst = self.rates[source], self.rates[target]
+        major = Decimal(amount_minor).scaleb(-src.minor_digits)
+        converted = major / src.units_per_usd * dst.units_per_usd
+        return int(converted.scaleb(dst.minor_digits).quantize(Decimal(1), ROUND_HALF_EVEN))
+
+
+_AIRPORTS = "SELECT iata, name, city, country, time_zone FROM airports"
+_CARRIERS = "SELECT code, name, currency FROM airlines"
+_AIRCRAFT = "SELECT code, name FROM aircraft_types"
+_BRANDS = """
+SELECT code, carrier, cabin, name, price_pct, child_pct, infant_pct, refundable, changeable,
+       change_fee_minor, cancellation_fee_minor, checked_bags
+FROM fare_brands ORDER BY carrier, cabin, price_pct, code
+"""
+_RATES = "SELECT currency, units_per_usd, minor_digits FROM exchange_rates"
+
+
+async def load_reference(pool: asyncpg.Pool) -> ReferenceData:
+    async with pool.acquire() as conn:
+        airports = {
+            r["iata"]: AirportInfo(r["iata"], r["name"], r["city"], r["country"], r["time_zone"])
+            for r in await conn.fetch(_AIRPORTS)
+        }
+        carriers = {
+            r["code"].strip(): (r["name"], r["currency"]) for r in await conn.fetch(_CARRIERS)
+        }
+        aircraft = {r["code"]: r["name"] for r in await conn.fetch(_AIRCRAFT)}
+        brands: dict[tuple[str, str], list[FareBrand]] = {}
+        for r in await conn.fetch(_BRANDS):
+            brand = FareBrand(**{**dict(r), "carrier": r["carrier"].strip()})
+            brands.setdefault((brand.carrier, brand.cabin), []).append(brand)
+        rates = {
+            r["currency"]: Rate(r["units_per_usd"], r["minor_digits"])
+            for r in await conn.fetch(_RATES)
+        }
+    cities: dict[tuple[str, str], list[str]] = {}
+    for airport in airports.values():
+        if airport.city:
+            cities.setdefault((airport.city, airport.country), []).append(airport.iata)
+    metro = {
+        iata: tuple(sorted(group)) for group in cities.values() if len(group) > 1 for iata in group
+    }
+    return ReferenceData(
+        airports, carriers, aircraft, brands, rates, metro, loaded_at=time.monotonic()
+    )
+
+
+class ReferenceCache:
+    """Loads reference data on first use and again when it is older than ``ttl``."""
+
+    def __init__(self, pool: asyncpg.Pool, *, ttl: float = 300.0) -> None:
+        self.pool = pool
+        self.ttl = ttl
+        self._data: ReferenceData | None = None
+        self._lock = asyncio.Lock()
+
+    async def get(self) -> ReferenceData:
+        data = self._data
+        if data is not None and time.monotonic() - data.loaded_at < self.ttl:
+            return data
+        async with self._lock:
+            if self._data is None or time.monotonic() - self._data.loaded_at >= self.ttl:
+                self._data = await load_reference(self.pool)
+            return self._data
+
+    def invalidate(self) -> None:
+        self._data = None

@@ -1,0 +1,1 @@
+"""Flight search: itineraries with connections, pricing, event-invalidated caching."""

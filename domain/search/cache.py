@@ -1,0 +1,110 @@
+"""Cached itineraries of hot slices, dropped when any of their flights changes.
+
+Entries are keyed by what determines a slice's itineraries (route, local date,
+cabin, seats needed, connections) and list the flights they contain. Change
+events of the realtime pipeline (a flight's schedule, status, fare or seats)
+drop every entry containing the flight. A TTL bounds the rest (new legs are
+not events). An entry computed while one of its flights changed is not stored:
+the computation may have read the old state.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from domain.search.itineraries import Itinerary
+
+SliceKey = tuple[str, str, str, str, int, int]  # origin, destination, date, cabin, seats, stops
+
+
+@dataclass(frozen=True, slots=True)
+class CachedSlice:
+    itineraries: tuple[Itinerary, ...]
+    complete: bool
+    stored_at: float
+
+
+class SearchCache:
+    """In-process LRU with event-driven invalidation."""
+
+    def __init__(self, *, max_entries: int = 20_000, ttl_seconds: float = 120.0) -> None:
+        self.max_entries = max_entries
+        self.ttl_seconds = ttl_seconds
+        self._entries: OrderedDict[SliceKey, CachedSlice] = OrderedDict()
+        self._by_flight: dict[int, set[SliceKey]] = {}
+        # Flight -> (event id, when) of its latest change: the store-time race guard.
+        self._changed: dict[int, tuple[int, float]] = {}
+        self.hits = 0
+        self.misses = 0
+        self.invalidations = 0
+
+    def get(self, key: SliceKey) -> CachedSlice | None:
+        entry = self._entries.get(key)
+        if entry is None or time.monotonic() - entry.stored_at > self.ttl_seconds:
+            if entry is not None:
+                self._drop(key)
+            self.misses += 1
+            return None
+        self._entries.move_to_end(key)
+        self.hits += 1
+        return entry
+
+    def put(self, key: SliceKey, itineraries: list[Itinerary], complete: bool, since: int) -> bool:
+        """Store unless a flight of the result changed after event ``since``; True if stored."""
+        flights = {leg.id for itinerary in itineraries for leg in itinerary.legs}
+        for flight_id in flights:
+            changed = self._changed.get(flight_id)
+            if changed is not None and changed[0] > since:
+                return False
+        if key in self._entries:
+            self._drop(key)
+        self._entries[key] = CachedSlice(tuple(itineraries), complete, time.monotonic())
+        for flight_id in flights:
+            self._by_flight.setdefault(flight_id, set()).add(key)
+        while len(self._entries) > self.max_entries:
+            self._drop(next(iter(self._entries)))
+        return True
+
+    def flight_changed(self, flight_id: int, event_id: int) -> None:
+        now = time.monotonic()
+        self._changed[flight_id] = (event_id, now)
+        if len(self._changed) > 200_000:
+            # Only computations still running can race; they last seconds, not minutes.
+            horizon = now - 60
+            self._changed = {k: v for k, v in self._changed.items() if v[1] >= horizon}
+        for key in self._by_flight.pop(flight_id, ()):
+            if key in self._entries:
+                self.invalidations += 1
+                self._drop(key)
+
+    def _drop(self, key: SliceKey) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is None:
+            return
+        for itinerary in entry.itineraries:
+            for leg in itinerary.legs:
+                keys = self._by_flight.get(leg.id)
+                if keys is not None:
+                    keys.discard(key)
+                    if not keys:
+                        del self._by_flight[leg.id]
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @property
+    def hit_ratio(self) -> float:
+        total = self.hits + self.misses
+        return self.hits / total if total else 0.0
+
+
+def flights_in_topics(topics: tuple[str, ...]) -> set[int]:
+    """Flight ids named by an event's topics (flight:{id}, inventory:{id})."""
+    ids = set()
+    for topic in topics:
+        kind, _, key = topic.partition(":")
+        if kind in ("flight", "inventory") and key.isdigit():
+            ids.add(int(key))
+    return ids

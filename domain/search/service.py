@@ -1,0 +1,458 @@
+"""Flight search: validate, find itineraries per slice (cached), price, combine, page.
+
+Callable without HTTP: ``SearchService.search(request)`` returns results or
+raises ``ValidationFailed`` (naming the field) or ``SearchTimedOut``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import heapq
+import itertools
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import orjson
+
+from domain.flights import Carrier
+from domain.reference import ReferenceCache, ReferenceData
+from domain.search.cache import SearchCache, SliceKey
+from domain.search.itineraries import ConnectionRules, Itinerary, SliceSearch
+from domain.search.models import (
+    FareConditions,
+    Layover,
+    Money,
+    Offer,
+    OfferSlice,
+    PassengerType,
+    PlaceRef,
+    PriceLine,
+    SearchRequest,
+    SearchResults,
+    Segment,
+    SliceRequest,
+)
+from domain.search.pricing import Price, brand_names, price
+from domain.search.tokens import Signer, TamperedToken
+from domain.times import Instant, zone
+from server.errors import FieldError, ServiceUnavailable, ValidationFailed
+
+BOOKING_HORIZON_DAYS = 365
+# Consecutive slices of one trip: the next leaves at least this long after the last lands.
+MIN_SLICE_GAP = timedelta(hours=1)
+# "Best" weighs an hour of travel like this much money, and each stop like this much more.
+BEST_USD_PER_HOUR = 50
+BEST_USD_PER_STOP = 40
+
+
+class SearchTimedOut(ServiceUnavailable):
+    slug = "search-timed-out"
+    title = "Search took too long"
+
+
+@dataclass(frozen=True, slots=True)
+class SearchLimits:
+    budget_seconds: float = 2.0
+    max_offers: int = 500
+    offer_ttl: timedelta = timedelta(minutes=20)
+    # Options per slice carried into combination, best first per sort order.
+    options_per_slice: int = 300
+
+
+@dataclass(slots=True)
+class _Candidate:
+    score: float
+    tiebreak: str
+    itineraries: tuple[Itinerary, ...]
+    price: Price
+
+
+@dataclass
+class SearchStats:
+    searches: int = 0
+    timeouts: int = 0
+    partial: int = 0
+    durations: list[float] = field(default_factory=list)
+
+
+class SearchService:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        reference: ReferenceCache,
+        cache: SearchCache,
+        signing_key: bytes,
+        *,
+        rules: ConnectionRules | None = None,
+        limits: SearchLimits | None = None,
+        position: Callable[[], int] = lambda: 0,
+        caught_up: Callable[[], Awaitable[bool]] | None = None,
+    ) -> None:
+        self.pool = pool
+        self.reference = reference
+        self.cache = cache
+        self.rules = rules or ConnectionRules()
+        self.limits = limits or SearchLimits()
+        self.offers = Signer(signing_key, "offer")
+        self.cursors = Signer(signing_key, "cursor")
+        self._position = position
+        self._caught_up = caught_up
+        self.stats = SearchStats()
+
+    # Validation --------------------------------------------------------------------
+
+    def _validate(self, request: SearchRequest, ref: ReferenceData, now: datetime) -> None:
+        errors: list[FieldError] = []
+        for n, piece in enumerate(request.slices):
+            for end in ("origin", "destination"):
+                code = getattr(piece, end)
+                if code not in ref.airports:
+                    errors.append(
+                        FieldError(
+                            f"slices.{n}.{end}", f"Unknown airport {code}.", "unknown_airport"
+                        )
+                    )
+            if piece.origin in ref.airports:
+                today = now.astimezone(zone(ref.airports[piece.origin].time_zone)).date()
+                if piece.date < today:
+                    errors.append(FieldError(f"slices.{n}.date", "Date is in the past.", "past"))
+                elif piece.date > today + timedelta(days=BOOKING_HORIZON_DAYS):
+                    errors.append(
+                        FieldError(
+                            f"slices.{n}.date",
+                            f"Schedules are open {BOOKING_HORIZON_DAYS} days ahead.",
+                            "too_far_ahead",
+                        )
+                    )
+            if n and piece.date < request.slices[n - 1].date:
+                errors.append(
+                    FieldError(
+                        f"slices.{n}.date", "Slices must be in chronological order.", "order"
+                    )
+                )
+        if request.currency not in ref.rates:
+            errors.append(FieldError("currency", "Unsupported currency.", "unsupported"))
+        if errors:
+            raise ValidationFailed(errors)
+
+    def _search_hash(self, request: SearchRequest) -> str:
+        shape = request.model_dump(mode="json", exclude={"cursor", "limit"})
+        return hashlib.sha256(orjson.dumps(shape, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
+
+    def _cursor_after(self, request: SearchRequest, search_hash: str) -> tuple[float, str] | None:
+        if request.cursor is None:
+            return None
+        try:
+            payload = self.cursors.verify(request.cursor)
+            if payload["s"] != search_hash:
+                raise TamperedToken("cursor of another search")
+            return float(payload["k"][0]), str(payload["k"][1])
+        except (TamperedToken, KeyError, IndexError, TypeError, ValueError):
+            raise ValidationFailed(
+                [FieldError("cursor", "Not a cursor of this search.", "invalid_cursor")]
+            ) from None
+
+    # Itineraries -------------------------------------------------------------------
+
+    async def _slice(
+        self,
+        conn: asyncpg.Connection,
+        ref: ReferenceData,
+        request: SearchRequest,
+        piece: SliceRequest,
+        use_cache: bool,
+        deadline: float,
+    ) -> tuple[list[Itinerary], bool]:
+        key: SliceKey = (
+            piece.origin,
+            piece.destination,
+            piece.date.isoformat(),
+            request.cabin,
+            request.passengers.seats,
+            request.max_connections,
+        )
+        if use_cache:
+            cached = self.cache.get(key)
+            if cached is not None:
+                return list(cached.itineraries), cached.complete
+        since = self._position()
+        finder = SliceSearch(
+            conn, ref, self.rules, cabin=request.cabin, seats=request.passengers.seats
+        )
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError
+        async with asyncio.timeout(remaining):
+            found, first, last = await finder.direct_and_one_stop(
+                piece.origin, piece.destination, piece.date, request.max_connections
+            )
+        complete = True
+        if request.max_connections >= 2 and last is not None:
+            try:
+                async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
+                    found += await finder.two_stop(
+                        piece.origin, piece.destination, piece.date, first, last
+                    )
+            except TimeoutError:
+                complete = False  # keep what was found: direct and one-stop
+        if complete:
+            self.cache.put(key, found, complete, since)
+        return found, complete
+
+    # Ranking ---------------------------------------------------------------------------
+
+    def _per_slice_filter(
+        self, request: SearchRequest, ref: ReferenceData, piece: SliceRequest, it: Itinerary
+    ) -> bool:
+        filters = request.filters
+        if filters.max_stops is not None and it.stops > filters.max_stops:
+            return False
+        carriers = {leg.carrier for leg in it.legs}
+        if filters.airlines and not carriers <= set(filters.airlines):
+            return False
+        if filters.exclude_airlines and carriers & set(filters.exclude_airlines):
+            return False
+        if filters.max_duration_minutes is not None and it.minutes > filters.max_duration_minutes:
+            return False
+        if filters.max_layover_minutes is not None and any(
+            minutes > filters.max_layover_minutes for minutes in it.layovers()
+        ):
+            return False
+        for window, moment, airport in (
+            (piece.departure_window, it.departure, it.legs[0].origin),
+            (piece.arrival_window, it.arrival, it.legs[-1].destination),
+        ):
+            if window is not None:
+                local = moment.astimezone(zone(ref.airports[airport].time_zone)).time()
+                if not window.from_ <= local.replace(second=0, microsecond=0) <= window.to:
+                    return False
+        return True
+
+    def _score(
+        self, request: SearchRequest, ref: ReferenceData, n: int, it: Itinerary, amount: int
+    ) -> float:
+        sort = request.sort
+        if sort == "price":
+            return float(amount)
+        if sort == "duration":
+            return float(it.minutes)
+        if sort == "departure":
+            return it.departure.timestamp() * 1e9 + amount if n == 0 else float(amount)
+        if sort == "arrival":
+            last = n == len(request.slices) - 1
+            return it.arrival.timestamp() * 1e9 + amount if last else float(amount)
+        per_hour = ref.convert(BEST_USD_PER_HOUR * 100, "USD", request.currency)
+        per_stop = ref.convert(BEST_USD_PER_STOP * 100, "USD", request.currency)
+        return amount + it.minutes / 60 * per_hour + it.stops * per_stop
+
+    def _combine(
+        self,
+        request: SearchRequest,
+        ref: ReferenceData,
+        per_slice: Sequence[list[Itinerary]],
+    ) -> list[_Candidate]:
+        """The best combinations per brand, by the requested order (k-best of sums)."""
+        limit = self.limits.max_offers
+        filters = request.filters
+        out: list[_Candidate] = []
+        names: list[str] | None = None
+        for options in per_slice:
+            here = {name for it in options for name in brand_names(ref, it.legs, request.cabin)}
+            names = sorted(here) if names is None else [n for n in names if n in here]
+        for name in names or []:
+            lists: list[list[tuple[float, Itinerary, Price]]] = []
+            for n, options in enumerate(per_slice):
+                priced = []
+                for it in options:
+                    if name in brand_names(ref, it.legs, request.cabin):
+                        p = price(
+                            ref, [it], request.cabin, name, request.passengers, request.currency
+                        )
+                        priced.append((self._score(request, ref, n, it, p.total), it, p))
+                priced.sort(key=lambda entry: (entry[0], entry[1].key))
+                lists.append(priced[: self.limits.options_per_slice])
+            if any(not options for options in lists):
+                continue
+            start = (0,) * len(lists)
+            heap = [(sum(lst[0][0] for lst in lists), start)]
+            seen = {start}
+            pops = 0
+            found = 0
+            while heap and found < limit and pops < limit * 40:
+                score, index = heapq.heappop(heap)
+                pops += 1
+                chosen = [lists[i][j] for i, j in enumerate(index)]
+                itineraries = tuple(entry[1] for entry in chosen)
+                if all(
+                    b.departure >= a.arrival + MIN_SLICE_GAP
+                    for a, b in itertools.pairwise(itineraries)
+                ):
+                    total = price(
+                        ref, itineraries, request.cabin, name, request.passengers, request.currency
+                    )
+                    low, high = filters.min_price_minor, filters.max_price_minor
+                    if (low is None or total.total >= low) and (
+                        high is None or total.total <= high
+                    ):
+                        tiebreak = name + "/" + "|".join(it.key for it in itineraries)
+                        out.append(_Candidate(score, tiebreak, itineraries, total))
+                        found += 1
+                for i in range(len(lists)):
+                    if index[i] + 1 < len(lists[i]):
+                        nxt = (*index[:i], index[i] + 1, *index[i + 1 :])
+                        if nxt not in seen:
+                            seen.add(nxt)
+                            heapq.heappush(
+                                heap, (sum(lists[k][j][0] for k, j in enumerate(nxt)), nxt)
+                            )
+        out.sort(key=lambda c: (c.score, c.tiebreak))
+        return out[:limit]
+
+    # Offers ------------------------------------------------------------------------------
+
+    def _offer(
+        self, request: SearchRequest, ref: ReferenceData, candidate: _Candidate, now: datetime
+    ) -> Offer:
+        currency = request.currency
+        pax = request.passengers
+        expires = now + self.limits.offer_ttl
+        p = candidate.price
+
+        def money(amount: int) -> Money:
+            return Money(amount_minor=amount, currency=currency)
+
+        def place(code: str) -> PlaceRef:
+            a = ref.airports[code]
+            return PlaceRef(iata=a.iata, name=a.name, city=a.city, country=a.country)
+
+        def instant(moment: datetime, code: str) -> Instant:
+            return Instant.of(moment, ref.airports[code].time_zone)
+
+        slices = []
+        for it in candidate.itineraries:
+            segments = [
+                Segment(
+                    flight_id=leg.id,
+                    designator=f"{leg.carrier}{leg.number}",
+                    carrier=Carrier(code=leg.carrier, name=ref.carriers[leg.carrier][0]),
+                    origin=place(leg.origin),
+                    destination=place(leg.destination),
+                    departure=instant(leg.departure, leg.origin),
+                    arrival=instant(leg.arrival, leg.destination),
+                    duration_minutes=int((leg.arrival - leg.departure).total_seconds() // 60),
+                    aircraft=ref.aircraft.get(leg.aircraft or ""),
+                    cabin=request.cabin,
+                    fare_brand=p.brand,
+                )
+                for leg in it.legs
+            ]
+            layovers = [
+                Layover(airport=a.destination, departs_from=b.origin, minutes=minutes)
+                for (a, b), minutes in zip(itertools.pairwise(it.legs), it.layovers(), strict=True)
+            ]
+            slices.append(
+                OfferSlice(
+                    origin=it.legs[0].origin,
+                    destination=it.legs[-1].destination,
+                    departure=instant(it.departure, it.legs[0].origin),
+                    arrival=instant(it.arrival, it.legs[-1].destination),
+                    duration_minutes=it.minutes,
+                    stops=it.stops,
+                    segments=segments,
+                    layovers=layovers,
+                )
+            )
+        mix: list[tuple[PassengerType, int, int]] = [
+            ("adult", pax.adults, p.adult),
+            ("child", pax.children, p.child),
+            ("infant", pax.infants, p.infant),
+        ]
+        lines = [
+            PriceLine(passenger_type=kind, count=count, unit=money(unit), total=money(unit * count))
+            for kind, count, unit in mix
+            if count
+        ]
+        offer_id = self.offers.sign(
+            {
+                "l": [[leg.id for leg in it.legs] for it in candidate.itineraries],
+                "c": request.cabin,
+                "b": p.brand,
+                "p": [pax.adults, pax.children, pax.infants],
+                "t": p.total,
+                "$": currency,
+                "x": int(expires.timestamp()),
+            }
+        )
+        return Offer(
+            id=offer_id,
+            total=money(p.total),
+            price_breakdown=lines,
+            slices=slices,
+            seats_left=min(it.seats for it in candidate.itineraries),
+            fare=FareConditions(
+                brand=p.brand,
+                refundable=p.refundable,
+                changeable=p.changeable,
+                change_fee=money(p.change_fee),
+                cancellation_fee=money(p.cancellation_fee),
+                checked_bags=p.checked_bags,
+            ),
+            expires_at=expires,
+        )
+
+    # Entry point ---------------------------------------------------------------------------
+
+    async def search(self, request: SearchRequest, *, now: datetime | None = None) -> SearchResults:
+        started = time.monotonic()
+        now = now or datetime.now(UTC)
+        ref = await self.reference.get()
+        self._validate(request, ref, now)
+        search_hash = self._search_hash(request)
+        after = self._cursor_after(request, search_hash)
+        # Serve from cache only once every change committed before this request has been
+        # applied to it: a search right after a price change or a seat sale is never stale.
+        use_cache = self._caught_up is None or await self._caught_up()
+        deadline = started + self.limits.budget_seconds
+        per_slice: list[list[Itinerary]] = []
+        complete = True
+        self.stats.searches += 1
+        try:
+            async with self.pool.acquire() as conn:
+                for piece in request.slices:
+                    found, done = await self._slice(conn, ref, request, piece, use_cache, deadline)
+                    complete &= done
+                    per_slice.append(
+                        [it for it in found if self._per_slice_filter(request, ref, piece, it)]
+                    )
+        except TimeoutError:
+            self.stats.timeouts += 1
+            raise SearchTimedOut(
+                "The search did not finish within its time budget; try again, or narrow it "
+                "(fewer connections or slices).",
+                retry_after=2,
+            ) from None
+        if not complete:
+            self.stats.partial += 1
+        candidates = self._combine(request, ref, per_slice)
+        total = len(candidates)
+        if after is not None:
+            candidates = [c for c in candidates if (c.score, c.tiebreak) > after]
+        page = candidates[: request.limit]
+        next_cursor = None
+        if len(candidates) > request.limit:
+            last = page[-1]
+            next_cursor = self.cursors.sign({"s": search_hash, "k": [last.score, last.tiebreak]})
+        offers = [self._offer(request, ref, c, now) for c in page]
+        self.stats.durations.append(time.monotonic() - started)
+        del self.stats.durations[:-1000]
+        return SearchResults(
+            offers=offers,
+            next_cursor=next_cursor,
+            total_offers=total,
+            complete=complete,
+            currency=request.currency,
+        )
