@@ -82,6 +82,11 @@ class Settings(BaseSettings):
         description="HS256 secret of the auth server's JWTs (Supabase's JWT secret).",
     )
     jwt_audience: str = Field(default="authenticated", validation_alias="SUPABASE_JWT_AUDIENCE")
+    redis_url: str | None = Field(
+        default=None,
+        validation_alias="REDIS_URL",
+        description="Redis for the search cache shared by all instances (redis:// or unix://).",
+    )
     search_budget_ms: int = Field(
         default=2000, ge=50, description="Time budget of one search (503 when nothing is found)."
     )

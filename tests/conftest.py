@@ -18,6 +18,8 @@ from server.settings import Settings
 from tests.postgres import TestPostgres, with_database
 from tests.tokens import TEST_JWT_SECRET
 
+pytest_plugins = ["tests.search_world"]
+
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[TestPostgres]:

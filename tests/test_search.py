@@ -3,9 +3,8 @@ pagination, caching and bad input."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
@@ -14,109 +13,28 @@ from aiohttp.test_utils import TestClient
 from server.app import create_app
 from server.keys import search_key
 from server.settings import Settings
-from tests.factories import add_airline, add_brands, add_cabin, add_flight, add_world
 from tests.problems import assert_problem
-
-NEW_YORK = ZoneInfo("America/New_York")
-LONDON = ZoneInfo("Europe/London")
-PARIS = ZoneInfo("Europe/Paris")
-
-DAY = datetime.now(UTC).date() + timedelta(days=30)
-NEXT = DAY + timedelta(days=1)
-RETURN = DAY + timedelta(days=7)
-
-
-def at(day: date, hhmm: str, tz: ZoneInfo) -> datetime:
-    hours, minutes = map(int, hhmm.split(":"))
-    return datetime.combine(day, time(hours, minutes), tzinfo=tz)
-
-
-async def leg(
-    db: asyncpg.Connection,
-    origin: str,
-    destination: str,
-    departure: datetime,
-    minutes: int,
-    *,
-    number: int,
-    carrier: str = "SB",
-    fare: int = 20000,
-    currency: str = "USD",
-    capacity: int = 150,
-    sold: int = 0,
-) -> int:
-    flight = await add_flight(
-        db, origin=origin, destination=destination, departure=departure,
-        block=timedelta(minutes=minutes), carrier=carrier, number=number,
-    )  # fmt: skip
-    await add_cabin(db, flight, fare_minor=fare, currency=currency, capacity=capacity, sold=sold)
-    return flight
-
-
-@pytest.fixture
-async def world(db: asyncpg.Connection) -> dict[str, int]:
-    """Two carriers (SB in USD, KA in GBP) and a schedule around JFK, LHR and CDG."""
-    await add_world(db)
-    await add_airline(db, "KA", icao="KAL", name="Kestrel Air", country="GB",
-                      ticket_prefix="902", currency="GBP")  # fmt: skip
-    await add_brands(db, "SB")
-    await add_brands(db, "KA")
-    f: dict[str, int] = {}
-    # JFK -> LHR direct, 18:00 New York, 7 h.
-    f["jfk_lhr"] = await leg(db, "JFK", "LHR", at(DAY, "18:00", NEW_YORK), 420, number=1)
-    # A later, cheaper direct on KA priced in GBP.
-    f["jfk_lhr_ka"] = await leg(db, "JFK", "LHR", at(DAY, "21:00", NEW_YORK), 430, number=2,
-                                carrier="KA", fare=12000, currency="GBP")  # fmt: skip
-    # LHR -> CDG: 60 min after the SB arrival (too short) and 150 min after (fits).
-    arrival = at(DAY, "18:00", NEW_YORK) + timedelta(minutes=420)
-    f["lhr_cdg_tight"] = await leg(db, "LHR", "CDG", arrival + timedelta(minutes=60), 70,
-                                   number=3, carrier="KA", fare=8000, currency="GBP")  # fmt: skip
-    f["lhr_cdg_ok"] = await leg(db, "LHR", "CDG", arrival + timedelta(minutes=150), 70,
-                                number=4, carrier="KA", fare=8000, currency="GBP")  # fmt: skip
-    # Domestic BOS -> JFK arriving 60 min before a JFK -> LAX departure (45 min suffices).
-    f["bos_jfk"] = await leg(db, "BOS", "JFK", at(DAY, "07:00", NEW_YORK), 75, number=5,
-                             fare=9000)  # fmt: skip
-    f["jfk_lax"] = await leg(db, "JFK", "LAX", at(DAY, "09:15", NEW_YORK), 360, number=6,
-                             fare=25000)  # fmt: skip
-    # The return: LHR -> JFK a week later.
-    f["lhr_jfk"] = await leg(db, "LHR", "JFK", at(RETURN, "11:00", LONDON), 480, number=7)
-    # Paris -> Los Angeles for a third slice.
-    f["cdg_lax"] = await leg(db, "CDG", "LAX", at(RETURN + timedelta(days=2), "10:00", PARIS),
-                             690, number=8, carrier="SB", fare=40000)  # fmt: skip
-    return f
-
-
-async def search(client: TestClient, **body: Any) -> dict[str, Any]:
-    response = await client.post("/v1/search", json=body)
-    assert response.status == 200, await response.text()
-    return dict(await response.json())
-
-
-def one_way(origin: str, destination: str, on: date = DAY, **extra: Any) -> dict[str, Any]:
-    return {"slices": [{"origin": origin, "destination": destination, "date": on.isoformat()}],
-            **extra}  # fmt: skip
-
-
-def flights_of(offer: dict[str, Any]) -> list[list[int]]:
-    return [[seg["flight_id"] for seg in s["segments"]] for s in offer["slices"]]
-
-
-def itineraries(results: dict[str, Any]) -> list[list[list[int]]]:
-    """Distinct itineraries in result order (each appears once per fare brand)."""
-    seen: list[list[list[int]]] = []
-    for offer in results["offers"]:
-        if flights_of(offer) not in seen:
-            seen.append(flights_of(offer))
-    return seen
+from tests.search_world import (
+    DAY,
+    NEW_YORK,
+    NEXT,
+    RETURN,
+    at,
+    flights_of,
+    itineraries,
+    leg,
+    one_way,
+    search,
+)
 
 
 async def test_direct_flight_with_times_in_local_and_utc(
-    client: TestClient, world: dict[str, int]
+    client: TestClient, search_world: dict[str, int]
 ) -> None:
     results = await search(client, **one_way("JFK", "LHR", sort="departure", limit=100))
     first = results["offers"][0]
     segment = first["slices"][0]["segments"][0]
-    assert segment["flight_id"] == world["jfk_lhr"]
+    assert segment["flight_id"] == search_world["jfk_lhr"]
     departure = at(DAY, "18:00", NEW_YORK)
     assert segment["departure"]["local"] == departure.isoformat()
     assert segment["departure"]["utc"] == departure.astimezone(UTC).isoformat().replace(
@@ -129,7 +47,7 @@ async def test_direct_flight_with_times_in_local_and_utc(
 
 
 async def test_prices_follow_fare_brands_and_passenger_types(
-    client: TestClient, world: dict[str, int]
+    client: TestClient, search_world: dict[str, int]
 ) -> None:
     body = one_way("JFK", "LHR", passengers={"adults": 2, "children": 1, "infants": 1},
                    filters={"airlines": ["SB"]}, limit=100)  # fmt: skip
@@ -146,7 +64,7 @@ async def test_prices_follow_fare_brands_and_passenger_types(
 
 
 async def test_foreign_fares_are_converted_to_the_requested_currency(
-    client: TestClient, world: dict[str, int]
+    client: TestClient, search_world: dict[str, int]
 ) -> None:
     body = one_way("JFK", "LHR", filters={"airlines": ["KA"]}, currency="GBP")
     light = next(o for o in (await search(client, **body))["offers"]
@@ -158,13 +76,13 @@ async def test_foreign_fares_are_converted_to_the_requested_currency(
 
 
 async def test_connection_respects_minimum_connection_time(
-    client: TestClient, world: dict[str, int]
+    client: TestClient, search_world: dict[str, int]
 ) -> None:
     results = await search(client, **one_way("JFK", "CDG", limit=100))
     found = itineraries(results)
-    assert [[world["jfk_lhr"], world["lhr_cdg_ok"]]] in found
+    assert [[search_world["jfk_lhr"], search_world["lhr_cdg_ok"]]] in found
     # 60 minutes at LHR is under the 90-minute international minimum.
-    assert all(world["lhr_cdg_tight"] not in slice_ for it in found for slice_ in it)
+    assert all(search_world["lhr_cdg_tight"] not in slice_ for it in found for slice_ in it)
     offer = results["offers"][0]
     assert offer["slices"][0]["layovers"] == [
         {"airport": "LHR", "departs_from": "LHR", "minutes": 150}
@@ -172,14 +90,14 @@ async def test_connection_respects_minimum_connection_time(
 
 
 async def test_domestic_connection_uses_the_shorter_minimum(
-    client: TestClient, world: dict[str, int]
+    client: TestClient, search_world: dict[str, int]
 ) -> None:
     found = itineraries(await search(client, **one_way("BOS", "LAX", limit=100)))
-    assert found == [[[world["bos_jfk"], world["jfk_lax"]]]]
+    assert found == [[[search_world["bos_jfk"], search_world["jfk_lax"]]]]
 
 
 async def test_no_connections_when_max_connections_is_zero(
-    client: TestClient, world: dict[str, int]
+    client: TestClient, search_world: dict[str, int]
 ) -> None:
     results = await search(client, **one_way("JFK", "CDG", max_connections=0))
     assert results["offers"] == []
@@ -187,7 +105,7 @@ async def test_no_connections_when_max_connections_is_zero(
 
 
 async def test_connection_may_change_airport_within_a_city(
-    client: TestClient, db: asyncpg.Connection, world: dict[str, int]
+    client: TestClient, db: asyncpg.Connection, search_world: dict[str, int]
 ) -> None:
     # Land at Gatwick; the Heathrow departure 4 hours later allows the transfer.
     arrival_lgw = await leg(db, "JFK", "LGW", at(NEXT, "08:00", NEW_YORK), 420, number=20)
@@ -201,7 +119,7 @@ async def test_connection_may_change_airport_within_a_city(
 
 
 async def test_two_stop_itineraries_when_allowed(
-    client: TestClient, db: asyncpg.Connection, world: dict[str, int]
+    client: TestClient, db: asyncpg.Connection, search_world: dict[str, int]
 ) -> None:
     # BOS -> JFK -> LHR -> CDG, each connection comfortable.
     early = await leg(db, "BOS", "JFK", at(DAY, "14:00", NEW_YORK), 75, number=30)
@@ -210,11 +128,11 @@ async def test_two_stop_itineraries_when_allowed(
     found_two = itineraries(
         await search(client, **one_way("BOS", "CDG", max_connections=2, limit=100))
     )
-    assert [[early, world["jfk_lhr"], world["lhr_cdg_ok"]]] in found_two
+    assert [[early, search_world["jfk_lhr"], search_world["lhr_cdg_ok"]]] in found_two
 
 
 async def test_dates_are_the_origins_local_day_across_a_dst_change(
-    client: TestClient, db: asyncpg.Connection, world: dict[str, int]
+    client: TestClient, db: asyncpg.Connection, search_world: dict[str, int]
 ) -> None:
     today = datetime.now(UTC).date()
     march = date(today.year + 1, 3, 8)  # US clocks spring forward on March's second Sunday
@@ -234,19 +152,19 @@ async def test_dates_are_the_origins_local_day_across_a_dst_change(
 
 
 async def test_round_trip_combines_both_directions(
-    client: TestClient, world: dict[str, int]
+    client: TestClient, search_world: dict[str, int]
 ) -> None:
     body = {"slices": [
         {"origin": "JFK", "destination": "LHR", "date": DAY.isoformat()},
         {"origin": "LHR", "destination": "JFK", "date": RETURN.isoformat()},
     ], "filters": {"airlines": ["SB"]}, "limit": 100}  # fmt: skip
     results = await search(client, **body)
-    assert itineraries(results) == [[[world["jfk_lhr"]], [world["lhr_jfk"]]]]
+    assert itineraries(results) == [[[search_world["jfk_lhr"]], [search_world["lhr_jfk"]]]]
     light = next(o for o in results["offers"] if o["fare"]["brand"] == "Light")
     assert light["total"]["amount_minor"] == 20000 + 20000
 
 
-async def test_three_slice_trip(client: TestClient, world: dict[str, int]) -> None:
+async def test_three_slice_trip(client: TestClient, search_world: dict[str, int]) -> None:
     body = {"slices": [
         {"origin": "JFK", "destination": "LHR", "date": DAY.isoformat()},
         {"origin": "LHR", "destination": "JFK", "date": RETURN.isoformat()},
@@ -254,28 +172,31 @@ async def test_three_slice_trip(client: TestClient, world: dict[str, int]) -> No
          "date": (RETURN + timedelta(days=2)).isoformat()},
     ], "filters": {"airlines": ["SB"]}}  # fmt: skip
     results = await search(client, **body)
-    assert itineraries(results) == [[[world["jfk_lhr"]], [world["lhr_jfk"]], [world["cdg_lax"]]]]
+    assert itineraries(results) == [
+        [[search_world["jfk_lhr"]], [search_world["lhr_jfk"]], [search_world["cdg_lax"]]]
+    ]
     assert len(results["offers"][0]["slices"]) == 3
 
 
 async def test_seat_availability_is_respected(
-    client: TestClient, db: asyncpg.Connection, world: dict[str, int]
+    client: TestClient, db: asyncpg.Connection, search_world: dict[str, int]
 ) -> None:
     await db.execute(
-        "UPDATE flight_cabins SET seats_sold = capacity - 2 WHERE flight_id = $1", world["jfk_lhr"]
+        "UPDATE flight_cabins SET seats_sold = capacity - 2 WHERE flight_id = $1",
+        search_world["jfk_lhr"],
     )
     two = await search(client, **one_way("JFK", "LHR", passengers={"adults": 2}, limit=100))
-    assert [[world["jfk_lhr"]]] in itineraries(two)
+    assert [[search_world["jfk_lhr"]]] in itineraries(two)
     assert min(o["seats_left"] for o in two["offers"]) == 2
     three = await search(
         client, **one_way("JFK", "LHR", passengers={"adults": 2, "children": 1}, limit=100)
     )
-    assert [[world["jfk_lhr"]]] not in itineraries(three)
+    assert [[search_world["jfk_lhr"]]] not in itineraries(three)
     # Infants sit on laps: they need no seat.
     lap = await search(
         client, **one_way("JFK", "LHR", passengers={"adults": 2, "infants": 2}, limit=100)
     )
-    assert [[world["jfk_lhr"]]] in itineraries(lap)
+    assert [[search_world["jfk_lhr"]]] in itineraries(lap)
 
 
 @pytest.mark.parametrize(
@@ -290,15 +211,15 @@ async def test_seat_availability_is_respected(
     ],
 )
 async def test_filters_on_the_direct_route(
-    client: TestClient, world: dict[str, int], filters: dict[str, Any], expected: set[str]
+    client: TestClient, search_world: dict[str, int], filters: dict[str, Any], expected: set[str]
 ) -> None:
     body = one_way("JFK", "LHR", filters=filters, limit=100)
     found = {f for it in itineraries(await search(client, **body)) for s in it for f in s}
-    assert found == {world[name] for name in expected}
+    assert found == {search_world[name] for name in expected}
 
 
 async def test_price_filter_applies_to_the_whole_offer(
-    client: TestClient, world: dict[str, int]
+    client: TestClient, search_world: dict[str, int]
 ) -> None:
     body = one_way("JFK", "LHR", filters={"airlines": ["SB"], "max_price_minor": 26000},
                    limit=100)  # fmt: skip
@@ -306,15 +227,17 @@ async def test_price_filter_applies_to_the_whole_offer(
     assert brands == {"Light", "Standard"}  # Flex is 36,000
 
 
-async def test_time_windows_and_layover_filters(client: TestClient, world: dict[str, int]) -> None:
+async def test_time_windows_and_layover_filters(
+    client: TestClient, search_world: dict[str, int]
+) -> None:
     evening = {"from": "17:00", "to": "19:00"}
     body = {"slices": [{"origin": "JFK", "destination": "LHR", "date": DAY.isoformat(),
                         "departure_window": evening}], "limit": 100}  # fmt: skip
-    assert itineraries(await search(client, **body)) == [[[world["jfk_lhr"]]]]
+    assert itineraries(await search(client, **body)) == [[[search_world["jfk_lhr"]]]]
     morning_arrival = {"from": "06:00", "to": "07:30"}
     body["slices"][0] = {"origin": "JFK", "destination": "LHR", "date": DAY.isoformat(),
                          "arrival_window": morning_arrival}  # fmt: skip
-    assert itineraries(await search(client, **body)) == [[[world["jfk_lhr"]]]]
+    assert itineraries(await search(client, **body)) == [[[search_world["jfk_lhr"]]]]
     short = one_way("JFK", "CDG", filters={"max_layover_minutes": 120})
     assert (await search(client, **short))["offers"] == []
 
@@ -329,13 +252,13 @@ async def test_time_windows_and_layover_filters(client: TestClient, world: dict[
     ],
 )
 async def test_sort_orders(
-    client: TestClient, world: dict[str, int], sort: str, first: str
+    client: TestClient, search_world: dict[str, int], sort: str, first: str
 ) -> None:
     results = await search(client, **one_way("JFK", "LHR", sort=sort, limit=100))
-    assert flights_of(results["offers"][0]) == [[world[first]]]
+    assert flights_of(results["offers"][0]) == [[search_world[first]]]
 
 
-async def test_sorted_offers_are_in_order(client: TestClient, world: dict[str, int]) -> None:
+async def test_sorted_offers_are_in_order(client: TestClient, search_world: dict[str, int]) -> None:
     results = await search(client, **one_way("JFK", "LHR", sort="price", limit=100))
     totals = [o["total"]["amount_minor"] for o in results["offers"]]
     assert totals == sorted(totals)
@@ -344,7 +267,7 @@ async def test_sorted_offers_are_in_order(client: TestClient, world: dict[str, i
 
 
 async def test_pagination_returns_every_offer_exactly_once(
-    client: TestClient, world: dict[str, int]
+    client: TestClient, search_world: dict[str, int]
 ) -> None:
     everything = await search(client, **one_way("JFK", "LHR", limit=100))
     seen: list[str] = []
@@ -362,7 +285,7 @@ async def test_pagination_returns_every_offer_exactly_once(
 
 
 async def test_cache_is_invalidated_by_a_price_change_in_sql(
-    client: TestClient, db: asyncpg.Connection, world: dict[str, int]
+    client: TestClient, db: asyncpg.Connection, search_world: dict[str, int]
 ) -> None:
     body = one_way("JFK", "LHR", filters={"airlines": ["SB"]}, sort="price")
     first = await search(client, **body)
@@ -370,7 +293,8 @@ async def test_cache_is_invalidated_by_a_price_change_in_sql(
     again = await search(client, **body)  # served from the cache
     assert again["offers"][0]["total"] == first["offers"][0]["total"]
     await db.execute(
-        "UPDATE flight_cabins SET base_fare_minor = 21500 WHERE flight_id = $1", world["jfk_lhr"]
+        "UPDATE flight_cabins SET base_fare_minor = 21500 WHERE flight_id = $1",
+        search_world["jfk_lhr"],
     )
     # Straight after the commit: never the stale price.
     after = await search(client, **body)
@@ -380,26 +304,29 @@ async def test_cache_is_invalidated_by_a_price_change_in_sql(
 
 
 async def test_cache_is_invalidated_by_a_seat_sale_in_sql(
-    client: TestClient, db: asyncpg.Connection, world: dict[str, int]
+    client: TestClient, db: asyncpg.Connection, search_world: dict[str, int]
 ) -> None:
     body = one_way("JFK", "LHR", filters={"airlines": ["SB"]})
     assert (await search(client, **body))["offers"][0]["seats_left"] == 150
     await db.execute(
-        "UPDATE flight_cabins SET seats_sold = capacity WHERE flight_id = $1", world["jfk_lhr"]
+        "UPDATE flight_cabins SET seats_sold = capacity WHERE flight_id = $1",
+        search_world["jfk_lhr"],
     )
     assert (await search(client, **body))["offers"] == []
 
 
 async def test_cache_is_invalidated_by_a_schedule_change(
-    client: TestClient, db: asyncpg.Connection, world: dict[str, int]
+    client: TestClient, db: asyncpg.Connection, search_world: dict[str, int]
 ) -> None:
     body = one_way("JFK", "LHR", filters={"airlines": ["SB"]})
     assert (await search(client, **body))["offers"]
-    await db.execute("UPDATE flights SET status = 'cancelled' WHERE id = $1", world["jfk_lhr"])
+    await db.execute(
+        "UPDATE flights SET status = 'cancelled' WHERE id = $1", search_world["jfk_lhr"]
+    )
     assert (await search(client, **body))["offers"] == []
 
 
-async def test_get_shortcut_round_trip(client: TestClient, world: dict[str, int]) -> None:
+async def test_get_shortcut_round_trip(client: TestClient, search_world: dict[str, int]) -> None:
     response = await client.get(
         "/v1/search",
         params={"origin": "jfk", "destination": "LHR", "date": DAY.isoformat(),
@@ -410,7 +337,7 @@ async def test_get_shortcut_round_trip(client: TestClient, world: dict[str, int]
     assert [len(o["slices"]) for o in results["offers"]] == [2] * len(results["offers"])
 
 
-async def test_offer_id_is_signed(client: TestClient, world: dict[str, int]) -> None:
+async def test_offer_id_is_signed(client: TestClient, search_world: dict[str, int]) -> None:
     offer = (await search(client, **one_way("JFK", "LHR")))["offers"][0]
     service = client.app[search_key]
     payload = service.offers.verify(offer["id"])
@@ -461,13 +388,13 @@ def _slice(origin: str = "JFK", destination: str = "LHR", on: date = DAY) -> dic
     ],
 )  # fmt: skip
 async def test_bad_search_is_422_naming_the_field(
-    client: TestClient, world: dict[str, int], body: dict[str, Any], field: str
+    client: TestClient, search_world: dict[str, int], body: dict[str, Any], field: str
 ) -> None:
     await assert_problem(await client.post("/v1/search", json=body), 422, field=field)
 
 
 async def test_cursor_of_another_search_is_refused(
-    client: TestClient, world: dict[str, int]
+    client: TestClient, search_world: dict[str, int]
 ) -> None:
     page = await search(client, **one_way("JFK", "LHR", limit=1))
     other = one_way("JFK", "CDG", limit=1, cursor=page["next_cursor"])
@@ -486,14 +413,14 @@ async def test_cursor_of_another_search_is_refused(
     ],
 )  # fmt: skip
 async def test_bad_get_search_names_the_query_parameter(
-    client: TestClient, world: dict[str, int], params: dict[str, str], field: str
+    client: TestClient, search_world: dict[str, int], params: dict[str, str], field: str
 ) -> None:
     query = {"date": DAY.isoformat(), **params}
     await assert_problem(await client.get("/v1/search", params=query), 422, field=field)
 
 
 async def test_search_over_its_time_budget_is_503_with_retry_after(
-    aiohttp_client: Any, settings: Settings, database_url: str, world: dict[str, int]
+    aiohttp_client: Any, settings: Settings, database_url: str, search_world: dict[str, int]
 ) -> None:
     client = await aiohttp_client(create_app(settings.model_copy(update={"search_budget_ms": 200})))
     blocker = await asyncpg.connect(database_url)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Protocol
 
 from domain.search.itineraries import Itinerary
 
@@ -26,7 +27,57 @@ class CachedSlice:
     stored_at: float
 
 
-class SearchCache:
+class SearchCache(Protocol):
+    """Where cached slices live; both kinds are invalidated by the change stream."""
+
+    hits: int
+    misses: int
+    invalidations: int
+
+    async def get(self, key: SliceKey) -> CachedSlice | None: ...
+
+    async def put(
+        self, key: SliceKey, itineraries: list[Itinerary], complete: bool, since: int
+    ) -> bool: ...
+
+    def flight_changed(self, flight_id: int, event_id: int) -> None: ...
+
+    async def settle(self) -> None:
+        """Wait until invalidations already heard are applied."""
+
+    def size(self) -> int | None:
+        """Entries held, when known locally."""
+
+    async def close(self) -> None: ...
+
+
+class ChangeLedger:
+    """Flight -> latest change event seen: the guard against storing stale results."""
+
+    def __init__(self) -> None:
+        self._changed: dict[int, tuple[int, float]] = {}
+
+    def record(self, flight_id: int, event_id: int) -> None:
+        now = time.monotonic()
+        self._changed[flight_id] = (event_id, now)
+        if len(self._changed) > 200_000:
+            # Only computations still running can race; they last seconds, not minutes.
+            horizon = now - 60
+            self._changed = {k: v for k, v in self._changed.items() if v[1] >= horizon}
+
+    def changed_since(self, flights: set[int], since: int) -> bool:
+        for flight_id in flights:
+            changed = self._changed.get(flight_id)
+            if changed is not None and changed[0] > since:
+                return True
+        return False
+
+
+def flights_of(itineraries: list[Itinerary]) -> set[int]:
+    return {leg.id for itinerary in itineraries for leg in itinerary.legs}
+
+
+class MemorySearchCache:
     """In-process LRU with event-driven invalidation."""
 
     def __init__(self, *, max_entries: int = 20_000, ttl_seconds: float = 120.0) -> None:
@@ -34,13 +85,12 @@ class SearchCache:
         self.ttl_seconds = ttl_seconds
         self._entries: OrderedDict[SliceKey, CachedSlice] = OrderedDict()
         self._by_flight: dict[int, set[SliceKey]] = {}
-        # Flight -> (event id, when) of its latest change: the store-time race guard.
-        self._changed: dict[int, tuple[int, float]] = {}
+        self._ledger = ChangeLedger()
         self.hits = 0
         self.misses = 0
         self.invalidations = 0
 
-    def get(self, key: SliceKey) -> CachedSlice | None:
+    async def get(self, key: SliceKey) -> CachedSlice | None:
         entry = self._entries.get(key)
         if entry is None or time.monotonic() - entry.stored_at > self.ttl_seconds:
             if entry is not None:
@@ -51,13 +101,13 @@ class SearchCache:
         self.hits += 1
         return entry
 
-    def put(self, key: SliceKey, itineraries: list[Itinerary], complete: bool, since: int) -> bool:
+    async def put(
+        self, key: SliceKey, itineraries: list[Itinerary], complete: bool, since: int
+    ) -> bool:
         """Store unless a flight of the result changed after event ``since``; True if stored."""
-        flights = {leg.id for itinerary in itineraries for leg in itinerary.legs}
-        for flight_id in flights:
-            changed = self._changed.get(flight_id)
-            if changed is not None and changed[0] > since:
-                return False
+        flights = flights_of(itineraries)
+        if self.max_entries == 0 or self._ledger.changed_since(flights, since):
+            return False
         if key in self._entries:
             self._drop(key)
         self._entries[key] = CachedSlice(tuple(itineraries), complete, time.monotonic())
@@ -68,12 +118,7 @@ class SearchCache:
         return True
 
     def flight_changed(self, flight_id: int, event_id: int) -> None:
-        now = time.monotonic()
-        self._changed[flight_id] = (event_id, now)
-        if len(self._changed) > 200_000:
-            # Only computations still running can race; they last seconds, not minutes.
-            horizon = now - 60
-            self._changed = {k: v for k, v in self._changed.items() if v[1] >= horizon}
+        self._ledger.record(flight_id, event_id)
         for key in self._by_flight.pop(flight_id, ()):
             if key in self._entries:
                 self.invalidations += 1
@@ -91,13 +136,20 @@ class SearchCache:
                     if not keys:
                         del self._by_flight[leg.id]
 
-    def __len__(self) -> int:
+    def size(self) -> int | None:
         return len(self._entries)
 
-    @property
-    def hit_ratio(self) -> float:
-        total = self.hits + self.misses
-        return self.hits / total if total else 0.0
+    async def settle(self) -> None:
+        return None  # invalidation is synchronous here
+
+    async def close(self) -> None:
+        self._entries.clear()
+        self._by_flight.clear()
+
+
+def hit_ratio(cache: SearchCache) -> float:
+    total = cache.hits + cache.misses
+    return cache.hits / total if total else 0.0
 
 
 def flights_in_topics(topics: tuple[str, ...]) -> set[int]:

@@ -176,7 +176,7 @@ class SearchService:
             request.max_connections,
         )
         if use_cache:
-            cached = self.cache.get(key)
+            cached = await self.cache.get(key)
             if cached is not None:
                 return list(cached.itineraries), cached.complete
         since = self._position()
@@ -200,7 +200,7 @@ class SearchService:
             except TimeoutError:
                 complete = False  # keep what was found: direct and one-stop
         if complete:
-            self.cache.put(key, found, complete, since)
+            await self.cache.put(key, found, complete, since)
         return found, complete
 
     # Ranking ---------------------------------------------------------------------------

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import redis.asyncio as redis
 from aiohttp import web
 
 from domain.reference import ReferenceCache
-from domain.search.cache import SearchCache, flights_in_topics
+from domain.search.cache import MemorySearchCache, SearchCache, flights_in_topics, hit_ratio
 from domain.search.itineraries import ConnectionRules
+from domain.search.redis_cache import RedisSearchCache
 from domain.search.service import SearchLimits, SearchService
 from server import keys
 from server.metrics import GaugeCollector
@@ -24,9 +26,15 @@ async def search_context(app: web.Application) -> AsyncIterator[None]:
     pool = app[keys.pool_key]
     hub = app[keys.realtime_key].hub
     secret = await pool.fetchval("SELECT secret FROM app_secrets WHERE name = 'offer_signing'")
-    cache = SearchCache(
-        max_entries=settings.search_cache_entries, ttl_seconds=settings.search_cache_ttl_seconds
-    )
+    cache: SearchCache
+    if settings.redis_url:
+        client = redis.from_url(settings.redis_url)
+        cache = RedisSearchCache(client, ttl_seconds=settings.search_cache_ttl_seconds)
+    else:
+        cache = MemorySearchCache(
+            max_entries=settings.search_cache_entries,
+            ttl_seconds=settings.search_cache_ttl_seconds,
+        )
 
     def on_event(event: ChangeEvent) -> None:
         for flight_id in flights_in_topics(event.topics):
@@ -36,7 +44,10 @@ async def search_context(app: web.Application) -> AsyncIterator[None]:
 
     async def caught_up() -> bool:
         latest = await pool.fetchval("SELECT coalesce(max(id), 0) FROM change_events")
-        return await hub.wait_for_cursor(latest, CATCH_UP_WAIT_SECONDS)
+        if not await hub.wait_for_cursor(latest, CATCH_UP_WAIT_SECONDS):
+            return False
+        await cache.settle()
+        return True
 
     service = SearchService(
         pool,
@@ -58,14 +69,17 @@ async def search_context(app: web.Application) -> AsyncIterator[None]:
             {
                 "skybound_search_cache_hit_ratio": (
                     "Search slice cache hits / lookups.",
-                    lambda: cache.hit_ratio,
+                    lambda: hit_ratio(cache),
                 ),
                 "skybound_search_cache_hits": ("Search slice cache hits.", lambda: cache.hits),
                 "skybound_search_cache_misses": (
                     "Search slice cache misses.",
                     lambda: cache.misses,
                 ),
-                "skybound_search_cache_entries": ("Cached search slices.", lambda: len(cache)),
+                "skybound_search_cache_entries": (
+                    "Cached search slices (this process).",
+                    lambda: cache.size() or 0,
+                ),
                 "skybound_search_cache_invalidations": (
                     "Cached slices dropped by change events.",
                     lambda: cache.invalidations,
@@ -82,3 +96,4 @@ async def search_context(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         app[keys.metrics_key].unwatch(collector)
+        await cache.close()
