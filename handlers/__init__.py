@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from server.api import ApiRoutes
 
-from . import airports, flights, pages, search, service
+from . import airports, flights, me, pages, search, service
 
 ALL_ROUTES: tuple[ApiRoutes, ...] = (
     service.routes,
@@ -12,4 +12,5 @@ ALL_ROUTES: tuple[ApiRoutes, ...] = (
     flights.routes,
     pages.routes,
     search.routes,
+    me.routes,
 )

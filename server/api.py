@@ -20,6 +20,7 @@ from aiohttp import web
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from server.errors import FieldError, MalformedBody, SkyboundError, ValidationFailed
+from server.identity import authenticate
 
 JSON_CONTENT_TYPE = "application/json"
 
@@ -44,6 +45,8 @@ class Operation:
     errors: tuple[type[SkyboundError], ...]
     response_content_type: str = JSON_CONTENT_TYPE
     responses: dict[int, str] = field(default_factory=dict)
+    auth: bool = False
+    roles: tuple[str, ...] = ()
 
     @property
     def operation_id(self) -> str:
@@ -160,9 +163,20 @@ class ApiRoutes:
         tags: Sequence[str] = (),
         response_content_type: str = JSON_CONTENT_TYPE,
         responses: dict[int, str] | None = None,
+        auth: bool = False,
+        roles: Sequence[str] = (),
     ) -> Callable[[Handler], Handler]:
+        """Declare a route. ``auth``: needs a bearer token (the handler gets ``user``);
+        ``roles``: and one of these roles."""
+
         def decorate(handler: Handler) -> Handler:
             accepted = set(inspect.signature(handler).parameters)
+            needs_user = auth or bool(roles)
+            if needs_user != ("user" in accepted):
+                raise TypeError(
+                    f"{handler.__name__}: take a `user` argument exactly when the route "
+                    "declares auth or roles"
+                )
             declared = {"path": path_params, "query": query, "body": body}
             for name, model in declared.items():
                 if (model is not None) != (name in accepted):
@@ -186,6 +200,8 @@ class ApiRoutes:
                     errors=tuple(errors),
                     response_content_type=response_content_type,
                     responses=dict(responses or {}),
+                    auth=needs_user,
+                    roles=tuple(roles),
                 )
             )
             return handler
@@ -234,8 +250,12 @@ def _bind(operation: Operation) -> Callable[[web.Request], Awaitable[web.StreamR
     handler = operation.handler
     status = operation.status
 
+    needs_user, roles = operation.auth, operation.roles
+
     async def bound(request: web.Request) -> web.StreamResponse:
         kwargs: dict[str, Any] = {}
+        if needs_user:
+            kwargs["user"] = await authenticate(request, roles)
         if path_model is not None:
             try:
                 kwargs["path"] = path_model.model_validate(request.match_info)

@@ -15,6 +15,7 @@ from domain.search.setup import search_context
 from server import keys
 from server.database import connect, create_pool
 from server.embedded import embedded_postgres
+from server.identity import auth_context
 from server.metrics import Metrics
 from server.middleware import add_request_id_header, problem_details, request_context
 from server.migrator import migrate
@@ -79,6 +80,7 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.readiness_key] = {}
     app.on_response_prepare.append(add_request_id_header)
     app.cleanup_ctx.append(database)
+    app.cleanup_ctx.append(auth_context)
     app.cleanup_ctx.append(realtime_context)
     app.cleanup_ctx.append(search_context)
     app.on_shutdown.append(announce_shutdown)

@@ -1,22 +1,34 @@
-"""Bearer token verification (Supabase-style JWTs).
+"""Bearer token verification for Supabase-style JWTs, locally and cheaply.
 
-For now: HS256 with the configured secret, audience checked, ``exp``/``nbf``
-enforced with a small leeway. JWKS keys, roles and the built-in auth service
-build on this module.
+HS256 tokens are checked with the shared secret (``SUPABASE_JWT_SECRET``);
+ES256 and RS256 tokens with public keys from a JWKS URL, fetched once, cached,
+and fetched again only when a token names a key id we have not seen (rate
+limited, so forged kids cannot make us hammer the auth server). The algorithm
+is decided by our configuration, never trusted from the token alone: ``none``
+is refused, an HS256 token is refused when only public keys are configured,
+and an asymmetric token is never checked against the HMAC secret.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 import jwt
 
 from server.errors import SkyboundError
 
+log = logging.getLogger(__name__)
+
 LEEWAY_SECONDS = 30
-ALGORITHMS = ["HS256"]
+ASYMMETRIC = ("ES256", "RS256")
+# At most one JWKS fetch per this many seconds for unknown key ids.
+JWKS_REFETCH_SECONDS = 30.0
 
 
 class Unauthorized(SkyboundError):
@@ -28,30 +40,151 @@ class Unauthorized(SkyboundError):
         return {"WWW-Authenticate": 'Bearer realm="skybound"'}
 
 
+class Forbidden(SkyboundError):
+    status = 403
+    slug = "forbidden"
+    title = "Forbidden"
+
+
+ROLES = ("passenger", "agent", "ops", "admin")
+
+
 @dataclass(frozen=True, slots=True)
 class Claims:
+    """A verified token's identity, Supabase's claims plus Skybound's roles."""
+
     user_id: uuid.UUID
     role: str
     expires_at: int
-    raw: dict[str, Any]
+    email: str | None = None
+    session_id: str | None = None
+    is_anonymous: bool = False
+    app_roles: frozenset[str] = frozenset({"passenger"})
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
-
-def verify_token(token: str, *, secret: str | None, audience: str) -> Claims:
-    if not secret:
-        raise Unauthorized("Token verification is not configured (SUPABASE_JWT_SECRET).")
-    try:
-        claims = jwt.decode(
-            token,
-            secret,
-            algorithms=ALGORITHMS,
-            audience=audience,
-            leeway=LEEWAY_SECONDS,
-            options={"require": ["exp", "sub"]},
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> Claims:
+        app_metadata = payload.get("app_metadata") or {}
+        declared = app_metadata.get("roles") if isinstance(app_metadata, dict) else None
+        roles = {"passenger"}
+        if isinstance(declared, list):
+            roles |= {r for r in declared if isinstance(r, str) and r in ROLES}
+        return cls(
+            user_id=uuid.UUID(str(payload["sub"])),
+            role=str(payload.get("role", "authenticated")),
+            expires_at=int(payload["exp"]),
+            email=payload.get("email") if isinstance(payload.get("email"), str) else None,
+            session_id=str(payload["session_id"]) if payload.get("session_id") else None,
+            is_anonymous=bool(payload.get("is_anonymous", False)),
+            app_roles=frozenset(roles),
+            raw=payload,
         )
-        user_id = uuid.UUID(str(claims["sub"]))
-    except (jwt.InvalidTokenError, ValueError) as exc:
-        raise Unauthorized(f"Invalid bearer token: {type(exc).__name__}.") from None
-    return Claims(user_id, str(claims.get("role", "authenticated")), int(claims["exp"]), claims)
+
+
+class TokenVerifier:
+    def __init__(
+        self,
+        *,
+        secret: str | None,
+        audience: str,
+        issuer: str | None = None,
+        jwks_url: str | None = None,
+    ) -> None:
+        self.secret = secret
+        self.audience = audience
+        self.issuer = issuer
+        self.jwks_url = jwks_url
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._fetched_at = 0.0
+        self._fetch_lock = asyncio.Lock()
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.secret or self.jwks_url)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def verify(self, token: str) -> Claims:
+        if not self.configured:
+            raise Unauthorized("Token verification is not configured.")
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError:
+            raise Unauthorized("Malformed bearer token.") from None
+        algorithm = header.get("alg")
+        if algorithm == "HS256" and self.secret:
+            key: Any = self.secret
+        elif algorithm in ASYMMETRIC and self.jwks_url:
+            key = await self._public_key(header.get("kid"), algorithm)
+        else:
+            raise Unauthorized(f"Tokens signed with {algorithm!r} are not accepted.")
+        try:
+            payload = jwt.decode(
+                token,
+                key,
+                algorithms=[algorithm],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=LEEWAY_SECONDS,
+                options={"require": ["exp", "sub"], "verify_iss": self.issuer is not None},
+            )
+            return Claims.from_payload(payload)
+        except (jwt.InvalidTokenError, ValueError, KeyError) as exc:
+            raise Unauthorized(f"Invalid bearer token: {_reason(exc)}.") from None
+
+    async def _public_key(self, kid: object, algorithm: str) -> Any:
+        if not isinstance(kid, str):
+            raise Unauthorized("Token has no key id.")
+        key = self._keys.get(kid)
+        if key is None and time.monotonic() - self._fetched_at >= JWKS_REFETCH_SECONDS:
+            await self._refresh()
+            key = self._keys.get(kid)
+        if key is None:
+            raise Unauthorized("Token signed with an unknown key.")
+        if key.algorithm_name != algorithm:
+            raise Unauthorized("Token algorithm does not match its key.")
+        return key.key
+
+    async def _refresh(self) -> None:
+        async with self._fetch_lock:
+            if time.monotonic() - self._fetched_at < JWKS_REFETCH_SECONDS:
+                return  # someone else just fetched
+            self._fetched_at = time.monotonic()
+            assert self.jwks_url is not None
+            if self._session is None:
+                self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5))
+            try:
+                async with self._session.get(self.jwks_url) as response:
+                    response.raise_for_status()
+                    document = await response.json(content_type=None)
+                keys = {}
+                for entry in document.get("keys", []):
+                    if isinstance(entry, dict) and entry.get("kid"):
+                        try:
+                            keys[entry["kid"]] = jwt.PyJWK(entry)
+                        except jwt.PyJWKError:
+                            continue  # a key type we do not use
+                self._keys = keys
+            except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+                log.warning("JWKS fetch failed", extra={"error": repr(exc)})
+
+
+def _reason(exc: Exception) -> str:
+    names = {
+        jwt.ExpiredSignatureError: "expired",
+        jwt.ImmatureSignatureError: "not yet valid",
+        jwt.InvalidAudienceError: "wrong audience",
+        jwt.InvalidIssuerError: "wrong issuer",
+        jwt.InvalidSignatureError: "bad signature",
+        jwt.MissingRequiredClaimError: "missing claim",
+    }
+    for kind, text in names.items():
+        if isinstance(exc, kind):
+            return text
+    return "unreadable"
 
 
 def bearer_token(authorization: str | None) -> str | None:

@@ -236,6 +236,45 @@ def demo(settings: Settings, *, speed: float) -> int:
 # --- argument parsing ----------------------------------------------------------------
 
 
+def _duration(text: str) -> int:
+    """Seconds from "90", "90s", "15m", "1h" or "7d"."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    text = text.strip().lower()
+    scale = units.get(text[-1:], 0)
+    number = text[:-1] if scale else text
+    if not number.isdigit() or int(number) == 0:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (try 90s, 15m, 1h, 7d)")
+    return int(number) * (scale or 1)
+
+
+def mint_token(
+    settings: Settings, *, sub: str, roles: Sequence[str], ttl: int, email: str | None
+) -> str:
+    """A development access token in Supabase's shape, signed with the configured secret."""
+    import time
+    import uuid
+
+    import jwt
+
+    if not settings.jwt_secret:
+        raise SystemExit("skybound token: set SUPABASE_JWT_SECRET to sign tokens")
+    now = int(time.time())
+    claims = {
+        "sub": str(uuid.UUID(sub)),
+        "aud": settings.jwt_audience,
+        "role": "authenticated",
+        "iat": now,
+        "exp": now + ttl,
+        "email": email,
+        "app_metadata": {"provider": "skybound-dev", "roles": sorted(set(roles))},
+        "user_metadata": {},
+        "is_anonymous": False,
+    }
+    if settings.jwt_issuer:
+        claims["iss"] = settings.jwt_issuer
+    return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="skybound", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -263,6 +302,15 @@ def _parser() -> argparse.ArgumentParser:
     seed_cmd.add_argument("--start", type=date.fromisoformat, help="first service date (today)")
     seed_cmd.add_argument("--replace", action="store_true", help="replace an existing schedule")
 
+    token_cmd = commands.add_parser("token", help="mint a development access token")
+    token_cmd.add_argument("--sub", required=True, help="user id (UUID)")
+    token_cmd.add_argument(
+        "--role", action="append", default=[], choices=["agent", "ops", "admin"],
+        help="role in app_metadata.roles (repeatable)",
+    )  # fmt: skip
+    token_cmd.add_argument("--ttl", type=_duration, default=3600, help="lifetime: 15m, 1h, 7d")
+    token_cmd.add_argument("--email")
+
     simulate_cmd = commands.add_parser("simulate", help="move flights through their day")
     simulate_cmd.add_argument("--seed", type=int, default=1)
     simulate_cmd.add_argument("--speed", type=float, default=1.0)
@@ -283,6 +331,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.command == "serve":
         return serve(settings)
+    if args.command == "token":
+        try:
+            print(mint_token(settings, sub=args.sub, roles=args.role, ttl=args.ttl,
+                             email=args.email))  # fmt: skip
+        except ValueError:
+            print("skybound token: --sub must be a UUID", file=sys.stderr)
+            return 2
+        return 0
     if args.command == "demo":
         return demo(settings, speed=args.speed)
 

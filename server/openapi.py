@@ -143,6 +143,13 @@ def _operation(op: Operation, schemas: _SchemaCollector) -> dict[str, Any]:
             responses[key]["description"] += f"; {error.title}"
         else:
             responses[key] = _problem_response(error.title)
+    if op.auth:
+        spec["security"] = [{"bearerAuth": []}]
+        responses.setdefault("401", _problem_response("Missing, expired or invalid bearer token"))
+        if op.roles:
+            responses.setdefault(
+                "403", _problem_response(f"Needs one of the roles: {', '.join(op.roles)}")
+            )
     spec["responses"] = responses
     return spec
 
@@ -159,5 +166,15 @@ def build_openapi(
         "openapi": "3.1.0",
         "info": {"title": title, "version": version, "description": description},
         "paths": paths,
-        "components": {"schemas": schemas.components},
+        "components": {
+            "schemas": schemas.components,
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "A Supabase Auth (or Skybound auth) access token.",
+                }
+            },
+        },
     }

@@ -82,6 +82,30 @@ class Settings(BaseSettings):
         description="HS256 secret of the auth server's JWTs (Supabase's JWT secret).",
     )
     jwt_audience: str = Field(default="authenticated", validation_alias="SUPABASE_JWT_AUDIENCE")
+    jwt_issuer: str | None = Field(
+        default=None,
+        validation_alias="SUPABASE_JWT_ISSUER",
+        description="Required `iss` claim, when set.",
+    )
+    supabase_url: str | None = Field(
+        default=None,
+        validation_alias="SUPABASE_URL",
+        description="A Supabase project: its Auth is the authority for tokens.",
+    )
+    jwks_url: str | None = Field(
+        default=None,
+        validation_alias="SUPABASE_JWKS_URL",
+        description="Public keys for ES256/RS256 tokens. Default: SUPABASE_URL's JWKS.",
+    )
+
+    @property
+    def effective_jwks_url(self) -> str | None:
+        if self.jwks_url:
+            return self.jwks_url
+        if self.supabase_url:
+            return self.supabase_url.rstrip("/") + "/auth/v1/.well-known/jwks.json"
+        return None
+
     redis_url: str | None = Field(
         default=None,
         validation_alias="REDIS_URL",

@@ -18,9 +18,9 @@ from pydantic import Field
 
 from handlers.params import IataPath, StrictModel
 from server.api import ApiRoutes
-from server.auth import Unauthorized, bearer_token, verify_token
+from server.auth import Claims
 from server.errors import AirportNotFound, FlightNotFound, SkyboundError
-from server.keys import pool_key, realtime_key, settings_key
+from server.keys import pool_key, realtime_key
 from streams.events import ChangeEvent
 from streams.positions import InvalidPosition, Position
 from streams.realtime import Realtime, catch_up
@@ -205,18 +205,14 @@ async def flight_stream(
     query=ResumeQuery,
     response=str,
     response_content_type=EVENT_STREAM,
-    errors=[Unauthorized, InvalidLastEventId],
+    errors=[InvalidLastEventId],
+    auth=True,
     tags=["streams"],
 )
-async def my_stream(request: web.Request, query: ResumeQuery) -> web.StreamResponse:
-    """Private: needs `Authorization: Bearer <JWT>`. Events of the user's bookings and of
-    the flights in them; the snapshot lists the user's bookings."""
-    settings = request.app[settings_key]
-    token = bearer_token(request.headers.get("Authorization"))
-    if token is None:
-        raise Unauthorized("Send a bearer token.")
-    claims = verify_token(token, secret=settings.jwt_secret, audience=settings.jwt_audience)
+async def my_stream(request: web.Request, query: ResumeQuery, user: Claims) -> web.StreamResponse:
+    """Private: events of the user's bookings and of the flights in them; the snapshot
+    lists the user's bookings."""
     since = _since(request, query)
-    topic = user_topic(claims.user_id)
+    topic = user_topic(user.user_id)
     snapshot = await snapshot_for(topic, request.app[pool_key])
     return await stream(request, topic.name, since, snapshot)

@@ -25,9 +25,9 @@ import orjson
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from server.api import ApiRoutes
-from server.auth import Claims, Unauthorized, verify_token
+from server.auth import Claims, Unauthorized
 from server.errors import SkyboundError
-from server.keys import pool_key, realtime_key, settings_key
+from server.keys import pool_key, realtime_key, settings_key, verifier_key
 from streams.events import ChangeEvent, websocket_text_frame, ws_event_message
 from streams.hub import Subscription
 from streams.positions import InvalidPosition, Position
@@ -97,15 +97,13 @@ class WebSocketSession:
         elif kind == "unsubscribe":
             self.unsubscribe(_text(message, "topic"))
         elif kind == "auth":
-            self.authenticate(_text(message, "token"))
+            await self.authenticate(_text(message, "token"))
         else:
             raise ClientError("unknown_type", f"Unknown message type {kind!r}.")
 
-    def authenticate(self, token: str) -> None:
+    async def authenticate(self, token: str) -> None:
         try:
-            claims = verify_token(
-                token, secret=self.settings.jwt_secret, audience=self.settings.jwt_audience
-            )
+            claims = await self.request.app[verifier_key].verify(token)
         except Unauthorized as exc:
             raise ClientError("unauthorized", exc.detail or "Invalid token.") from None
         if self.claims is not None and claims.user_id != self.claims.user_id:
