@@ -47,6 +47,8 @@ class Operation:
     responses: dict[int, str] = field(default_factory=dict)
     auth: bool = False
     roles: tuple[str, ...] = ()
+    # Documented security when the handler authenticates itself (e.g. bearer or ticket).
+    security: tuple[str, ...] = ()
 
     @property
     def operation_id(self) -> str:
@@ -165,6 +167,7 @@ class ApiRoutes:
         responses: dict[int, str] | None = None,
         auth: bool = False,
         roles: Sequence[str] = (),
+        security: Sequence[str] = (),
     ) -> Callable[[Handler], Handler]:
         """Declare a route. ``auth``: needs a bearer token (the handler gets ``user``);
         ``roles``: and one of these roles."""
@@ -202,6 +205,7 @@ class ApiRoutes:
                     responses=dict(responses or {}),
                     auth=needs_user,
                     roles=tuple(roles),
+                    security=tuple(security),
                 )
             )
             return handler

@@ -143,6 +143,9 @@ def _operation(op: Operation, schemas: _SchemaCollector) -> dict[str, Any]:
             responses[key]["description"] += f"; {error.title}"
         else:
             responses[key] = _problem_response(error.title)
+    if op.security:
+        spec["security"] = [{scheme: []} for scheme in op.security]
+        responses.setdefault("401", _problem_response("Missing, expired or invalid credentials"))
     if op.auth:
         spec["security"] = [{"bearerAuth": []}]
         responses.setdefault("401", _problem_response("Missing, expired or invalid bearer token"))
@@ -174,7 +177,13 @@ def build_openapi(
                     "scheme": "bearer",
                     "bearerFormat": "JWT",
                     "description": "A Supabase Auth (or Skybound auth) access token.",
-                }
+                },
+                "streamTicket": {
+                    "type": "apiKey",
+                    "in": "query",
+                    "name": "ticket",
+                    "description": "Single-use, 60-second ticket from POST /v1/streams/tickets.",
+                },
             },
         },
     }

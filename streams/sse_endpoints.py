@@ -8,19 +8,24 @@ Every event has ``id:`` (its position), ``event:`` and ``data:`` lines.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Annotated, Literal
 
 import orjson
 from aiohttp import web
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from handlers.params import IataPath, StrictModel
 from server.api import ApiRoutes
 from server.auth import Claims
 from server.errors import AirportNotFound, FlightNotFound, SkyboundError
+from server.identity import authenticate
 from server.keys import pool_key, realtime_key
+from server.tickets import issue_ticket, redeem_ticket
 from streams.events import ChangeEvent
 from streams.positions import InvalidPosition, Position
 from streams.realtime import Realtime, catch_up
@@ -66,6 +71,11 @@ class HttpVersionNotSupported(SkyboundError):
     title = "Streams need HTTP/1.1"
 
 
+class TicketResponse(BaseModel):
+    ticket: str = Field(description="Pass as `ticket`; single use.")
+    expires_at: datetime
+
+
 class ResumeQuery(StrictModel):
     last_event_id: Annotated[
         str | None,
@@ -94,6 +104,12 @@ def _since(request: web.Request, query: ResumeQuery) -> Position | None:
         ) from None
 
 
+_FAREWELLS = {
+    "slow_consumer": "Reconnect and resume from your last id.",
+    "token_expired": "The session ended: get a fresh ticket or token and reconnect.",
+}
+
+
 def _farewell(realtime: Realtime) -> Callable[[str], bytes | None]:
     def farewell(reason: str) -> bytes | None:
         if reason == "client_gone":
@@ -101,7 +117,8 @@ def _farewell(realtime: Realtime) -> Callable[[str], bytes | None]:
         retry = sse_retry(realtime.jittered_retry())
         if reason == "shutdown":
             return http_chunk(retry)
-        data = orjson.dumps({"code": reason, "message": "Reconnect and resume from your last id."})
+        message = _FAREWELLS.get(reason, "Reconnect.")
+        data = orjson.dumps({"code": reason, "message": message})
         return http_chunk(retry + sse_event(data.decode(), event="error"))
 
     return farewell
@@ -116,8 +133,11 @@ async def stream(
     topic: str,
     since: Position | None,
     snapshot: Callable[[], Awaitable[bytes]],
+    *,
+    ends_at: float | None = None,
 ) -> web.StreamResponse:
-    """Serve ``topic`` as an SSE stream until the client, the hub or shutdown ends it."""
+    """Serve ``topic`` as an SSE stream until the client, the hub or shutdown ends it
+    (or, for a private stream, the session at ``ends_at``, a Unix time)."""
     realtime = request.app[realtime_key]
     if realtime.closing:
         raise StreamsUnavailable("This instance is shutting down; reconnect.")
@@ -132,6 +152,11 @@ async def stream(
     sink = TransportSink(transport, _farewell(realtime))
     subscription = realtime.hub.subscribe(topic, sink, _sse_chunk)
     realtime.sse_sinks.add(sink)
+    expiry = None
+    if ends_at is not None:
+        loop = asyncio.get_running_loop()
+        delay = max(0.0, ends_at - time.time())
+        expiry = loop.call_later(delay, sink.close, "token_expired")
     try:
         # The first write goes through aiohttp so the headers leave with it;
         # every later one is a raw, pre-framed chunk on the transport.
@@ -149,6 +174,8 @@ async def stream(
         subscription.go_live(plan.live_after)
         reason = await sink.closed
     finally:
+        if expiry is not None:
+            expiry.cancel()
         realtime.hub.unsubscribe(subscription)
         realtime.sse_sinks.discard(sink)
     if reason != "client_gone":
@@ -199,20 +226,48 @@ async def flight_stream(
     return await stream(request, topic.name, since, snapshot)
 
 
+class MyStreamQuery(ResumeQuery):
+    ticket: Annotated[
+        str | None,
+        Field(max_length=100, description="From POST /v1/streams/tickets, for EventSource."),
+    ] = None
+
+
 @routes.get(
     "/v1/streams/me",
     summary="The signed-in user's bookings and their flights (SSE)",
-    query=ResumeQuery,
+    query=MyStreamQuery,
     response=str,
     response_content_type=EVENT_STREAM,
     errors=[InvalidLastEventId],
+    security=("bearerAuth", "streamTicket"),
+    tags=["streams"],
+)
+async def my_stream(request: web.Request, query: MyStreamQuery) -> web.StreamResponse:
+    """Private: a bearer token, or a single-use `ticket` (EventSource cannot send headers).
+    Events of the user's bookings and of the flights in them; the snapshot lists the
+    user's bookings. The stream ends with `error` (`token_expired`) when the session does."""
+    pool = request.app[pool_key]
+    if query.ticket is not None:
+        user = await redeem_ticket(pool, query.ticket)
+    else:
+        user = await authenticate(request)
+    since = _since(request, query)
+    topic = user_topic(user.user_id)
+    snapshot = await snapshot_for(topic, pool)
+    return await stream(request, topic.name, since, snapshot, ends_at=user.expires_at)
+
+
+@routes.post(
+    "/v1/streams/tickets",
+    summary="A single-use, short-lived ticket to open a private stream",
+    response=TicketResponse,
+    status=201,
     auth=True,
     tags=["streams"],
 )
-async def my_stream(request: web.Request, query: ResumeQuery, user: Claims) -> web.StreamResponse:
-    """Private: events of the user's bookings and of the flights in them; the snapshot
-    lists the user's bookings."""
-    since = _since(request, query)
-    topic = user_topic(user.user_id)
-    snapshot = await snapshot_for(topic, request.app[pool_key])
-    return await stream(request, topic.name, since, snapshot)
+async def stream_ticket(request: web.Request, user: Claims) -> TicketResponse:
+    """Valid for 60 seconds (or until the token expires, if sooner) and for one stream:
+    `GET /v1/streams/me?ticket=...` or `GET /v1/ws?ticket=...`."""
+    ticket = await issue_ticket(request.app[pool_key], user)
+    return TicketResponse(ticket=ticket.ticket, expires_at=ticket.expires_at)

@@ -28,6 +28,7 @@ from server.api import ApiRoutes
 from server.auth import Claims, Unauthorized
 from server.errors import SkyboundError
 from server.keys import pool_key, realtime_key, settings_key, verifier_key
+from server.tickets import redeem_ticket
 from streams.events import ChangeEvent, websocket_text_frame, ws_event_message
 from streams.hub import Subscription
 from streams.positions import InvalidPosition, Position
@@ -108,6 +109,10 @@ class WebSocketSession:
             raise ClientError("unauthorized", exc.detail or "Invalid token.") from None
         if self.claims is not None and claims.user_id != self.claims.user_id:
             raise ClientError("unauthorized", "A connection keeps one identity.")
+        self.adopt(claims)
+
+    def adopt(self, claims: Claims) -> None:
+        """Take ``claims`` as this connection's identity until they expire."""
         self.claims = claims
         if self._expiry is not None:
             self._expiry.cancel()
@@ -234,6 +239,12 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
         return ws
     sink = TransportSink(transport, lambda _reason: None)
     session = WebSocketSession(request, ws, sink)
+    ticket = request.query.get("ticket")
+    if ticket is not None:
+        try:
+            session.adopt(await redeem_ticket(request.app[pool_key], ticket))
+        except Unauthorized as exc:
+            session.error("unauthorized", exc.detail or "Invalid ticket.")
     realtime.ws_sinks.add(sink)
     reader = asyncio.create_task(_read(session), name="ws-reader")
     try:
