@@ -17,7 +17,7 @@ from server.database import connect, create_pool
 from server.embedded import embedded_postgres
 from server.identity import auth_context
 from server.metrics import Metrics
-from server.middleware import add_request_id_header, problem_details, request_context
+from server.middleware import add_response_headers, problem_details, request_context
 from server.migrator import migrate
 from server.openapi import build_openapi
 from server.settings import Settings
@@ -70,6 +70,25 @@ async def database(app: web.Application) -> AsyncIterator[None]:
     # Leaving the ExitStack stops the embedded server, if this app started one.
 
 
+def allow_cors(app: web.Application, origins: list[str]) -> None:
+    """Browsers on these origins may call the API, with credentials and only the headers
+    the API uses."""
+    import aiohttp_cors
+
+    options = aiohttp_cors.ResourceOptions(
+        allow_credentials=True,
+        allow_headers=("Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID",
+                       "X-Request-ID", "X-CSRF-Token"),
+        expose_headers=("X-Request-ID", "Retry-After", "Location"),
+        allow_methods=("GET", "POST", "PUT", "PATCH", "DELETE"),
+        max_age=600,
+    )  # fmt: skip
+    cors = aiohttp_cors.setup(app, defaults={origin: options for origin in origins})
+    for route in list(app.router.routes()):
+        if route.method != "HEAD":
+            cors.add(route)
+
+
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
         middlewares=[request_context, problem_details],
@@ -78,7 +97,7 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.settings_key] = settings
     app[keys.metrics_key] = Metrics()
     app[keys.readiness_key] = {}
-    app.on_response_prepare.append(add_request_id_header)
+    app.on_response_prepare.append(add_response_headers)
     app.cleanup_ctx.append(database)
     app.cleanup_ctx.append(auth_context)
     app.cleanup_ctx.append(realtime_context)
@@ -94,4 +113,6 @@ def create_app(settings: Settings) -> web.Application:
     )
     handlers.pages.add_static(app)
     api_doc(app, config_rel_url="/openapi.json", url_prefix="/docs", title=API_TITLE)
+    if settings.cors_origins:
+        allow_cors(app, settings.cors_origins)
     return app

@@ -85,8 +85,23 @@ async def problem_details(request: web.Request, handler: Handler) -> web.StreamR
     return problem_response(body, headers)
 
 
-async def add_request_id_header(request: web.Request, response: web.StreamResponse) -> None:
-    """Echo the request id on every response, streamed ones included."""
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+# The board page loads only its own script and styles.
+PAGE_CSP = "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+
+
+async def add_response_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """Request id and security headers on every response, streamed ones included."""
     request_id = request.get(request_id_key)
     if request_id:
         response.headers[REQUEST_ID_HEADER] = request_id
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if response.content_type == "text/html" and request.path.startswith("/boards/"):
+        response.headers.setdefault("Content-Security-Policy", PAGE_CSP)

@@ -8,10 +8,10 @@ CLI (or a test builds ``Settings(...)`` directly) and the result is handed to
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -106,6 +106,11 @@ class Settings(BaseSettings):
             return self.supabase_url.rstrip("/") + "/auth/v1/.well-known/jwks.json"
         return None
 
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        validation_alias="CORS_ORIGINS",
+        description="Origins allowed to call the API from browsers (comma-separated).",
+    )
     redis_url: str | None = Field(
         default=None,
         validation_alias="REDIS_URL",
@@ -130,6 +135,13 @@ class Settings(BaseSettings):
             return None
         if not value.startswith(("postgresql://", "postgres://")):
             raise ValueError("must be a postgresql:// URL")
+        return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
 
     @field_validator("log_level", mode="before")

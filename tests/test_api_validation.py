@@ -14,7 +14,7 @@ from handlers.params import IataCode, ScheduleDate, StrictModel
 from server.api import ApiRoutes
 from server.keys import metrics_key, openapi_key, readiness_key
 from server.metrics import Metrics
-from server.middleware import add_request_id_header, problem_details, request_context
+from server.middleware import add_response_headers, problem_details, request_context
 from server.openapi import build_openapi
 from tests.problems import assert_problem
 
@@ -54,7 +54,7 @@ async def api(aiohttp_client: Any) -> TestClient:
     app = web.Application(middlewares=[request_context, problem_details], client_max_size=4096)
     app[metrics_key] = Metrics()
     app[readiness_key] = {}
-    app.on_response_prepare.append(add_request_id_header)
+    app.on_response_prepare.append(add_response_headers)
     routes.add_to(app.router)
     app[openapi_key] = build_openapi(routes.operations, title="t", version="1", description="d")
     return await aiohttp_client(app)

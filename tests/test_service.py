@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp.test_utils import TestClient
 
+from server.app import create_app
+from server.settings import Settings
 from tests.problems import assert_problem
 
 
@@ -91,3 +95,37 @@ async def test_openapi_document_is_valid_openapi_3_1(client: TestClient) -> None
     validate(spec)  # raises on any violation of the OpenAPI 3.1 schema
     streams = spec["paths"]["/v1/streams/boards/{iata}"]["get"]
     assert "text/event-stream" in streams["responses"]["200"]["content"]
+
+
+async def test_security_headers_on_every_response(client: TestClient) -> None:
+    for path in ("/healthz", "/v1/nowhere"):
+        response = await client.get(path)
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert response.headers["Referrer-Policy"] == "no-referrer"
+
+
+async def test_cors_allows_configured_origins_only(aiohttp_client: Any, settings: Settings) -> None:
+    app = create_app(settings.model_copy(update={"cors_origins": ["https://app.skybound.test"]}))
+    client = await aiohttp_client(app)
+    preflight = await client.options(
+        "/v1/search",
+        headers={
+            "Origin": "https://app.skybound.test",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "Content-Type, Authorization",
+        },
+    )
+    assert preflight.status == 200
+    assert preflight.headers["Access-Control-Allow-Origin"] == "https://app.skybound.test"
+    assert preflight.headers["Access-Control-Allow-Credentials"] == "true"
+    simple = await client.get("/healthz", headers={"Origin": "https://app.skybound.test"})
+    assert simple.headers["Access-Control-Allow-Origin"] == "https://app.skybound.test"
+    assert "X-Request-ID" in simple.headers["Access-Control-Expose-Headers"]
+    stranger = await client.get("/healthz", headers={"Origin": "https://evil.test"})
+    assert "Access-Control-Allow-Origin" not in stranger.headers
+    refused = await client.options(
+        "/v1/search",
+        headers={"Origin": "https://evil.test", "Access-Control-Request-Method": "POST"},
+    )
+    await assert_problem(refused, 403)
