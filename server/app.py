@@ -75,7 +75,7 @@ def allow_cors(app: web.Application, origins: list[str]) -> None:
     the API uses."""
     import aiohttp_cors
 
-    options = aiohttp_cors.ResourceOptions(
+    options = aiohttp_cors.ResourceOptions(  # type: ignore[no-untyped-call]
         allow_credentials=True,
         allow_headers=("Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID",
                        "X-Request-ID", "X-CSRF-Token"),
