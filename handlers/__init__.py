@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from server.api import ApiRoutes
 
-from . import airports, flights, me, pages, search, service
+from . import airports, flights, gotrue, me, pages, search, service
 
 ALL_ROUTES: tuple[ApiRoutes, ...] = (
     service.routes,

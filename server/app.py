@@ -105,6 +105,9 @@ def create_app(settings: Settings) -> web.Application:
     app.on_shutdown.append(announce_shutdown)
 
     route_groups = (*handlers.ALL_ROUTES, sse_endpoints.routes, ws_endpoint.routes)
+    if settings.supabase_url is None:
+        # Without a Supabase project, Skybound is its own auth server.
+        route_groups = (*route_groups, handlers.gotrue.routes)
     operations = [op for group in route_groups for op in group.operations]
     for group in route_groups:
         group.add_to(app.router)

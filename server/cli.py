@@ -257,7 +257,9 @@ def mint_token(
     import jwt
 
     if not settings.jwt_secret:
-        raise SystemExit("skybound token: set SUPABASE_JWT_SECRET to sign tokens")
+        raise SystemExit(
+            "skybound token: set SUPABASE_JWT_SECRET (the secret Skybound verifies with)"
+        )
     now = int(time.time())
     claims = {
         "sub": str(uuid.UUID(sub)),
@@ -273,6 +275,19 @@ def mint_token(
     if settings.jwt_issuer:
         claims["iss"] = settings.jwt_issuer
     return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
+
+
+async def _stored_secret(settings: Settings) -> str | None:
+    from server.database import create_pool
+    from server.identity import jwt_secret
+
+    with resolved_database(settings) as resolved:
+        await _migrate(resolved.database_url or "")
+        pool = await create_pool(resolved.database_url or "", min_size=1, max_size=1)
+        try:
+            return await jwt_secret(resolved, pool)
+        finally:
+            await pool.close()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -332,6 +347,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         return serve(settings)
     if args.command == "token":
+        if not settings.jwt_secret and not settings.supabase_url:
+            # Running on our own: sign with the secret the database keeps.
+            settings = settings.model_copy(update={"jwt_secret": _run(_stored_secret(settings))})
         try:
             print(mint_token(settings, sub=args.sub, roles=args.role, ttl=args.ttl,
                              email=args.email))  # fmt: skip

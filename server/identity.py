@@ -16,6 +16,7 @@ from aiohttp import web
 
 from server import keys
 from server.auth import Claims, Forbidden, TokenVerifier, Unauthorized, bearer_token
+from server.settings import Settings
 
 ROLE_CACHE_SECONDS = 30.0
 claims_key: web.RequestKey[Claims] = web.RequestKey("claims")
@@ -63,10 +64,25 @@ async def authenticate(request: web.Request, roles: Sequence[str] = ()) -> Claim
     return claims
 
 
+async def jwt_secret(settings: Settings, pool: asyncpg.Pool) -> str | None:
+    """The HS256 secret: configured, or (running on our own, without Supabase) one the
+    database generated once, so every worker and restart signs and verifies alike."""
+    if settings.jwt_secret or settings.supabase_url:
+        return settings.jwt_secret
+    await pool.execute(
+        """INSERT INTO app_secrets (name, secret)
+           VALUES ('jwt_secret', replace(gen_random_uuid()::text || gen_random_uuid()::text,
+                                         '-', ''))
+           ON CONFLICT (name) DO NOTHING"""
+    )
+    secret: str = await pool.fetchval("SELECT secret FROM app_secrets WHERE name = 'jwt_secret'")
+    return secret
+
+
 async def auth_context(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.settings_key]
     verifier = TokenVerifier(
-        secret=settings.jwt_secret,
+        secret=await jwt_secret(settings, app[keys.pool_key]),
         audience=settings.jwt_audience,
         issuer=settings.jwt_issuer,
         jwks_url=settings.effective_jwks_url,

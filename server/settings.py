@@ -111,6 +111,18 @@ class Settings(BaseSettings):
         validation_alias="CORS_ORIGINS",
         description="Origins allowed to call the API from browsers (comma-separated).",
     )
+    site_url: str = Field(
+        default="http://127.0.0.1:8080",
+        description="Public URL of the web app: links in emails (password reset) point here.",
+    )
+    smtp_host: str | None = Field(default=None, description="Mail server for auth emails.")
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: str | None = Field(default=None, repr=False)
+    smtp_starttls: bool = Field(default=True, description="Upgrade to TLS with STARTTLS.")
+    smtp_sender: str = Field(default="Sky-Bound Journeys <no-reply@skybound.invalid>")
+    auth_access_token_seconds: int = Field(default=3600, ge=60)
+    auth_refresh_token_days: int = Field(default=30, ge=1)
     redis_url: str | None = Field(
         default=None,
         validation_alias="REDIS_URL",
