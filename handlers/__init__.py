@@ -6,6 +6,8 @@ from server.api import ApiRoutes
 
 from . import airports, flights, gotrue, me, pages, search, service
 
+__all__ = ["ALL_ROUTES", "gotrue", "pages"]
+
 ALL_ROUTES: tuple[ApiRoutes, ...] = (
     service.routes,
     airports.routes,
