@@ -69,3 +69,188 @@ async def set_roles(
 async def granted_roles(pool: asyncpg.Pool, user_id: uuid.UUID) -> list[str]:
     rows = await pool.fetch("SELECT role FROM user_roles WHERE user_id = $1 ORDER BY role", user_id)
     return [row["role"] for row in rows]
+
+
+# Profile updates -------------------------------------------------------------------
+
+_UPDATABLE = ("given_name", "family_name", "phone", "date_of_birth", "nationality",
+              "loyalty_numbers")  # fmt: skip
+
+
+async def update_profile(
+    pool: asyncpg.Pool, user_id: uuid.UUID, changes: dict[str, Any], roles: frozenset[str]
+) -> Profile:
+    """Apply only the given fields (PATCH semantics); unknown names never reach SQL."""
+    fields = [name for name in _UPDATABLE if name in changes]
+    if fields:
+        assignments = ", ".join(f"{name} = ${n}" for n, name in enumerate(fields, start=2))
+        await pool.execute(
+            f"UPDATE profiles SET {assignments} WHERE user_id = $1",
+            user_id,
+            *(changes[name] for name in fields),
+        )
+    row = await pool.fetchrow(_GET, user_id)
+    return Profile(**dict(row), roles=sorted(roles))
+
+
+# Preferences ----------------------------------------------------------------------
+
+
+class Preferences(BaseModel):
+    seat: str = "no_preference"
+    meal: str = "standard"
+    language: str = "en"
+    notification_channels: list[str] = Field(default_factory=lambda: ["email"])
+    marketing_consent: bool = False
+    marketing_consent_at: datetime | None = None
+    version: int = 0
+    updated_at: datetime | None = None
+
+
+_GET_PREFERENCES = """
+SELECT seat, meal, language, notification_channels, marketing_consent, marketing_consent_at,
+       version, updated_at
+FROM user_preferences WHERE user_id = $1
+"""
+
+# Consent time changes only when the consent itself does.
+_PUT_PREFERENCES = """
+INSERT INTO user_preferences (user_id, seat, meal, language, notification_channels,
+                              marketing_consent, marketing_consent_at)
+VALUES ($1, $2, $3, $4, $5, $6, now())
+ON CONFLICT (user_id) DO UPDATE SET
+    seat = EXCLUDED.seat, meal = EXCLUDED.meal, language = EXCLUDED.language,
+    notification_channels = EXCLUDED.notification_channels,
+    marketing_consent = EXCLUDED.marketing_consent,
+    marketing_consent_at = CASE
+        WHEN user_preferences.marketing_consent IS DISTINCT FROM EXCLUDED.marketing_consent
+        THEN now() ELSE user_preferences.marketing_consent_at END,
+    updated_at = now()
+RETURNING seat, meal, language, notification_channels, marketing_consent, marketing_consent_at,
+          version, updated_at
+"""
+
+
+async def get_preferences(pool: asyncpg.Pool, user_id: uuid.UUID) -> Preferences:
+    row = await pool.fetchrow(_GET_PREFERENCES, user_id)
+    return Preferences(**dict(row)) if row else Preferences()
+
+
+async def put_preferences(
+    pool: asyncpg.Pool, user_id: uuid.UUID, preferences: dict[str, Any]
+) -> Preferences:
+    row = await pool.fetchrow(
+        _PUT_PREFERENCES, user_id, preferences["seat"], preferences["meal"],
+        preferences["language"], preferences["notification_channels"],
+        preferences["marketing_consent"],
+    )  # fmt: skip
+    return Preferences(**dict(row))
+
+
+# Payment methods -------------------------------------------------------------------
+
+
+class PaymentMethod(BaseModel):
+    id: uuid.UUID
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+    created_at: datetime
+
+
+_ADD_CARD = """
+INSERT INTO payment_methods (user_id, brand, last4, exp_month, exp_year, key_version, nonce,
+                             ciphertext)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+RETURNING id, brand, last4, exp_month, exp_year, created_at
+"""
+_LIST_CARDS = """
+SELECT id, brand, last4, exp_month, exp_year, created_at
+FROM payment_methods WHERE user_id = $1 ORDER BY created_at, id
+"""
+# The owner in the WHERE clause: another user's id simply matches nothing (404).
+_DELETE_CARD = "DELETE FROM payment_methods WHERE id = $1 AND user_id = $2"
+
+
+async def add_payment_method(
+    pool: asyncpg.Pool, user_id: uuid.UUID, brand: str, last4: str, exp_month: int,
+    exp_year: int, key_version: str, nonce: bytes, ciphertext: bytes,
+) -> PaymentMethod:  # fmt: skip
+    row = await pool.fetchrow(
+        _ADD_CARD, user_id, brand, last4, exp_month, exp_year, key_version, nonce, ciphertext
+    )
+    return PaymentMethod(**dict(row))
+
+
+async def list_payment_methods(pool: asyncpg.Pool, user_id: uuid.UUID) -> list[PaymentMethod]:
+    return [PaymentMethod(**dict(row)) for row in await pool.fetch(_LIST_CARDS, user_id)]
+
+
+async def delete_payment_method(
+    pool: asyncpg.Pool, user_id: uuid.UUID, method_id: uuid.UUID
+) -> bool:
+    return bool(await pool.execute(_DELETE_CARD, method_id, user_id) == "DELETE 1")
+
+
+# GDPR ------------------------------------------------------------------------------
+
+_EXPORT_BOOKINGS = """
+SELECT b.id, b.record_locator, b.status, b.total_minor, b.currency, b.contact_email,
+       b.contact_phone, b.created_at, b.cancelled_at,
+       coalesce(jsonb_agg(jsonb_build_object(
+           'given_name', p.given_name, 'family_name', p.family_name,
+           'date_of_birth', p.date_of_birth, 'type', p.passenger_type)
+           ORDER BY p.passenger_no) FILTER (WHERE p.id IS NOT NULL), '[]') AS passengers
+FROM bookings b LEFT JOIN passengers p ON p.booking_id = b.id
+WHERE b.user_id = $1
+GROUP BY b.id ORDER BY b.created_at
+"""
+
+
+async def export_user_data(pool: asyncpg.Pool, user_id: uuid.UUID) -> dict[str, Any]:
+    """Everything stored about the user, as one JSON-ready document."""
+    profile = await pool.fetchrow(_GET, user_id)
+    bookings = await pool.fetch(_EXPORT_BOOKINGS, user_id)
+    return {
+        "exported_at": datetime.now().astimezone().isoformat(),
+        "profile": dict(profile) if profile else None,
+        "preferences": (await get_preferences(pool, user_id)).model_dump(mode="json"),
+        "payment_methods": [
+            m.model_dump(mode="json") for m in await list_payment_methods(pool, user_id)
+        ],
+        "roles": await granted_roles(pool, user_id),
+        "bookings": [dict(row) for row in bookings],
+    }
+
+
+# Personal data goes; bookings stay for accounting, anonymised: no names, no
+# contacts, and no link back to the person.
+_ERASE = """
+WITH passengers_erased AS (
+    UPDATE passengers SET given_name = 'ERASED', family_name = 'ERASED',
+                          date_of_birth = '1900-01-01', email = NULL, phone = NULL
+    WHERE booking_id IN (SELECT id FROM bookings WHERE user_id = $1)
+), bookings_erased AS (
+    UPDATE bookings SET contact_email = NULL, contact_phone = NULL, user_id = NULL
+    WHERE user_id = $1
+), cards AS (
+    DELETE FROM payment_methods WHERE user_id = $1
+), preferences AS (
+    DELETE FROM user_preferences WHERE user_id = $1
+), roles AS (
+    DELETE FROM user_roles WHERE user_id = $1
+)
+UPDATE profiles SET email = NULL, given_name = NULL, family_name = NULL, phone = NULL,
+                    date_of_birth = NULL, nationality = NULL, loyalty_numbers = '{}',
+                    avatar_key = NULL, erased_at = now()
+WHERE user_id = $1
+RETURNING (SELECT avatar_key FROM profiles WHERE user_id = $1) AS avatar_key
+"""
+
+
+async def erase_user_data(pool: asyncpg.Pool, user_id: uuid.UUID) -> str | None:
+    """Erase in one transaction; return the avatar's storage key for the caller to delete."""
+    async with pool.acquire() as conn, conn.transaction():
+        avatar: str | None = await conn.fetchval(_ERASE, user_id)
+    return avatar

@@ -2,18 +2,41 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
 import uuid
-from typing import Annotated, Literal
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
 
+import orjson
 from aiohttp import web
-from pydantic import BaseModel, Field
+from PIL import Image, UnidentifiedImageError
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 
-from domain.profiles import Profile, ensure_profile, granted_roles, set_roles
+from domain.cards import CardDetails, InvalidCard
+from domain.profiles import (
+    PaymentMethod,
+    Preferences,
+    Profile,
+    add_payment_method,
+    delete_payment_method,
+    ensure_profile,
+    erase_user_data,
+    export_user_data,
+    get_preferences,
+    granted_roles,
+    list_payment_methods,
+    put_preferences,
+    set_roles,
+    update_profile,
+)
 from handlers.params import StrictModel
 from server.api import ApiRoutes
 from server.auth import Claims
+from server.errors import FieldError, NotFound, SkyboundError, ValidationFailed
 from server.identity import roles_key
 from server.keys import pool_key
+from server.vault import storage_key, vault_key
 
 routes = ApiRoutes()
 
@@ -70,3 +93,247 @@ async def grant_roles(
                             user.user_id)  # fmt: skip
     request.app[roles_key].forget(path.user_id)
     return UserRoles(user_id=path.user_id, roles=roles)
+
+
+# Profile ---------------------------------------------------------------------------
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class ProfilePatch(StrictModel):
+    """Only the fields sent change; send null to clear one."""
+
+    given_name: Name | None = None
+    family_name: Name | None = None
+    phone: Annotated[
+        str | None, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$"),
+        Field(description="E.164, e.g. +442071234567."),
+    ] = None  # fmt: skip
+    date_of_birth: date | None = None
+    nationality: Annotated[
+        str | None, StringConstraints(pattern=r"^[A-Za-z]{2}$", to_upper=True),
+        Field(description="ISO 3166-1 alpha-2."),
+    ] = None  # fmt: skip
+    loyalty_numbers: Annotated[
+        dict[Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{2}$")],
+             Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{4,20}$")]] | None,
+        Field(max_length=20, description="Carrier code to membership number."),
+    ] = None  # fmt: skip
+
+    @field_validator("date_of_birth")
+    @classmethod
+    def _plausible_birth(cls, value: date | None) -> date | None:
+        if value is not None and not date(1900, 1, 1) <= value <= datetime.now(UTC).date():
+            raise ValueError("Date of birth must be between 1900 and today.")
+        return value
+
+
+@routes.patch("/v1/me", summary="Update the signed-in user's profile", body=ProfilePatch,
+              response=Profile, auth=True, tags=["users"])  # fmt: skip
+async def patch_me(request: web.Request, body: ProfilePatch, user: Claims) -> Profile:
+    pool = request.app[pool_key]
+    await ensure_profile(pool, user.user_id, user.email, user.app_roles)
+    changes: dict[str, Any] = body.model_dump(exclude_unset=True)
+    if changes.get("loyalty_numbers") is None and "loyalty_numbers" in changes:
+        changes["loyalty_numbers"] = {}
+    return await update_profile(pool, user.user_id, changes, user.app_roles)
+
+
+# Preferences -------------------------------------------------------------------------
+
+
+class PreferencesInput(StrictModel):
+    seat: Literal["window", "aisle", "no_preference"] = "no_preference"
+    meal: Literal["standard", "vegetarian", "vegan", "halal", "kosher", "gluten_free", "child"] = (
+        "standard"
+    )
+    language: Annotated[
+        str, StringConstraints(pattern=r"^[a-z]{2}(-[A-Z]{2})?$"),
+        Field(description="BCP 47 language, e.g. en or pt-BR."),
+    ] = "en"  # fmt: skip
+    notification_channels: Annotated[list[Literal["email", "push", "sms"]], Field(max_length=3)] = [
+        "email"
+    ]
+    marketing_consent: bool = False
+
+
+@routes.get("/v1/me/preferences", summary="Travel and notification preferences",
+            response=Preferences, auth=True, tags=["users"])  # fmt: skip
+async def my_preferences(request: web.Request, user: Claims) -> Preferences:
+    return await get_preferences(request.app[pool_key], user.user_id)
+
+
+@routes.put("/v1/me/preferences", summary="Replace the preferences", body=PreferencesInput,
+            response=Preferences, auth=True, tags=["users"])  # fmt: skip
+async def put_my_preferences(
+    request: web.Request, body: PreferencesInput, user: Claims
+) -> Preferences:
+    """Marketing consent records when it was last given or withdrawn."""
+    pool = request.app[pool_key]
+    await ensure_profile(pool, user.user_id, user.email, user.app_roles)
+    values = body.model_dump()
+    values["notification_channels"] = sorted(set(values["notification_channels"]))
+    return await put_preferences(pool, user.user_id, values)
+
+
+# Payment methods ------------------------------------------------------------------------
+
+
+class CardInput(StrictModel):
+    number: Annotated[str, StringConstraints(strip_whitespace=True, max_length=23)]
+    exp_month: Annotated[int, Field(ge=1, le=12)]
+    exp_year: Annotated[int, Field(ge=2000, le=2100)]
+    cvc: Annotated[
+        str, StringConstraints(max_length=4), Field(description="Checked, never stored.")
+    ]
+    holder_name: Name
+
+
+class PaymentMethodList(BaseModel):
+    payment_methods: list[PaymentMethod]
+
+
+class PaymentMethodPath(StrictModel):
+    method_id: uuid.UUID
+
+
+class PaymentMethodNotFound(NotFound):
+    slug = "payment-method-not-found"
+    title = "Payment method not found"
+
+
+@routes.post("/v1/me/payment-methods", summary="Save a card", body=CardInput,
+             response=PaymentMethod, status=201, auth=True, tags=["users"])  # fmt: skip
+async def add_card(request: web.Request, body: CardInput, user: Claims) -> PaymentMethod:
+    """The number and holder are encrypted (AES-256-GCM); brand, last four digits and expiry
+    are kept for display; the CVC is validated and discarded."""
+    card = CardDetails(body.number.replace(" ", "").replace("-", ""), body.exp_month,
+                       body.exp_year, body.cvc, body.holder_name)  # fmt: skip
+    try:
+        brand = card.validate()
+    except InvalidCard as exc:
+        raise ValidationFailed(
+            [FieldError(f"body.{exc.field}", str(exc), "invalid_card")]
+        ) from None
+    pool = request.app[pool_key]
+    await ensure_profile(pool, user.user_id, user.email, user.app_roles)
+    sealed = request.app[vault_key].seal(
+        user.user_id, {"number": card.number, "holder_name": card.holder_name}
+    )
+    return await add_payment_method(
+        pool, user.user_id, brand, card.number[-4:], card.exp_month, card.exp_year,
+        sealed.key_version, sealed.nonce, sealed.ciphertext,
+    )  # fmt: skip
+
+
+@routes.get("/v1/me/payment-methods", summary="Saved cards (masked)",
+            response=PaymentMethodList, auth=True, tags=["users"])  # fmt: skip
+async def my_cards(request: web.Request, user: Claims) -> PaymentMethodList:
+    methods = await list_payment_methods(request.app[pool_key], user.user_id)
+    return PaymentMethodList(payment_methods=methods)
+
+
+@routes.delete("/v1/me/payment-methods/{method_id}", summary="Forget a saved card",
+               path_params=PaymentMethodPath, status=204, auth=True,
+               errors=[PaymentMethodNotFound], tags=["users"])  # fmt: skip
+async def forget_card(request: web.Request, path: PaymentMethodPath, user: Claims) -> None:
+    if not await delete_payment_method(request.app[pool_key], user.user_id, path.method_id):
+        raise PaymentMethodNotFound("No such payment method.")
+
+
+# Avatar -------------------------------------------------------------------------------------
+
+AVATAR_MAX_BYTES = 2 * 1024 * 1024
+AVATAR_SIZE = 512
+_AVATAR_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
+
+
+class AvatarTooLarge(SkyboundError):
+    status = 413
+    slug = "avatar-too-large"
+    title = "Avatar too large"
+
+
+class UnsupportedImage(SkyboundError):
+    status = 415
+    slug = "unsupported-image"
+    title = "Unsupported image"
+
+
+def _reencode(data: bytes) -> bytes:
+    """The image re-drawn as a fresh WebP: no metadata (EXIF, GPS) survives."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if image.format not in _AVATAR_TYPES:
+                raise UnsupportedImage(f"{image.format} images are not accepted.")
+            if image.width * image.height > 40_000_000:
+                raise UnsupportedImage("The image has too many pixels.")
+            image.thumbnail((AVATAR_SIZE, AVATAR_SIZE))
+            clean = Image.new("RGBA", image.size)
+            clean.paste(image.convert("RGBA"))
+            out = io.BytesIO()
+            clean.save(out, format="WEBP", quality=85)
+            return out.getvalue()
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        raise UnsupportedImage("The body is not a PNG, JPEG or WebP image.") from None
+
+
+@routes.put("/v1/me/avatar", summary="Upload a profile image (PNG, JPEG or WebP, up to 2 MB)",
+            status=204, auth=True, errors=[AvatarTooLarge, UnsupportedImage],
+            tags=["users"])  # fmt: skip
+async def put_avatar(request: web.Request, user: Claims) -> None:
+    """Send the image bytes as the body. The real type is read from the bytes, not the
+    Content-Type; the image is re-encoded to strip its metadata."""
+    declared = request.content_type
+    if declared not in _AVATAR_TYPES.values():
+        raise UnsupportedImage(f"Send image/png, image/jpeg or image/webp, not {declared!r}.")
+    if (request.content_length or 0) > AVATAR_MAX_BYTES:
+        raise AvatarTooLarge(f"Avatars may be at most {AVATAR_MAX_BYTES} bytes.")
+    data = await request.content.read(AVATAR_MAX_BYTES + 1)
+    if len(data) > AVATAR_MAX_BYTES:
+        raise AvatarTooLarge(f"Avatars may be at most {AVATAR_MAX_BYTES} bytes.")
+    webp = await asyncio.to_thread(_reencode, data)
+    pool = request.app[pool_key]
+    await ensure_profile(pool, user.user_id, user.email, user.app_roles)
+    key = f"avatars/{user.user_id}.webp"
+    await request.app[storage_key].put(key, webp, "image/webp")
+    await pool.execute("UPDATE profiles SET avatar_key = $2 WHERE user_id = $1", user.user_id, key)
+
+
+@routes.get("/v1/me/avatar", summary="The profile image (WebP)", response=str,
+            response_content_type="image/webp", auth=True, tags=["users"])  # fmt: skip
+async def get_avatar(request: web.Request, user: Claims) -> web.Response:
+    key = await request.app[pool_key].fetchval(
+        "SELECT avatar_key FROM profiles WHERE user_id = $1", user.user_id
+    )
+    data = await request.app[storage_key].get(key) if key else None
+    if data is None:
+        raise NotFound("No profile image.")
+    return web.Response(body=data, content_type="image/webp",
+                        headers={"Cache-Control": "private, max-age=300"})  # fmt: skip
+
+
+# GDPR ------------------------------------------------------------------------------------------
+
+
+@routes.get("/v1/me/export", summary="Everything stored about the signed-in user (JSON)",
+            response=dict[str, Any], auth=True, tags=["users"])  # fmt: skip
+async def export_me(request: web.Request, user: Claims) -> web.Response:
+    """A download of the user's profile, preferences, masked cards, roles and bookings."""
+    document = await export_user_data(request.app[pool_key], user.user_id)
+    return web.json_response(
+        document,
+        dumps=lambda value: orjson.dumps(value, default=str).decode(),
+        headers={"Content-Disposition": 'attachment; filename="skybound-export.json"'},
+    )
+
+
+@routes.delete("/v1/me", summary="Erase the signed-in user's personal data", status=204,
+               auth=True, tags=["users"])  # fmt: skip
+async def erase_me(request: web.Request, user: Claims) -> None:
+    """Profile details, preferences, cards, roles and avatar are erased; bookings stay for
+    accounting, anonymised (no names, contacts or link to the user)."""
+    avatar = await erase_user_data(request.app[pool_key], user.user_id)
+    if avatar:
+        await request.app[storage_key].delete(avatar)
+    request.app[roles_key].forget(user.user_id)

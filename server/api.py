@@ -21,6 +21,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from server.errors import FieldError, MalformedBody, SkyboundError, ValidationFailed
 from server.identity import authenticate
+from server.keys import settings_key
 
 JSON_CONTENT_TYPE = "application/json"
 
@@ -107,7 +108,12 @@ def _parse_query(request: web.Request, model: type[BaseModel], lists: frozenset[
 async def _parse_body(request: web.Request, model: type[BaseModel]) -> Any:
     if request.content_type != JSON_CONTENT_TYPE:
         raise UnsupportedMediaType(request.content_type)
+    limit = request.app[settings_key].max_body_bytes
+    if (request.content_length or 0) > limit:
+        raise PayloadTooLarge(limit)
     raw = await request.read()
+    if len(raw) > limit:
+        raise PayloadTooLarge(limit)
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -118,6 +124,15 @@ async def _parse_body(request: web.Request, model: type[BaseModel]) -> Any:
         return model.model_validate(data)
     except ValidationError as exc:
         raise ValidationFailed(field_errors(exc, "body")) from None
+
+
+class PayloadTooLarge(SkyboundError):
+    status = 413
+    slug = "payload-too-large"
+    title = "Request body too large"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"Bodies of this request may be at most {limit} bytes.", limit=limit)
 
 
 class UnsupportedMediaType(SkyboundError):

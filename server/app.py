@@ -21,11 +21,13 @@ from server.middleware import add_response_headers, problem_details, request_con
 from server.migrator import migrate
 from server.openapi import build_openapi
 from server.settings import Settings
+from server.vault import user_data_context
 from streams import sse_endpoints, ws_endpoint
 from streams.realtime import announce_shutdown, realtime_context
 
 log = logging.getLogger(__name__)
 
+UPLOAD_MAX_BYTES = 2 * 1024 * 1024
 API_TITLE = "Skybound API"
 API_VERSION = "0.1.0"
 API_DESCRIPTION = (
@@ -92,7 +94,9 @@ def allow_cors(app: web.Application, origins: list[str]) -> None:
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
         middlewares=[request_context, problem_details],
-        client_max_size=settings.max_body_bytes,
+        # Uploads (avatars) may be larger than JSON bodies, which the route wrapper caps
+        # at max_body_bytes itself.
+        client_max_size=max(settings.max_body_bytes, UPLOAD_MAX_BYTES + 64 * 1024),
     )
     app[keys.settings_key] = settings
     app[keys.metrics_key] = Metrics()
@@ -100,6 +104,7 @@ def create_app(settings: Settings) -> web.Application:
     app.on_response_prepare.append(add_response_headers)
     app.cleanup_ctx.append(database)
     app.cleanup_ctx.append(auth_context)
+    app.cleanup_ctx.append(user_data_context)
     app.cleanup_ctx.append(realtime_context)
     app.cleanup_ctx.append(search_context)
     app.on_shutdown.append(announce_shutdown)

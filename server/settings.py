@@ -123,6 +123,12 @@ class Settings(BaseSettings):
     smtp_sender: str = Field(default="Sky-Bound Journeys <no-reply@skybound.invalid>")
     auth_access_token_seconds: int = Field(default=3600, ge=60)
     auth_refresh_token_days: int = Field(default=30, ge=1)
+    payment_encryption_key: str | None = Field(
+        default=None,
+        validation_alias="PAYMENT_ENCRYPTION_KEY",
+        repr=False,
+        description="Card-data keys, `v2:<base64 32 bytes>,v1:<...>`; the first encrypts.",
+    )
     redis_url: str | None = Field(
         default=None,
         validation_alias="REDIS_URL",

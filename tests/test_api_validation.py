@@ -12,10 +12,11 @@ from pydantic import BaseModel, Field
 
 from handlers.params import IataCode, ScheduleDate, StrictModel
 from server.api import ApiRoutes
-from server.keys import metrics_key, openapi_key, readiness_key
+from server.keys import metrics_key, openapi_key, readiness_key, settings_key
 from server.metrics import Metrics
 from server.middleware import add_response_headers, problem_details, request_context
 from server.openapi import build_openapi
+from server.settings import Settings
 from tests.problems import assert_problem
 
 
@@ -53,6 +54,7 @@ async def api(aiohttp_client: Any) -> TestClient:
     """A bare app with the production middleware and the routes above."""
     app = web.Application(middlewares=[request_context, problem_details], client_max_size=4096)
     app[metrics_key] = Metrics()
+    app[settings_key] = Settings(max_body_bytes=4096)
     app[readiness_key] = {}
     app.on_response_prepare.append(add_response_headers)
     routes.add_to(app.router)
