@@ -17,7 +17,12 @@ from server.database import connect, create_pool
 from server.embedded import embedded_postgres
 from server.identity import auth_context
 from server.metrics import Metrics
-from server.middleware import add_response_headers, problem_details, request_context
+from server.middleware import (
+    add_response_headers,
+    csrf_guard,
+    problem_details,
+    request_context,
+)
 from server.migrator import migrate
 from server.openapi import build_openapi
 from server.settings import Settings
@@ -93,7 +98,7 @@ def allow_cors(app: web.Application, origins: list[str]) -> None:
 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
-        middlewares=[request_context, problem_details],
+        middlewares=[request_context, problem_details, csrf_guard],
         # Uploads (avatars) may be larger than JSON bodies, which the route wrapper caps
         # at max_body_bytes itself.
         client_max_size=max(settings.max_body_bytes, UPLOAD_MAX_BYTES + 64 * 1024),

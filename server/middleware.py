@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 import re
 import time
@@ -13,7 +14,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from server.errors import PROBLEM_CONTENT_TYPE, Problem, SkyboundError
-from server.keys import metrics_key
+from server.keys import metrics_key, settings_key
 from server.logs import request_id_var
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,41 @@ async def problem_details(request: web.Request, handler: Handler) -> web.StreamR
     body["instance"] = request.path
     body["request_id"] = request.get(request_id_key)
     return problem_response(body, headers)
+
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+CSRF_COOKIE = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+
+
+class CsrfRejected(SkyboundError):
+    status = 403
+    slug = "csrf-rejected"
+    title = "Cross-site request refused"
+
+
+@web.middleware
+async def csrf_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse state-changing requests that ride on cookies unless they prove same-site.
+
+    Bearer requests are immune (a browser never adds the header by itself) and pass.
+    A request that carries cookies and no bearer token must come from an allowed
+    origin and echo the ``csrf_token`` cookie in ``X-CSRF-Token`` (double submit).
+    """
+    if request.method not in UNSAFE_METHODS or not request.cookies:
+        return await handler(request)
+    if request.headers.get("Authorization", "").lower().startswith("bearer "):
+        return await handler(request)
+    settings = request.app[settings_key]
+    origin = request.headers.get("Origin")
+    same_origin = origin is not None and origin.split("://", 1)[-1] == request.host
+    if origin is None or not (same_origin or origin in settings.cors_origins):
+        raise CsrfRejected("A cookie-authenticated write must come from an allowed Origin.")
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    sent = request.headers.get(CSRF_HEADER, "")
+    if not cookie or not hmac.compare_digest(cookie, sent):
+        raise CsrfRejected(f"Send the {CSRF_COOKIE} cookie's value in {CSRF_HEADER}.")
+    return await handler(request)
 
 
 SECURITY_HEADERS = {
