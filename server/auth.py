@@ -15,6 +15,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,6 +99,10 @@ class TokenVerifier:
         self._fetched_at = 0.0
         self._fetch_lock = asyncio.Lock()
         self._session: aiohttp.ClientSession | None = None
+        # Verified tokens, by their exact text: a client sends the same token for an
+        # hour, and its signature need be checked once. Expiry is rechecked on every use.
+        self._verified: OrderedDict[str, Claims] = OrderedDict()
+        self.cache_size = 10_000
 
     @property
     def configured(self) -> bool:
@@ -108,6 +113,21 @@ class TokenVerifier:
             await self._session.close()
 
     async def verify(self, token: str) -> Claims:
+        cached = self._verified.get(token)
+        if cached is not None:
+            if cached.expires_at + LEEWAY_SECONDS > time.time():
+                self._verified.move_to_end(token)
+                return cached
+            del self._verified[token]
+        claims = await self._verify(token)
+        nbf = claims.raw.get("nbf")
+        if not isinstance(nbf, int | float) or nbf <= time.time():
+            self._verified[token] = claims
+            if len(self._verified) > self.cache_size:
+                self._verified.popitem(last=False)
+        return claims
+
+    async def _verify(self, token: str) -> Claims:
         if not self.configured:
             raise Unauthorized("Token verification is not configured.")
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -16,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from server.app import create_app
 from server.cli import main as cli_main
+from server.keys import verifier_key
 from server.settings import Settings
 from tests.problems import assert_problem
 from tests.tokens import TEST_JWT_SECRET, access_token
@@ -258,3 +260,14 @@ def test_token_command_mints_a_verifiable_token(
     assert claims["sub"] == str(user)
     assert claims["app_metadata"]["roles"] == ["ops"]
     assert 3590 <= claims["exp"] - claims["iat"] <= 3600
+
+
+async def test_a_cached_token_still_expires(client: TestClient) -> None:
+    """Verified tokens are cached, but expiry is checked on every use."""
+    verifier = client.app[verifier_key]
+    token = access_token(uuid.uuid4(), ttl=-27)  # expired, but within the 30 s leeway
+    assert (await client.get("/v1/me", headers=_bearer(token))).status == 200
+    assert token in verifier._verified
+    await asyncio.sleep(3.5)  # now past exp + leeway
+    await assert_problem(await client.get("/v1/me", headers=_bearer(token)), 401)
+    assert token not in verifier._verified
