@@ -1,0 +1,63 @@
+"""Ticketing identifiers: check digits, locator alphabet, and the BCBP string."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from domain.ticketing import (
+    LOCATOR_ALPHABET,
+    BoardingPass,
+    record_locator,
+    ticket_number,
+    valid_ticket_number,
+)
+
+
+def test_ticket_number_has_prefix_serial_and_mod7_check_digit() -> None:
+    number = ticket_number("901", 123456789)
+    assert number == "9011234567891"  # 123456789 = 7 x 17636684 + 1
+    assert len(number) == 13
+    assert valid_ticket_number(number)
+    assert not valid_ticket_number("9011234567895")
+
+
+@pytest.mark.parametrize(("prefix", "serial"), [("90", 1), ("9a1", 1), ("901", 10**9)])
+def test_ticket_number_rejects_bad_parts(prefix: str, serial: int) -> None:
+    with pytest.raises(ValueError, match=r"prefix|serial"):
+        ticket_number(prefix, serial)
+
+
+def test_record_locators_avoid_look_alikes() -> None:
+    locators = {record_locator() for _ in range(500)}
+    assert len(locators) > 495
+    for locator in locators:
+        assert len(locator) == 6
+        assert set(locator) <= set(LOCATOR_ALPHABET)
+    assert not set("01ILO") & set(LOCATOR_ALPHABET)
+
+
+def test_bcbp_matches_the_specifications_example() -> None:
+    """The example of IATA's BCBP implementation guide, item for item."""
+    boarding = BoardingPass(
+        family_name="Desmarais", given_name="Luc", record_locator="ABC123", origin="YUL",
+        destination="FRA", carrier="AC", flight_number=834, flight_date=date(2026, 11, 22),
+        cabin="business", seat="1A", sequence=25,
+    )  # fmt: skip
+    assert boarding.bcbp() == "M1DESMARAIS/LUC       EABC123 YULFRAAC 0834 326J001A0025 100"
+
+
+def test_bcbp_names_are_plain_ascii_and_cut_to_twenty() -> None:
+    boarding = BoardingPass(
+        family_name="Ñúñez-Bärenstein-Oyelaran", given_name="José", record_locator="XK7Q9P",
+        origin="MAD", destination="JFK", carrier="SB", flight_number=7,
+        flight_date=date(2027, 1, 1), cabin="economy", seat=None, sequence=1,
+    )  # fmt: skip
+    text = boarding.bcbp()
+    assert len(text) == 60
+    assert text[2:22] == "NUNEZ-BARENSTEIN-OYE"
+    # Offsets per Resolution 792: date 44-46, compartment 47, seat 48-51.
+    assert text[44:47] == "001"
+    assert text[47] == "Y"
+    assert text[48:52] == "    "  # no seat yet
