@@ -10,9 +10,19 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
+from fractions import Fraction
 
 import asyncpg
+
+
+def half_even(numerator: int, denominator: int) -> int:
+    """numerator / denominator rounded half to even, in integers (denominator > 0)."""
+    quotient, remainder = divmod(numerator, denominator)
+    twice = 2 * remainder
+    if twice > denominator or (twice == denominator and quotient % 2):
+        quotient += 1
+    return quotient
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,18 +66,26 @@ class ReferenceData:
     # Airports that share a city, for connections that change airport (LHR -> LGW).
     metro: dict[str, tuple[str, ...]] = field(default_factory=dict)
     loaded_at: float = 0.0
+    _ratios: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
 
     def same_city(self, iata: str) -> tuple[str, ...]:
         return self.metro.get(iata, (iata,))
 
     def convert(self, amount_minor: int, source: str, target: str) -> int:
-        """Minor units of ``source`` as minor units of ``target`` at the reference rates."""
+        """Minor units of ``source`` as minor units of ``target`` at the reference rates,
+        rounded half to even; exact integer arithmetic (the hot loop of search pricing)."""
         if source == target:
             return amount_minor
-        src, dst = self.rates[source], self.rates[target]
-        major = Decimal(amount_minor).scaleb(-src.minor_digits)
-        converted = major / src.units_per_usd * dst.units_per_usd
-        return int(converted.scaleb(dst.minor_digits).quantize(Decimal(1), ROUND_HALF_EVEN))
+        ratio = self._ratios.get((source, target))
+        if ratio is None:
+            src, dst = self.rates[source], self.rates[target]
+            exact = (
+                Fraction(dst.units_per_usd)
+                * 10**dst.minor_digits
+                / (Fraction(src.units_per_usd) * 10**src.minor_digits)
+            )
+            ratio = self._ratios[(source, target)] = (exact.numerator, exact.denominator)
+        return half_even(amount_minor * ratio[0], ratio[1])
 
 
 _AIRPORTS = "SELECT iata, name, city, country, time_zone FROM airports"

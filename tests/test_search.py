@@ -300,7 +300,7 @@ async def test_cache_is_invalidated_by_a_price_change_in_sql(
     after = await search(client, **body)
     assert after["offers"][0]["total"]["amount_minor"] == 21500
     metrics = await (await client.get("/metrics")).text()
-    assert "skybound_search_cache_hits 1.0" in metrics
+    assert "skybound_search_response_cache_hits 1.0" in metrics
 
 
 async def test_cache_is_invalidated_by_a_seat_sale_in_sql(

@@ -160,3 +160,57 @@ def flights_in_topics(topics: tuple[str, ...]) -> set[int]:
         if kind in ("flight", "inventory") and key.isdigit():
             ids.add(int(key))
     return ids
+
+
+class ResponseCache:
+    """Whole answers to identical requests, kept seconds, dropped with any of their flights.
+
+    In front of the slice cache: a repeated search (the same route, filters, page and
+    currency, as a page refresh or a popular route sends) skips pricing and
+    combination entirely. Per process; short-lived, so offer expiries stay fresh.
+    """
+
+    def __init__(self, *, max_entries: int = 5_000, ttl_seconds: float = 30.0) -> None:
+        self.max_entries = max_entries
+        self.ttl_seconds = ttl_seconds
+        self._entries: OrderedDict[str, tuple[float, object, frozenset[int]]] = OrderedDict()
+        self._by_flight: dict[int, set[str]] = {}
+        self._ledger = ChangeLedger()
+        self.hits = 0
+
+    def get(self, key: str) -> object | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if time.monotonic() - entry[0] > self.ttl_seconds:
+            self._drop(key)
+            return None
+        self._entries.move_to_end(key)
+        self.hits += 1
+        return entry[1]
+
+    def put(self, key: str, value: object, flights: set[int], since: int) -> None:
+        if self.max_entries == 0 or self._ledger.changed_since(flights, since):
+            return
+        self._drop(key)
+        self._entries[key] = (time.monotonic(), value, frozenset(flights))
+        for flight_id in flights:
+            self._by_flight.setdefault(flight_id, set()).add(key)
+        while len(self._entries) > self.max_entries:
+            self._drop(next(iter(self._entries)))
+
+    def flight_changed(self, flight_id: int, event_id: int) -> None:
+        self._ledger.record(flight_id, event_id)
+        for key in self._by_flight.pop(flight_id, ()):
+            self._drop(key)
+
+    def _drop(self, key: str) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is None:
+            return
+        for flight_id in entry[2]:
+            keys = self._by_flight.get(flight_id)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self._by_flight[flight_id]

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
 
-from domain.reference import FareBrand, ReferenceData
+from domain.reference import FareBrand, ReferenceData, half_even
 from domain.search.itineraries import Itinerary, Leg
 from domain.search.models import Passengers
 
@@ -34,7 +33,7 @@ class Price:
 
 
 def _percent(amount: int, pct: int) -> int:
-    return int((Decimal(amount) * pct / 100).quantize(Decimal(1), ROUND_HALF_EVEN))
+    return half_even(amount * pct, 100)
 
 
 def brand_names(ref: ReferenceData, legs: Sequence[Leg], cabin: str) -> list[str]:
@@ -53,6 +52,61 @@ def _brand(ref: ReferenceData, leg: Leg, cabin: str, name: str) -> FareBrand:
     raise KeyError(name)
 
 
+class PriceBook:
+    """Prices of one search: each leg is priced once per brand, however many itineraries
+    and combinations it appears in."""
+
+    def __init__(
+        self, ref: ReferenceData, cabin: str, passengers: Passengers, currency: str
+    ) -> None:
+        self.ref = ref
+        self.cabin = cabin
+        self.passengers = passengers
+        self.currency = currency
+        self._legs: dict[tuple[int, str], Price] = {}
+
+    def leg(self, leg: Leg, name: str) -> Price:
+        key = (leg.id, name)
+        found = self._legs.get(key)
+        if found is None:
+            found = self._legs[key] = self._price_leg(leg, name)
+        return found
+
+    def _price_leg(self, leg: Leg, name: str) -> Price:
+        ref, currency = self.ref, self.currency
+        brand = _brand(ref, leg, self.cabin, name)
+        adult_fare = _percent(leg.fare_minor, brand.price_pct)
+        adult = ref.convert(adult_fare, leg.currency, currency)
+        child = ref.convert(_percent(adult_fare, brand.child_pct), leg.currency, currency)
+        infant = ref.convert(_percent(adult_fare, brand.infant_pct), leg.currency, currency)
+        carrier_currency = ref.carriers[leg.carrier][1]
+        pax = self.passengers
+        return Price(
+            name, adult, child, infant,
+            adult * pax.adults + child * pax.children + infant * pax.infants,
+            ref.convert(brand.change_fee_minor, carrier_currency, currency),
+            ref.convert(brand.cancellation_fee_minor, carrier_currency, currency),
+            brand.refundable, brand.changeable, brand.checked_bags,
+        )  # fmt: skip
+
+    def itineraries(self, itineraries: Sequence[Itinerary], name: str) -> Price:
+        return combine([self.leg(leg, name) for it in itineraries for leg in it.legs])
+
+
+def combine(parts: Sequence[Price]) -> Price:
+    """Fares add up; conditions are the strictest of the parts'."""
+    first = parts[0]
+    if len(parts) == 1:
+        return first
+    return Price(
+        first.brand,
+        sum(p.adult for p in parts), sum(p.child for p in parts), sum(p.infant for p in parts),
+        sum(p.total for p in parts), sum(p.change_fee for p in parts),
+        sum(p.cancellation_fee for p in parts), all(p.refundable for p in parts),
+        all(p.changeable for p in parts), min(p.checked_bags for p in parts),
+    )  # fmt: skip
+
+
 def price(
     ref: ReferenceData,
     itineraries: Sequence[Itinerary],
@@ -61,33 +115,4 @@ def price(
     passengers: Passengers,
     currency: str,
 ) -> Price:
-    adult = child = infant = change_fee = cancellation_fee = 0
-    refundable = changeable = True
-    bags = 99
-    for itinerary in itineraries:
-        for leg in itinerary.legs:
-            brand = _brand(ref, leg, cabin, brand_name)
-            adult_fare = _percent(leg.fare_minor, brand.price_pct)
-            convert = ref.convert
-            adult += convert(adult_fare, leg.currency, currency)
-            child += convert(_percent(adult_fare, brand.child_pct), leg.currency, currency)
-            infant += convert(_percent(adult_fare, brand.infant_pct), leg.currency, currency)
-            carrier_currency = ref.carriers[leg.carrier][1]
-            change_fee += convert(brand.change_fee_minor, carrier_currency, currency)
-            cancellation_fee += convert(brand.cancellation_fee_minor, carrier_currency, currency)
-            refundable &= brand.refundable
-            changeable &= brand.changeable
-            bags = min(bags, brand.checked_bags)
-    total = adult * passengers.adults + child * passengers.children + infant * passengers.infants
-    return Price(
-        brand_name,
-        adult,
-        child,
-        infant,
-        total,
-        change_fee,
-        cancellation_fee,
-        refundable,
-        changeable,
-        bags,
-    )
+    return PriceBook(ref, cabin, passengers, currency).itineraries(itineraries, brand_name)

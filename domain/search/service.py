@@ -20,7 +20,7 @@ import orjson
 
 from domain.flights import Carrier
 from domain.reference import ReferenceCache, ReferenceData
-from domain.search.cache import SearchCache, SliceKey
+from domain.search.cache import ResponseCache, SearchCache, SliceKey
 from domain.search.itineraries import ConnectionRules, Itinerary, SliceSearch
 from domain.search.models import (
     FareConditions,
@@ -36,7 +36,7 @@ from domain.search.models import (
     Segment,
     SliceRequest,
 )
-from domain.search.pricing import Price, brand_names, price
+from domain.search.pricing import Price, PriceBook, brand_names, combine
 from domain.search.tokens import Signer, TamperedToken
 from domain.times import Instant, zone
 from server.errors import FieldError, ServiceUnavailable, ValidationFailed
@@ -91,12 +91,14 @@ class SearchService:
         limits: SearchLimits | None = None,
         position: Callable[[], int] = lambda: 0,
         caught_up: Callable[[], Awaitable[bool]] | None = None,
+        response_cache_entries: int = 5_000,
     ) -> None:
         self.pool = pool
         self.reference = reference
         self.cache = cache
         self.rules = rules or ConnectionRules()
         self.limits = limits or SearchLimits()
+        self.responses = ResponseCache(max_entries=0 if response_cache_entries == 0 else 5_000)
         self.offers = Signer(signing_key, "offer")
         self.cursors = Signer(signing_key, "cursor")
         self._position = position
@@ -258,20 +260,23 @@ class SearchService:
         """The best combinations per brand, by the requested order (k-best of sums)."""
         limit = self.limits.max_offers
         filters = request.filters
-        out: list[_Candidate] = []
+        book = PriceBook(ref, request.cabin, request.passengers, request.currency)
+        brands = [
+            {it: set(brand_names(ref, it.legs, request.cabin)) for it in options}
+            for options in per_slice
+        ]
         names: list[str] | None = None
-        for options in per_slice:
-            here = {name for it in options for name in brand_names(ref, it.legs, request.cabin)}
+        for available in brands:
+            here = set().union(*available.values()) if available else set()
             names = sorted(here) if names is None else [n for n in names if n in here]
+        out: list[_Candidate] = []
         for name in names or []:
             lists: list[list[tuple[float, Itinerary, Price]]] = []
             for n, options in enumerate(per_slice):
                 priced = []
                 for it in options:
-                    if name in brand_names(ref, it.legs, request.cabin):
-                        p = price(
-                            ref, [it], request.cabin, name, request.passengers, request.currency
-                        )
+                    if name in brands[n][it]:
+                        p = book.itineraries([it], name)
                         priced.append((self._score(request, ref, n, it, p.total), it, p))
                 priced.sort(key=lambda entry: (entry[0], entry[1].key))
                 lists.append(priced[: self.limits.options_per_slice])
@@ -282,6 +287,7 @@ class SearchService:
             seen = {start}
             pops = 0
             found = 0
+            low, high = filters.min_price_minor, filters.max_price_minor
             while heap and found < limit and pops < limit * 40:
                 score, index = heapq.heappop(heap)
                 pops += 1
@@ -291,10 +297,7 @@ class SearchService:
                     b.departure >= a.arrival + MIN_SLICE_GAP
                     for a, b in itertools.pairwise(itineraries)
                 ):
-                    total = price(
-                        ref, itineraries, request.cabin, name, request.passengers, request.currency
-                    )
-                    low, high = filters.min_price_minor, filters.max_price_minor
+                    total = combine([entry[2] for entry in chosen])
                     if (low is None or total.total >= low) and (
                         high is None or total.total <= high
                     ):
@@ -416,6 +419,12 @@ class SearchService:
         # Serve from cache only once every change committed before this request has been
         # applied to it: a search right after a price change or a seat sale is never stale.
         use_cache = self._caught_up is None or await self._caught_up()
+        response_key = request.model_dump_json()
+        if use_cache:
+            cached = self.responses.get(response_key)
+            if isinstance(cached, SearchResults):
+                return cached
+        since = self._position()
         deadline = started + self.limits.budget_seconds
         per_slice: list[list[Itinerary]] = []
         complete = True
@@ -449,10 +458,14 @@ class SearchService:
         offers = [self._offer(request, ref, c, now) for c in page]
         self.stats.durations.append(time.monotonic() - started)
         del self.stats.durations[:-1000]
-        return SearchResults(
+        results = SearchResults.model_construct(
             offers=offers,
             next_cursor=next_cursor,
             total_offers=total,
             complete=complete,
             currency=request.currency,
         )
+        if complete:
+            flights = {leg.id for options in per_slice for it in options for leg in it.legs}
+            self.responses.put(response_key, results, flights, since)
+        return results

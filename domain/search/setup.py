@@ -39,6 +39,7 @@ async def search_context(app: web.Application) -> AsyncIterator[None]:
     def on_event(event: ChangeEvent) -> None:
         for flight_id in flights_in_topics(event.topics):
             cache.flight_changed(flight_id, event.id)
+            service.responses.flight_changed(flight_id, event.id)
 
     hub.on_publish(on_event)
 
@@ -62,6 +63,7 @@ async def search_context(app: web.Application) -> AsyncIterator[None]:
         limits=SearchLimits(budget_seconds=settings.search_budget_ms / 1000),
         position=lambda: hub.cursor,
         caught_up=caught_up,
+        response_cache_entries=settings.search_cache_entries,
     )
     app[keys.search_key] = service
     collector = app[keys.metrics_key].watch(
@@ -70,6 +72,10 @@ async def search_context(app: web.Application) -> AsyncIterator[None]:
                 "skybound_search_cache_hit_ratio": (
                     "Search slice cache hits / lookups.",
                     lambda: hit_ratio(cache),
+                ),
+                "skybound_search_response_cache_hits": (
+                    "Searches answered whole from the response cache.",
+                    lambda: service.responses.hits,
                 ),
                 "skybound_search_cache_hits": ("Search slice cache hits.", lambda: cache.hits),
                 "skybound_search_cache_misses": (
