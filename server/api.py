@@ -159,11 +159,19 @@ def json_response(
     return web.Response(body=body, status=status, content_type=JSON_CONTENT_TYPE)
 
 
-class ApiRoutes:
-    """A collection of documented operations, added to an app's router in one call."""
+BoundHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-    def __init__(self) -> None:
+
+class ApiRoutes:
+    """A collection of documented operations, added to an app's router in one call.
+
+    ``wrap`` decorates every bound handler: a family of routes that must answer errors
+    in another dialect too (the GoTrue-compatible auth) translates them there.
+    """
+
+    def __init__(self, *, wrap: Callable[[BoundHandler], BoundHandler] | None = None) -> None:
         self.operations: list[Operation] = []
+        self._wrap = wrap
 
     def route(
         self,
@@ -244,15 +252,16 @@ class ApiRoutes:
 
     def add_to(self, router: web.UrlDispatcher) -> None:
         for operation in self.operations:
+            bound = _bind(operation)
             router.add_route(
                 operation.method,
                 operation.path,
-                _bind(operation),
+                self._wrap(bound) if self._wrap else bound,
                 name=operation.operation_id,
             )
 
 
-def _bind(operation: Operation) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+def _bind(operation: Operation) -> BoundHandler:
     """The aiohttp handler for an operation: parse, call, serialise."""
     path_model, query_model, body_model = (
         operation.path_model,

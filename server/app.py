@@ -85,7 +85,9 @@ def allow_cors(app: web.Application, origins: list[str]) -> None:
     options = aiohttp_cors.ResourceOptions(  # type: ignore[no-untyped-call]
         allow_credentials=True,
         allow_headers=("Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID",
-                       "X-Request-ID", "X-CSRF-Token"),
+                       "X-Request-ID", "X-CSRF-Token",
+                       # supabase-js sends these with every auth call
+                       "apikey", "X-Client-Info", "X-Supabase-Api-Version"),
         expose_headers=("X-Request-ID", "Retry-After", "Location"),
         allow_methods=("GET", "POST", "PUT", "PATCH", "DELETE"),
         max_age=600,
