@@ -53,6 +53,7 @@ from server.auth import Claims, Unauthorized, bearer_token
 from server.errors import MalformedBody, ValidationFailed
 from server.keys import pool_key, settings_key, verifier_key
 from server.mailer import Mailer
+from server.middleware import client_ip
 
 Bound = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -180,7 +181,7 @@ def _accounts(request: web.Request) -> Accounts:
 
 
 def _client_ip(request: web.Request) -> str:
-    return request.remote or "unknown"
+    return client_ip(request)
 
 
 def _session_id(user: Claims) -> uuid.UUID | None:

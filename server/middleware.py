@@ -121,6 +121,23 @@ async def csrf_guard(request: web.Request, handler: Handler) -> web.StreamRespon
     return await handler(request)
 
 
+def client_ip(request: web.Request) -> str:
+    """The caller's address: the peer, or behind ``trusted_proxy_hops`` proxies, the
+    address the outermost trusted proxy saw (earlier X-Forwarded-For entries are
+    the client's own claims and cannot be trusted)."""
+    hops = request.app[settings_key].trusted_proxy_hops
+    if hops:
+        forwarded = [
+            part.strip()
+            for header in request.headers.getall("X-Forwarded-For", [])
+            for part in header.split(",")
+            if part.strip()
+        ]
+        if len(forwarded) >= hops:
+            return forwarded[-hops]
+    return request.remote or "unknown"
+
+
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",

@@ -111,6 +111,12 @@ class Settings(BaseSettings):
         validation_alias="CORS_ORIGINS",
         description="Origins allowed to call the API from browsers (comma-separated).",
     )
+    trusted_proxy_hops: int = Field(
+        default=0,
+        ge=0,
+        le=5,
+        description="Proxies in front of Skybound that append to X-Forwarded-For (0: none).",
+    )
     site_url: str = Field(
         default="http://127.0.0.1:8080",
         description="Public URL of the web app: links in emails (password reset) point here.",

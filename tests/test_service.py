@@ -154,3 +154,25 @@ async def test_cookie_writes_need_origin_and_double_submit_token(client: TestCli
         "/v1/search", json=body, headers={**cookies, "Authorization": "Bearer x"}
     )
     assert bearer.status == 422
+
+
+async def test_client_ip_trusts_only_the_configured_proxy_hops(
+    aiohttp_client: Any, settings: Settings
+) -> None:
+    from aiohttp import web
+
+    from server.middleware import client_ip
+
+    seen: list[str] = []
+
+    async def echo(request: web.Request) -> web.Response:
+        seen.append(client_ip(request))
+        return web.Response(text="ok")
+
+    for hops in (0, 1):
+        app = create_app(settings.model_copy(update={"trusted_proxy_hops": hops}))
+        app.router.add_get("/ip", echo)
+        client = await aiohttp_client(app)
+        # The client claims 6.6.6.6; the one proxy we trust saw it come from 203.0.113.9.
+        await client.get("/ip", headers={"X-Forwarded-For": "6.6.6.6, 203.0.113.9"})
+    assert seen == ["127.0.0.1", "203.0.113.9"]
