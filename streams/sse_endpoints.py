@@ -124,6 +124,33 @@ def _farewell(realtime: Realtime) -> Callable[[str], bytes | None]:
     return farewell
 
 
+async def _send_catch_up(
+    realtime: Realtime,
+    request: web.Request,
+    topic: str,
+    since: Position | None,
+    snapshot: Callable[[], Awaitable[bytes]],
+    sink: TransportSink,
+) -> int:
+    """Write the reset, snapshot or missed events; return the id live delivery follows.
+
+    A function of its own so the snapshot text and the replayed events are freed when
+    it returns, instead of living in the handler's frame as long as the stream: with
+    ten thousand display boards that is most of the memory per connection.
+    """
+    plan = await catch_up(realtime, request.app[pool_key], topic, since)
+    position = realtime.position(plan.live_after)
+    if plan.reset_reason is not None:
+        data = orjson.dumps({"reason": plan.reset_reason}).decode()
+        sink.write(http_chunk(sse_event(data, event="reset")))
+    if plan.snapshot:
+        data = (await realtime.snapshots.get(topic, snapshot)).decode()
+        sink.write(http_chunk(sse_event(data, event="snapshot", event_id=position)))
+    for event in plan.history:
+        sink.write(event.sse_chunk())
+    return plan.live_after
+
+
 def _sse_chunk(event: ChangeEvent, _topic: str) -> bytes:
     return event.sse_chunk()
 
@@ -161,17 +188,8 @@ async def stream(
         # The first write goes through aiohttp so the headers leave with it;
         # every later one is a raw, pre-framed chunk on the transport.
         await response.write(sse_retry(realtime.jittered_retry()))
-        plan = await catch_up(realtime, request.app[pool_key], topic, since)
-        position = realtime.position(plan.live_after)
-        if plan.reset_reason is not None:
-            data = orjson.dumps({"reason": plan.reset_reason}).decode()
-            sink.write(http_chunk(sse_event(data, event="reset")))
-        if plan.snapshot:
-            data = (await realtime.snapshots.get(topic, snapshot)).decode()
-            sink.write(http_chunk(sse_event(data, event="snapshot", event_id=position)))
-        for event in plan.history:
-            sink.write(event.sse_chunk())
-        subscription.go_live(plan.live_after)
+        live_after = await _send_catch_up(realtime, request, topic, since, snapshot, sink)
+        subscription.go_live(live_after)
         reason = await sink.closed
     finally:
         if expiry is not None:
