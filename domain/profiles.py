@@ -40,7 +40,10 @@ async def ensure_profile(
     conn: asyncpg.Connection | asyncpg.Pool, user_id: uuid.UUID, email: str | None,
     roles: frozenset[str],
 ) -> Profile:  # fmt: skip
-    row = await conn.fetchrow(_ENSURE, user_id, email) or await conn.fetchrow(_GET, user_id)
+    # The common case, a known user whose email has not changed, is one read.
+    row = await conn.fetchrow(_GET, user_id)
+    if row is None or (email is not None and row["email"] != email):
+        row = await conn.fetchrow(_ENSURE, user_id, email) or await conn.fetchrow(_GET, user_id)
     data: dict[str, Any] = dict(row)
     return Profile(**data, roles=sorted(roles))
 

@@ -78,6 +78,9 @@ def _serve_one(settings: Settings, *, reuse_port: bool) -> None:
         access_log_class=AccessLogger,
         access_log=logging.getLogger("skybound.access") if settings.access_log else None,
         shutdown_timeout=10.0,
+        # A deploy or a network blip makes thousands of display boards reconnect at
+        # once; aiohttp's default backlog of 128 drops most of them.
+        backlog=4096,
         print=None,
         loop=loop,
     )

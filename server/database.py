@@ -19,6 +19,14 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Release without asyncpg's reset query (RESET ALL, UNLISTEN *, CLOSE ALL, unlock
+    all): Skybound's pool users leave no session state behind (no SET, no LISTEN, no
+    cursors, advisory locks only transaction-scoped), and the query costs a round trip
+    on every release. An open transaction is still rolled back by the pool itself."""
+    return None
+
+
 async def create_pool(
     dsn: str,
     *,
@@ -35,6 +43,7 @@ async def create_pool(
         min_size=min(min_size, max_size),
         max_size=max_size,
         init=_init_connection,
+        reset=_keep_session,
         server_settings=server_settings,
     )
     assert pool is not None

@@ -117,12 +117,10 @@ async def _upkeep(realtime: Realtime, pool: asyncpg.Pool, heartbeat: float, keep
 async def _purge_once(pool: asyncpg.Pool, keep_seconds: float) -> None:
     """Trim the change log; one process of the fleet does it at a time."""
     try:
-        async with pool.acquire() as conn:
-            if await conn.fetchval("SELECT pg_try_advisory_lock($1)", PURGE_LOCK_KEY):
-                try:
-                    await changelog.purge(conn, keep_for_seconds=int(keep_seconds))
-                finally:
-                    await conn.execute("SELECT pg_advisory_unlock($1)", PURGE_LOCK_KEY)
+        async with pool.acquire() as conn, conn.transaction():
+            # Transaction-scoped: released at commit or rollback, whatever happens.
+            if await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", PURGE_LOCK_KEY):
+                await changelog.purge(conn, keep_for_seconds=int(keep_seconds))
     except (OSError, asyncpg.PostgresError) as exc:
         log.warning("change log purge failed", extra={"error": repr(exc)})
 
