@@ -1,0 +1,3 @@
+from bench.fanout.driver import main
+
+raise SystemExit(main())

@@ -1,0 +1,134 @@
+"""The bench database: which board to watch, the peers' NOTIFY trigger, and committing events.
+
+Every event of every target is the same SQL: one autocommit ``UPDATE`` of a
+departing flight's gate. Skybound's capture trigger turns it into a
+``change_events`` row and a NOTIFY; the bench trigger below sends the peers a
+``pg_notify('board_<IATA>', json)`` with the same fields. Both triggers fire
+for every target, so the database does the same work whichever one is measured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+
+# A bench-only trigger in the bench's own throwaway database; named to fire after
+# Skybound's flights_capture, so its "at" is taken after Skybound's capture work.
+PEER_NOTIFY_SQL = """
+CREATE OR REPLACE FUNCTION bench_fanout_notify() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('board_' || NEW.origin, jsonb_build_object(
+        'flight', flight_state(NEW),
+        'changes', jsonb_build_object(
+            'departure_gate', jsonb_build_array(OLD.departure_gate, NEW.departure_gate)),
+        'at', clock_timestamp())::text);
+    RETURN NULL;
+END
+$$;
+DROP TRIGGER IF EXISTS zz_bench_fanout_notify ON flights;
+CREATE TRIGGER zz_bench_fanout_notify
+    AFTER UPDATE OF departure_gate ON flights
+    FOR EACH ROW WHEN (OLD.departure_gate IS DISTINCT FROM NEW.departure_gate)
+    EXECUTE FUNCTION bench_fanout_notify();
+"""
+
+# The airport with the most departures on its live board (an hour ago to 11 hours on).
+_BUSIEST_BOARD = """
+SELECT origin, array_agg(id ORDER BY scheduled_departure, id) AS ids
+FROM flights
+WHERE scheduled_departure >= now() - interval '1 hour'
+  AND scheduled_departure < now() + interval '11 hours'
+GROUP BY origin
+ORDER BY count(*) DESC, origin
+LIMIT 1
+"""
+
+_GATE_CHANGE = "UPDATE flights SET departure_gate = $1 WHERE id = $2"
+
+
+def dsn_for(pgdata: Path) -> str:
+    """A URL for the embedded server, read from postmaster.pid (socket directory and port)."""
+    # postmaster.pid: pid, data dir, start time, port, socket directory, ...
+    lines = (pgdata / "postmaster.pid").read_text().splitlines()
+    port, socket_dir = int(lines[3]), lines[4]
+    return f"postgresql://postgres@/skybound?host={socket_dir}&port={port}"
+
+
+@dataclass(frozen=True)
+class Board:
+    iata: str
+    flight_ids: list[int]
+
+
+async def prepare(dsn: str) -> Board:
+    """Install the peers' trigger and pick the busiest live departures board."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(PEER_NOTIFY_SQL)
+        row = await conn.fetchrow(_BUSIEST_BOARD)
+    finally:
+        await conn.close()
+    if row is None:
+        raise RuntimeError("no flight departs in the next hours: seed with --start today")
+    return Board(row["origin"].strip(), list(row["ids"]))
+
+
+@dataclass
+class Commits:
+    """Events committed by one phase: how many and how long each ``UPDATE`` took."""
+
+    count: int
+    started: float
+    ended: float
+    durations: list[float]
+
+
+class GateChanges:
+    """Commits gate changes on a board's flights, each with a gate never used before."""
+
+    def __init__(self, dsn: str, board: Board) -> None:
+        self.dsn = dsn
+        self.board = board
+        self.sequence = 0
+
+    def _next(self) -> tuple[str, int]:
+        self.sequence += 1
+        ids = self.board.flight_ids
+        return f"G{self.sequence}", ids[self.sequence % len(ids)]
+
+    async def paced(self, count: int, rate: float) -> Commits:
+        """``count`` events, one every ``1 / rate`` seconds."""
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            durations = []
+            started = time.time()
+            for n in range(count):
+                delay = started + n / rate - time.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                t0 = time.perf_counter()
+                await conn.execute(_GATE_CHANGE, *self._next())
+                durations.append(time.perf_counter() - t0)
+            return Commits(count, started, time.time(), durations)
+        finally:
+            await conn.close()
+
+    async def burst(self, count: int, seconds: float) -> Commits:
+        """Back-to-back events: ``count`` of them, or as many as ``seconds`` allows."""
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            durations = []
+            started = time.time()
+            deadline = time.perf_counter() + seconds
+            while len(durations) < count and time.perf_counter() < deadline:
+                t0 = time.perf_counter()
+                await conn.execute(_GATE_CHANGE, *self._next())
+                durations.append(time.perf_counter() - t0)
+            return Commits(len(durations), started, time.time(), durations)
+        finally:
+            await conn.close()

@@ -1,0 +1,296 @@
+"""Results of the fan-out benchmark and their Markdown report."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+SKYBOUND = "skybound"
+PEER = "peer"
+BARE = "bare"
+ORDER = {SKYBOUND: 0, PEER: 1, BARE: 2}
+
+# The goals Skybound is held to at 10,000 subscribers.
+GOAL_CLIENTS = 10_000
+GOAL_P50_MS = 46.0
+GOAL_P99_MS = 159.0
+GOAL_RATE = 100_000.0
+GOAL_VS_BARE = 0.6
+GOAL_VS_PEER = 2.0
+GOAL_KB_PER_CLIENT = 30.0
+
+
+@dataclass
+class Row:
+    """One target at one client count, in one round."""
+
+    target: str
+    label: str
+    clients: int
+    round: int = 1
+    connected: int = 0
+    connect_seconds: float | None = None
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+    max_ms: float | None = None
+    latency_deliveries: int = 0
+    latency_expected: int = 0
+    peak_rate: float | None = None
+    burst_deliveries: int = 0
+    burst_expected: int = 0
+    burst_seconds: float | None = None
+    burst_events: int = 0
+    bytes_per_event: float | None = None
+    rss_before_kb: int | None = None
+    rss_connected_kb: int | None = None
+    server_cpu: float | None = None
+    server_cpu_seconds: float | None = None
+    loadgen_cpu: float | None = None
+    machine_cpu: float | None = None
+    load_average: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def per_cpu_second(self) -> float | None:
+        """Burst deliveries per second of server CPU: less sensitive to a busy machine."""
+        if not self.server_cpu_seconds or not self.burst_deliveries:
+            return None
+        return self.burst_deliveries / self.server_cpu_seconds
+
+    @property
+    def kb_per_client(self) -> float | None:
+        if self.rss_before_kb is None or self.rss_connected_kb is None or not self.connected:
+            return None
+        return (self.rss_connected_kb - self.rss_before_kb) / self.connected
+
+
+def _median(rows: Sequence[Row], value: Callable[[Row], float | None]) -> float | None:
+    values = [v for v in (value(r) for r in rows) if v is not None]
+    return statistics.median(values) if values else None
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One target at one client count: the median of its rounds."""
+
+    target: str
+    label: str
+    clients: int
+    rounds: int
+    connected: int
+    connect_seconds: float | None
+    p50_ms: float | None
+    p99_ms: float | None
+    peak_rate: float | None
+    kb_per_client: float | None
+    per_cpu_second: float | None
+
+    @classmethod
+    def of(cls, rows: Sequence[Row]) -> Summary:
+        first = rows[0]
+        return cls(
+            target=first.target,
+            label=first.label,
+            clients=first.clients,
+            rounds=len(rows),
+            connected=min(r.connected for r in rows),
+            connect_seconds=_median(rows, lambda r: r.connect_seconds),
+            p50_ms=_median(rows, lambda r: r.p50_ms),
+            p99_ms=_median(rows, lambda r: r.p99_ms),
+            peak_rate=_median(rows, lambda r: r.peak_rate),
+            kb_per_client=_median(rows, lambda r: r.kb_per_client),
+            per_cpu_second=_median(rows, lambda r: r.per_cpu_second),
+        )
+
+
+@dataclass
+class Report:
+    command: str
+    settings: dict[str, str]
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)
+    profile: list[str] = field(default_factory=list)
+
+    def summaries(self) -> list[Summary]:
+        groups: dict[tuple[int, int, str], list[Row]] = {}
+        for row in self.rows:
+            key = (row.clients, ORDER.get(row.target, 9), row.target)
+            groups.setdefault(key, []).append(row)
+        return [Summary.of(groups[key]) for key in sorted(groups)]
+
+    def find(self, target: str, clients: int) -> Summary | None:
+        for summary in self.summaries():
+            if summary.target == target and summary.clients == clients:
+                return summary
+        return None
+
+    def ratio(self, mine: Summary, other: str, *, per_cpu: bool = False) -> float | None:
+        theirs = self.find(other, mine.clients)
+        if theirs is None:
+            return None
+        a, b = (
+            (mine.per_cpu_second, theirs.per_cpu_second)
+            if per_cpu
+            else (mine.peak_rate, theirs.peak_rate)
+        )
+        if a is None or not b:
+            return None
+        return a / b
+
+
+def _num(value: float | None, digits: int = 1) -> str:
+    return "n/a" if value is None else f"{value:,.{digits}f}"
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
+
+
+def _ratio(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}x"
+
+
+def _goals(report: Report) -> list[str]:
+    row = report.find(SKYBOUND, GOAL_CLIENTS)
+    out = [f"## Goals (Skybound at {GOAL_CLIENTS:,} subscribers)", ""]
+    if row is None:
+        return [*out, f"Skybound was not measured at {GOAL_CLIENTS:,} clients.", ""]
+    vs_bare = report.ratio(row, BARE)
+    vs_peer = report.ratio(row, PEER)
+    goals = [
+        (f"p50 < {GOAL_P50_MS:g} ms", _num(row.p50_ms), row.p50_ms, GOAL_P50_MS, "<"),
+        (f"p99 < {GOAL_P99_MS:g} ms", _num(row.p99_ms), row.p99_ms, GOAL_P99_MS, "<"),
+        (
+            f"≥ {GOAL_RATE:,.0f} deliveries/s per process",
+            _num(row.peak_rate, 0),
+            row.peak_rate,
+            GOAL_RATE,
+            ">=",
+        ),
+        (f"≥ {GOAL_VS_BARE}x bare writer", _ratio(vs_bare) or "n/a", vs_bare, GOAL_VS_BARE, ">="),
+        (f"≥ {GOAL_VS_PEER:g}x peer", _ratio(vs_peer) or "n/a", vs_peer, GOAL_VS_PEER, ">="),
+        (
+            f"< {GOAL_KB_PER_CLIENT:g} KB per idle connection",
+            _num(row.kb_per_client),
+            row.kb_per_client,
+            GOAL_KB_PER_CLIENT,
+            "<",
+        ),
+    ]
+    out += ["| goal | measured | |", "|---|---:|---|"]
+    for name, shown, value, bound, op in goals:
+        ok = None if value is None else (value < bound if op == "<" else value >= bound)
+        verdict = "n/a" if ok is None else ("met" if ok else "**missed**")
+        out.append(f"| {name} | {shown} | {verdict} |")
+    out.append("")
+    return out
+
+
+def _results(report: Report) -> list[str]:
+    summaries = report.summaries()
+    rounds = max((s.rounds for s in summaries), default=1)
+    out = [
+        "## Results",
+        "",
+        "| target | clients | connect time (s) | p50 ms | p99 ms | peak deliveries/s | "
+        "RSS per client (KB) | Skybound vs bare | Skybound vs peer |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for s in summaries:
+        clients = f"{s.clients:,}"
+        if s.connected != s.clients:
+            clients += f" ({s.connected:,} connected)"
+        sky = s.target == SKYBOUND
+        out.append(
+            f"| {s.label} | {clients} | {_num(s.connect_seconds, 2)} | {_num(s.p50_ms)} | "
+            f"{_num(s.p99_ms)} | {_num(s.peak_rate, 0)} | {_num(s.kb_per_client)} | "
+            f"{_ratio(report.ratio(s, BARE)) if sky else ''} | "
+            f"{_ratio(report.ratio(s, PEER)) if sky else ''} |"
+        )
+    out += [
+        "",
+        *(
+            [f"Each figure is the median of {rounds} rounds; every round is in the details.", ""]
+            if rounds > 1
+            else []
+        ),
+        "*connect time*: from the first connection attempt until every client is subscribed "
+        "(Skybound: its `snapshot` arrived; peer: its `: subscribed` comment; bare writer: "
+        "response headers). *p50/p99*: commit-to-client latency over every (client, event) "
+        "delivery of the paced phase (client `time.time()` minus the event's `at`). "
+        "*peak deliveries/s*: events received by all clients in the burst, divided by the time "
+        "from the first to the last of them. *RSS per client*: growth of the server's VmRSS "
+        "from before the first client to all clients connected and idle, divided by clients.",
+        "",
+    ]
+    for s in summaries:
+        if s.target != SKYBOUND:
+            continue
+        vs_bare = report.ratio(s, BARE, per_cpu=True)
+        vs_peer = report.ratio(s, PEER, per_cpu=True)
+        if vs_bare is not None or vs_peer is not None:
+            out += [
+                f"Per second of server CPU at {s.clients:,} clients, Skybound delivers "
+                f"{_ratio(vs_bare) or 'n/a'} as much as the bare writer and "
+                f"{_ratio(vs_peer) or 'n/a'} as much as the peer.",
+                "",
+            ]
+    return out
+
+
+def _details(report: Report) -> list[str]:
+    out = [
+        "## Details",
+        "",
+        "| target | clients | round | latency deliveries | max ms | burst deliveries "
+        "| burst s | bytes/event | server CPU | load generator CPU | machine CPU | load average "
+        "| deliveries per server CPU-s | RSS before → connected (MB) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in sorted(report.rows, key=lambda r: (r.clients, ORDER.get(r.target, 9), r.round)):
+        rss = (
+            f"{row.rss_before_kb / 1024:,.0f} → {row.rss_connected_kb / 1024:,.0f}"
+            if row.rss_before_kb is not None and row.rss_connected_kb is not None
+            else "n/a"
+        )
+        out.append(
+            f"| {row.label} | {row.clients:,} | {row.round} | {row.latency_deliveries:,} / "
+            f"{row.latency_expected:,} | {_num(row.max_ms)} | {row.burst_deliveries:,} / "
+            f"{row.burst_expected:,} ({row.burst_events} events) | "
+            f"{_num(row.burst_seconds, 2)} | {_num(row.bytes_per_event, 0)} | "
+            f"{_pct(row.server_cpu)} | {_pct(row.loadgen_cpu)} | {_pct(row.machine_cpu)} | "
+            f"{_num(row.load_average)} | {_num(row.per_cpu_second, 0)} | {rss} |"
+        )
+    out += [
+        "",
+        "*CPU*: user+system time during the burst window (first commit until the last client "
+        "is served) over that window's wall time; 100% is one core. *machine CPU* counts every "
+        "process on the machine (PostgreSQL, and anything else running on the shared VM): "
+        "200% means both cores were busy. *load average*: the 1-minute load average at the "
+        "burst's end; the server and load generator account for about 2 of it, and well above "
+        "that other processes competed for the two cores, so that round's wall-clock figures "
+        "are unreliable. *deliveries per server "
+        "CPU-s* divides the burst's deliveries by the server's CPU time, which a busy machine "
+        "disturbs less than wall time.",
+        "",
+    ]
+    return out
+
+
+def render(report: Report) -> str:
+    out = ["# Fan-out benchmark", "", f"Command: `{report.command}`", ""]
+    out += [f"- {k}: {v}" for k, v in report.settings.items()]
+    out += ["", *_results(report), *_goals(report), *_details(report)]
+    notes = [*report.notes]
+    for row in report.rows:
+        where = f"{row.label} at {row.clients:,} clients" + (
+            f" (round {row.round})" if any(r.round > 1 for r in report.rows) else ""
+        )
+        notes += [f"{where}: {n}" for n in row.notes]
+    out += ["## Notes", "", *[f"- {n}" for n in notes], ""]
+    if report.profile:
+        out += ["## Profile", "", *report.profile, ""]
+    out += ["## Commands run", "", "```sh", *report.commands, "```", ""]
+    return "\n".join(out)

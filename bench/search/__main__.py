@@ -1,0 +1,3 @@
+from bench.search.driver import main
+
+raise SystemExit(main())

@@ -1,0 +1,704 @@
+"""The search benchmark's steps: seed, build the mix, serve, load, baseline, profile, report."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import inspect
+import json
+import math
+import os
+import platform
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from bench.foundation import (
+    FOREIGN_ENV,
+    HOST,
+    PROJECT_DIR,
+    RESULTS_DIR,
+    BenchError,
+    Service,
+    _display,
+    _end_group,
+    _env,
+    _free_port,
+    bench_home,
+    run_bounded,
+    seed,
+    skybound_bin,
+    stray_postgres,
+)
+from bench.search import breakdown, explain
+from bench.search.database import (
+    dsn_for,
+    group_cpu,
+    machine_busy,
+    postgres_cpu,
+    repair_indexes,
+    search_indexes_dropped,
+)
+from bench.search.mix import (
+    LABELS,
+    Network,
+    Search,
+    build_mix,
+    counts,
+    load_network,
+    resorted,
+    subset,
+)
+from bench.search.report import CACHED, CACHED_SLICES, NAIVE, UNCACHED, Pass, Report, render
+
+WORK_DIR = RESULTS_DIR / "search"
+# Settings that would send the server elsewhere or share its cache with another process.
+OTHER_ENV = (*FOREIGN_ENV, "REDIS_URL")
+WARM_SEARCHES = 100
+# Cached runs: warm-up passes (each request on a new connection, so every worker sees
+# every search sooner or later) until each worker holds this share of the mix's slices,
+# at most this many passes.
+MAX_WARM_PASSES = 12
+WARM_ENOUGH = 0.995
+PROFILE_RATE = 200
+
+
+class Server(Service):
+    """A ``skybound serve`` in its own process group (the leader is the first worker)."""
+
+    @property
+    def pid(self) -> int:
+        assert self._proc is not None
+        return self._proc.pid
+
+
+# --- environment and commands -----------------------------------------------------------
+
+
+def server_env(home: Path, **settings: str) -> dict[str, str]:
+    env = {k: v for k, v in _env(home).items() if k not in OTHER_ENV}
+    env.update(settings)
+    return env
+
+
+def _shown_env(env: dict[str, str]) -> str:
+    return " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items() if k.startswith("SKYBOUND_"))
+
+
+def _versions() -> str:
+    import aiohttp
+
+    pg = "PostgreSQL 16 (pgserver " + metadata.version("pgserver") + ")"
+    return (
+        f"Python {platform.python_version()}, aiohttp {aiohttp.__version__}, asyncpg "
+        f"{metadata.version('asyncpg')}, uvloop {metadata.version('uvloop')}, {pg}, "
+        f"{os.cpu_count()} CPUs, {platform.system()} {platform.release()}"
+    )
+
+
+def write_mix(path: Path, searches: Sequence[Search]) -> None:
+    with path.open("w") as out:
+        for s in searches:
+            out.write(json.dumps({"index": s.index, "category": s.category, "body": s.body}) + "\n")
+
+
+# --- one pass -----------------------------------------------------------------------------
+
+
+class Plan:
+    """What every pass needs: where things are and how hard to push."""
+
+    def __init__(self, args: argparse.Namespace, home: Path, dsn: str, report: Report) -> None:
+        self.args = args
+        self.home = home
+        self.dsn = dsn
+        self.report = report
+        self.mix_file = WORK_DIR / "mix.jsonl"
+        self.warm_file = WORK_DIR / "warm.jsonl"
+        self.naive_file = WORK_DIR / "naive.jsonl"
+        # One per client count: a response cache must not have seen them (see resorted).
+        self.resorted_files = {
+            clients: WORK_DIR / f"mix-sort-price-{n}.jsonl"
+            for n, clients in enumerate(args.clients)
+        }
+        self.categories: dict[int, str] = {}
+        self.slice_keys = 0
+        self.naive_calls: list[tuple[str, tuple[Any, ...]]] = []
+
+
+def loadgen_argv(url: str, mix: Path, concurrency: int, timeout: float, out: Path) -> list[str]:
+    return [
+        sys.executable, "-m", "bench.search.loadgen", "--url", url, "--mix", str(mix),
+        "--concurrency", str(concurrency), "--timeout", f"{timeout:g}", "--out", str(out),
+    ]  # fmt: skip
+
+
+def load(
+    plan: Plan,
+    server: Server,
+    url: str,
+    mix: Path,
+    concurrency: int,
+    name: str,
+    *,
+    fresh: bool = False,
+    record: bool = True,
+) -> tuple[float, float, float, dict[str, Any]]:
+    """Run the load generator once; (server CPU s, PostgreSQL CPU s, wall s, its output)."""
+    out = WORK_DIR / f"{name}.json"
+    argv = loadgen_argv(url, mix, concurrency, plan.args.timeout, out)
+    if fresh:
+        argv.append("--fresh-connections")
+    searches = mix.read_text().count("\n")
+    bound = searches * plan.args.timeout / concurrency + 120
+    pgdata = plan.home / "pgdata"
+    server_before, pg_before = group_cpu(server.pid), postgres_cpu(pgdata)
+    busy_before = machine_busy()
+    code, output, wall = run_bounded(argv, dict(os.environ), bound, WORK_DIR / f"{name}.log")
+    busy = machine_busy() - busy_before
+    server_cpu = group_cpu(server.pid) - server_before
+    pg_cpu = postgres_cpu(pgdata) - pg_before
+    if code != 0:
+        raise BenchError(f"load generator failed with {code}:\n{output[-2000:]}")
+    if record:
+        plan.report.commands.append(_display(argv))
+    raw = json.loads(out.read_text())
+    # Cores kept busy by everything else on the machine during the pass: the noise.
+    raw["others"] = max(0.0, busy - server_cpu - pg_cpu - raw["cpu"]) / wall if wall else 0.0
+    return server_cpu, pg_cpu, wall, raw
+
+
+def measured(
+    plan: Plan, server: Server, url: str, variant: str, workers: int, concurrency: int, mix: Path
+) -> Pass:
+    name = f"{variant.replace(' ', '-')}-w{workers}-c{concurrency}"
+    print(f"  {name} ...", flush=True)
+    server_cpu, pg_cpu, _wall, raw = load(plan, server, url, mix, concurrency, name)
+    result = Pass(
+        variant=variant,
+        workers=workers,
+        concurrency=concurrency,
+        categories=plan.categories,
+        wall=raw["wall"],
+        results=[tuple(r) for r in raw["results"]],  # type: ignore[misc]
+        timeout=plan.args.timeout,
+        cpu_server=server_cpu,
+        cpu_postgres=pg_cpu,
+        cpu_loadgen=raw["cpu"],
+        other_cores=raw["others"],
+    )
+    statuses = result.statuses()
+    print(
+        f"    {result.rate:,.0f} searches/s, p50 {result.p(0.5):.1f} ms, p95 "
+        f"{result.p(0.95):.1f} ms, statuses {dict(statuses)}",
+        flush=True,
+    )
+    plan.report.passes.append(result)
+    return result
+
+
+# --- cache state of each worker -----------------------------------------------------------
+
+
+def _scrape(base: str) -> dict[str, float]:
+    """Search cache gauges of whichever worker answers (a new connection each time)."""
+    with urllib.request.urlopen(f"{base}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    wanted = (
+        "skybound_search_cache_hits", "skybound_search_cache_misses",
+        "skybound_search_cache_entries", "skybound_searches",
+        "skybound_search_response_cache_hits",
+    )  # fmt: skip
+    values = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name in wanted:
+            values[name] = float(value)
+    return values
+
+
+def worker_caches(base: str, workers: int, tries: int = 60) -> list[dict[str, float]]:
+    """The cache gauges of each worker, told apart by their counters (found by sampling)."""
+    seen: dict[tuple[float, ...], dict[str, float]] = {}
+    for _ in range(tries):
+        values = _scrape(base)
+        seen[tuple(sorted(values.items()))] = values  # type: ignore[arg-type]
+        if len(seen) >= workers:
+            break
+    return list(seen.values())
+
+
+def response_ttl() -> float:
+    """How long the server keeps a whole answer (0 if it has no such cache)."""
+    try:
+        from domain.search.cache import ResponseCache
+    except ImportError:
+        return 0.0
+    parameter = inspect.signature(ResponseCache.__init__).parameters.get("ttl_seconds")
+    if parameter is None or parameter.default is inspect.Parameter.empty:
+        return 0.0
+    return float(parameter.default)
+
+
+def warm_cache(plan: Plan, server: Server, url: str, base: str, workers: int, tag: str) -> str:
+    """Warm-up passes until every worker holds the mix's slices; a note of how it went.
+
+    A whole answer is stored only when it was missed and lives a fixed time from then, so
+    the answers stored so far are left to expire, and a few more passes right before the
+    measurement store them afresh on every worker.
+    """
+    started = time.monotonic()
+    clients = plan.args.clients[-1]
+    for n in range(1, MAX_WARM_PASSES + 1):
+        load(plan, server, url, plan.mix_file, clients, f"warm-{tag}-{n}", fresh=True,
+             record=False)  # fmt: skip
+        caches = worker_caches(base, workers)
+        entries = sorted(int(c.get("skybound_search_cache_entries", 0)) for c in caches)
+        if len(caches) == workers and min(entries) >= WARM_ENOUGH * plan.slice_keys:
+            break
+    ttl = response_ttl()
+    refresh = 0
+    if ttl:
+        time.sleep(ttl + 1)
+        # Each pass reaches a given worker with a search with probability 1/W: 98% after these.
+        refresh = 1 if workers == 1 else math.ceil(math.log(0.02) / math.log(1 - 1 / workers))
+        for m in range(refresh):
+            load(plan, server, url, plan.mix_file, clients, f"refresh-{tag}-{m}", fresh=True,
+                 record=False)  # fmt: skip
+    expired = f", {ttl + 1:.0f} s for stored answers to expire, {refresh} more pass(es)"
+    return (
+        f"{n} warm-up pass(es) until the slice caches were full"
+        + (expired if ttl else "")
+        + f", {time.monotonic() - started:.1f} s in all; slice cache entries per worker "
+        f"{entries} of {plan.slice_keys} distinct slices"
+    )
+
+
+def _total(caches: list[dict[str, float]], name: str) -> float:
+    return sum(c.get(name, 0.0) for c in caches)
+
+
+def cache_ratios(
+    before: list[dict[str, float]], after: list[dict[str, float]], searches: int
+) -> tuple[float | None, float | None]:
+    """(slice cache hit ratio, share of searches answered by the response cache) of a pass."""
+    if len(before) != len(after) or not searches:
+        return None, None
+    hits, misses, whole = (
+        _total(after, name) - _total(before, name)
+        for name in (
+            "skybound_search_cache_hits",
+            "skybound_search_cache_misses",
+            "skybound_search_response_cache_hits",
+        )
+    )
+    return (hits / (hits + misses) if hits + misses else None), whole / searches
+
+
+# --- profile ------------------------------------------------------------------------------
+
+
+AREAS = (
+    ("run_app (aiohttp/web.py", "event loop and sockets (uvloop, C code under run_app)"),
+    ("domain/search/itineraries.py", "itineraries: legs and connections"),
+    ("domain/search/pricing.py", "pricing"),
+    ("domain/reference.py", "currency conversion, reference data"),
+    ("domain/search/service.py", "search service: combine, offers, filters"),
+    ("domain/search/", "search: cache, tokens, models"),
+    ("handlers/", "handlers"),
+    ("asyncpg/", "asyncpg: protocol, records"),
+    ("pydantic", "pydantic: models, validation, JSON"),
+    ("aiohttp/", "aiohttp: HTTP"),
+    ("server/", "server: middleware, metrics, logs"),
+    ("prometheus_client/", "prometheus_client"),
+)
+
+
+def _area(frame: str) -> str:
+    for part, area in AREAS:
+        if part in frame:
+            return area
+    return "other (stdlib: datetime, heapq, hmac, json...)"
+
+
+def summarise_profile(raw: Path, top: int = 12) -> list[str]:
+    """py-spy raw stacks: CPU samples by area (own frame), top frames own and inclusive."""
+    own: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    areas: Counter[str] = Counter()
+    total = 0
+    for line in raw.read_text(errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        frames = stack.split(";")
+        n = int(count)
+        total += n
+        own[frames[-1]] += n
+        areas[_area(frames[-1])] += n
+        for frame in set(frames):
+            inclusive[frame] += n
+    if not total:
+        return ["py-spy recorded no samples."]
+    out = [f"{total:,} CPU samples of the worker (idle time not sampled).", ""]
+    out += ["| area (where the sampled frame's code lives) | share |", "|---|---:|"]
+    out += [f"| {area} | {n / total:.1%} |" for area, n in areas.most_common()]
+    out += ["", "| own % | frame |", "|---:|---|"]
+    out += [f"| {n / total:.1%} | `{frame}` |" for frame, n in own.most_common(top)]
+    project = Counter(
+        {f: n for f, n in inclusive.items() if any(p in f for p in ("domain/", "handlers/"))}
+    )
+    out += ["", "| inclusive % | frame (project code) |", "|---:|---|"]
+    out += [f"| {n / total:.1%} | `{frame}` |" for frame, n in project.most_common(top)]
+    return out
+
+
+def profile(plan: Plan, server: Server, url: str, title: str, name: str, mix: Path) -> None:
+    """An extra, unmeasured pass at the highest client count with py-spy on the worker."""
+    py_spy = Path(sys.executable).parent / "py-spy"
+    if not py_spy.exists():
+        plan.report.notes.append("py-spy not installed (pip install py-spy): no profile")
+        return
+    raw = WORK_DIR / f"{name}.raw"
+    argv = [str(py_spy), "record", "--pid", str(server.pid), "--rate", str(PROFILE_RATE),
+            "--nonblocking", "--format", "raw", "--nolineno", "-o", str(raw)]  # fmt: skip
+    print(f"  profiling: {title} ...", flush=True)
+    with (WORK_DIR / f"{name}.log").open("wb") as log:
+        spy = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        time.sleep(1.0)  # attached before the load starts
+        load(plan, server, url, mix, plan.args.clients[-1], name, record=False)
+    finally:
+        # SIGINT makes py-spy write what it sampled.
+        _end_group(spy, signal.SIGINT, 30)
+    plan.report.commands.append(_display(argv) + "  # during one more pass of the mix")
+    if raw.exists():
+        plan.report.profiles[title] = summarise_profile(raw)
+    else:
+        plan.report.notes.append(f"py-spy wrote no profile for {title}: see {name}.log")
+
+
+# --- one worker count ---------------------------------------------------------------------
+
+
+def _serve(plan: Plan, workers: int, name: str, **settings: str) -> tuple[Server, str, str]:
+    port = _free_port()
+    argv = [skybound_bin(), "serve", "--port", str(port), "--workers", str(workers)]
+    env = server_env(plan.home, **settings)
+    base = f"http://{HOST}:{port}"
+    server = Server(name, argv, env, f"{base}/readyz", WORK_DIR / f"{name}.log")
+    plan.report.commands.append(f"{_shown_env(env)} {_display(argv)} &")
+    return server, base, f"{base}/v1/search"
+
+
+def _stopped(plan: Plan, server: Server) -> None:
+    server.stop()
+    plan.report.notes.append(
+        f"`{server.name}`: ready {server.ready_seconds:.1f} s after start, exited "
+        f"{server.stop_seconds:.1f} s after SIGTERM with code {server.exit_code}"
+        + ("" if server.stopped_cleanly else " (had to be killed)")
+    )
+    logged = [ln for ln in server.log.read_text(errors="replace").splitlines() if ln.strip()]
+    if logged:
+        plan.report.notes.append(
+            f"`{server.name}` logged {len(logged)} line(s) at WARNING or above; first: "
+            f"`{logged[0][:300]}`"
+        )
+
+
+def measure_workers(plan: Plan, workers: int) -> None:
+    args = plan.args
+    # Uncached and naive: the slice cache stores nothing (max_entries 0).
+    server, base, url = _serve(plan, workers, f"serve-w{workers}-nocache",
+                               SKYBOUND_SEARCH_CACHE_ENTRIES="0")  # fmt: skip
+    with server:
+        load(plan, server, url, plan.warm_file, args.clients[-1], f"warm-w{workers}", record=False)
+        for clients in args.clients:
+            measured(plan, server, url, UNCACHED, workers, clients, plan.mix_file)
+        if args.profile and workers == 1:
+            profile(plan, server, url, "uncached, 1 worker", "profile-uncached", plan.mix_file)
+        if args.naive:
+            with search_indexes_dropped(plan.dsn) as swap:
+                if plan.naive_calls and workers == args.workers[0]:
+                    scans = asyncio.run(explain.scans_of(plan.dsn, plan.naive_calls))
+                    plan.report.notes.append(
+                        "naive plans (the EXPLAIN queries without the search indexes): "
+                        + "; ".join(scans)
+                    )
+                for clients in args.clients:
+                    measured(plan, server, url, NAIVE, workers, clients, plan.naive_file)
+            plan.report.notes.append(
+                f"naive baseline, {workers} worker(s): search indexes dropped in "
+                f"{swap.dropped_seconds:.2f} s and rebuilt in {swap.recreated_seconds:.1f} s"
+            )
+        _stopped(plan, server)
+
+    # Cached: a fresh server per client count, so that every measured pass reads slices and
+    # answers stored minutes, not hours, before (an entry lives a fixed time from its store).
+    for clients in args.clients:
+        name = f"serve-w{workers}-cache-c{clients}"
+        server, base, url = _serve(plan, workers, name)
+        with server:
+            note = warm_cache(plan, server, url, base, workers, f"w{workers}-c{clients}")
+            resorted_mix = plan.resorted_files[clients]
+            for variant, mix in ((CACHED, plan.mix_file), (CACHED_SLICES, resorted_mix)):
+                before = worker_caches(base, workers)
+                result = measured(plan, server, url, variant, workers, clients, mix)
+                after = worker_caches(base, workers)
+                result.hit_ratio, result.response_hit_ratio = cache_ratios(
+                    before, after, len(result.results)
+                )
+            plan.report.notes.append(f"cached, {workers} worker(s), {clients} client(s): {note}")
+            if args.profile and workers == 1 and clients == args.clients[-1]:
+                warm_cache(plan, server, url, base, workers, "profile")
+                profile(plan, server, url, "cached, 1 worker", "profile-cached", plan.mix_file)
+                profile(plan, server, url, "cached slices, 1 worker", "profile-cached-slices",
+                        WORK_DIR / "mix-sort-price-profile.jsonl")  # fmt: skip
+            _stopped(plan, server)
+
+
+# --- setup --------------------------------------------------------------------------------
+
+
+async def _prepare(plan: Plan) -> Network:
+    import asyncpg
+
+    conn = await asyncpg.connect(plan.dsn)
+    try:
+        return await load_network(conn)
+    finally:
+        await conn.close()
+
+
+def prepare_mix(plan: Plan) -> list[Search]:
+    args = plan.args
+    network = asyncio.run(_prepare(plan))
+    mix = build_mix(network, args.searches, args.mix_seed)
+    write_mix(plan.mix_file, mix)
+    for n, path in enumerate(plan.resorted_files.values()):
+        write_mix(path, resorted(mix, n))
+    write_mix(WORK_DIR / "mix-sort-price-profile.jsonl", resorted(mix, len(args.clients)))
+    write_mix(plan.warm_file, build_mix(network, WARM_SEARCHES, args.mix_seed + 1))
+    naive = subset(mix, min(args.naive_searches, args.searches))
+    write_mix(plan.naive_file, naive)
+    plan.categories = {s.index: s.category for s in mix}
+    plan.slice_keys = len({key for s in mix for key in s.slice_keys()})
+    shares = ", ".join(f"{n} {LABELS[c]}" for c, n in counts(args.searches).items())
+    plan.report.settings["mix"] = (
+        f"{args.searches:,} searches ({shares}), `random.Random({args.mix_seed})` over the "
+        f"seeded routes: {len(network.direct):,} direct pairs, {len(network.one_stop):,} "
+        f"one-stop pairs, {len(network.two_stop):,} two-stop pairs; dates "
+        f"{network.first_date}..{network.last_date} (origin-local); "
+        f"{plan.slice_keys:,} distinct slices; written to "
+        f"{_display([str(plan.mix_file)])}"
+    )
+    if len(naive) < len(mix):
+        plan.report.settings["naive baseline"] = (
+            f"the first {len(naive)} searches of each category in the same shares "
+            f"({_display([str(plan.naive_file)])})"
+        )
+    return mix
+
+
+def run_explain(plan: Plan) -> None:
+    setting, explained = asyncio.run(explain.explain_all(plan.dsn))
+    path = RESULTS_DIR / "search-explain.md"
+    path.write_text(explain.render(setting, explained))
+    plan.naive_calls = [(e.sql, e.args) for e in explained if e.name != "_DEPARTURES"]
+    plan.report.explain = [
+        f"EXPLAIN (ANALYZE, BUFFERS) of a two-stop search {setting['origin']} to "
+        f"{setting['destination']} on {setting['day']} and of {setting['origin']}'s "
+        f"departures board, in full in {_display([str(path)])}:",
+        "",
+        "| query | scans | execution ms (custom plan / generic plan) |",
+        "|---|---|---:|",
+        *[
+            f"| `{e.name}` | {', '.join(e.scans)} | {explain.Explained.execution_ms(e.plan):.2f}"
+            f" / {explain.Explained.execution_ms(e.generic_plan):.2f} |"
+            for e in explained
+        ],
+    ]
+
+
+def run_breakdown(plan: Plan, mix: Sequence[Search]) -> None:
+    import uvloop
+
+    chosen = subset(mix, min(plan.args.breakdown_searches, len(mix)))
+    print(f"timing searches in process ({len(chosen)} per mode) ...", flush=True)
+    # Distinct requests over the same slices, as the cached-slices passes send them: the
+    # whole mix three times over, so the response cache grows as on the benchmarked server.
+    filling = [s for n in range(3) for s in resorted(mix, 100 + n)]
+
+    async def modes() -> list[breakdown.Breakdown]:
+        run = breakdown.run
+        return [
+            await run(plan.dsn, "slice cache off, response cache off", chosen,
+                      slice_cache=False, response_cache=False, warm=chosen[:5]),
+            await run(plan.dsn, "slice cache warm, response cache off", chosen,
+                      slice_cache=True, response_cache=False, warm=chosen),
+            await run(plan.dsn, "slice cache warm, response cache warm (identical requests)",
+                      chosen, slice_cache=True, response_cache=True, warm=chosen),
+            await run(plan.dsn, "slice cache warm, response cache filling (distinct requests "
+                      f"over the same slices, {len(filling):,} of them)", filling,
+                      slice_cache=True, response_cache=True, warm=mix),
+        ]  # fmt: skip
+
+    plan.report.breakdown = breakdown.render(uvloop.run(modes()))
+
+
+# --- main -------------------------------------------------------------------------------
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",")]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a list of numbers: {text!r}") from exc
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError("values must be 1 or more")
+    return values
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.search",
+        description="Search latency and throughput, uncached, cached and against a naive "
+        "baseline without the search indexes.",
+    )
+    add = parser.add_argument
+    add("--seed-flights", type=int, default=1_000_000, help="legs to seed (1000000)")
+    add("--seed-days", type=int, default=365, help="days of schedule (365)")
+    add("--seed-timeout", type=int, default=1800, help="give up seeding after this many s")
+    add("--home", type=Path, help="use this already-seeded SKYBOUND_HOME instead of seeding")
+    add("--searches", type=int, default=1000, help="searches in the mix (1000)")
+    add("--mix-seed", type=int, default=1, help="random seed of the mix (1)")
+    add("--clients", type=_int_list, default=[1, 16], help="requests in flight, e.g. 1,16")
+    add("--workers", type=_int_list, default=[1, 2], help="server processes, e.g. 1,2")
+    add("--timeout", type=float, default=10.0, help="client timeout per search, s (10)")
+    add("--naive-searches", type=int, default=1000, help="searches of the naive baseline")
+    add("--no-naive", dest="naive", action="store_false", help="skip the naive baseline")
+    add("--no-profile", dest="profile", action="store_false", help="skip py-spy profiles")
+    add("--no-explain", dest="explain", action="store_false", help="skip the EXPLAINs")
+    add("--breakdown-searches", type=int, default=300, help="searches timed in process (300)")
+    add("--output", type=Path, default=RESULTS_DIR / "search.md", help="report file")
+    return parser
+
+
+def _invocation(argv: Sequence[str]) -> str:
+    python = os.path.relpath(sys.executable, PROJECT_DIR)
+    return shlex.join([python, "-m", "bench.search", *argv])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = _parser().parse_args(argv)
+    args.clients = sorted(set(args.clients))
+    shutil.rmtree(WORK_DIR, ignore_errors=True)
+    WORK_DIR.mkdir(parents=True)
+    report = Report(
+        command=_invocation(argv),
+        settings={
+            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "machine": _versions(),
+            "load": (
+                f"`bench/search/loadgen.py` (aiohttp client on uvloop, its own process), "
+                f"POST /v1/search, clients {args.clients}, client timeout {args.timeout:g} s, "
+                "keep-alive connections, against 127.0.0.1"
+            ),
+            "server": (
+                "`skybound serve --workers W` on the embedded PostgreSQL, SKYBOUND_ACCESS_LOG="
+                "false SKYBOUND_LOG_LEVEL=WARNING, other settings at their defaults (2 s search "
+                "budget, pool of 10 per process)"
+            ),
+            "variants": (
+                "*uncached*: SKYBOUND_SEARCH_CACHE_ENTRIES=0 (neither the slice cache nor the "
+                f"response cache stores anything), after {WARM_SEARCHES} unmeasured searches "
+                "of another mix; *cached*: default caches, the same mix again after warm-up "
+                "passes (one request per connection, so that every worker's own caches fill) "
+                "until every worker holds the mix's slices; *cached slices*: right after, the "
+                "same searches with `sort: price`, so the slices come from the cache but the "
+                "answers are priced and built afresh; "
+                "*naive*: the uncached server with flights_route_departure_idx, "
+                "flights_origin_departure_idx and flights_destination_arrival_idx dropped "
+                "(rebuilt afterwards)"
+            ),
+        },
+    )
+    code = 0
+    with bench_home(args.home) as (home, owned):
+        pg = None
+        try:
+            if owned:
+                print(f"seeding {args.seed_flights:,} legs into {home} ...", flush=True)
+                seeded = seed(home, args.seed_flights, args.seed_days, args.seed_timeout, WORK_DIR)
+                report.commands.append(f"{_shown_env(server_env(home))} {seeded.command}")
+                report.settings["data"] = (
+                    f"`{seeded.command}`: {seeded.flights:,} legs, {seeded.cabins:,} cabins in "
+                    f"{seeded.seconds:.1f} s"
+                )
+            else:
+                report.settings["data"] = f"an already seeded home ({home})"
+            # The bench holds the embedded PostgreSQL for the whole run; each `skybound serve`
+            # attaches to it through SKYBOUND_HOME and leaves it running when it exits.
+            from server.embedded import EmbeddedPostgres
+
+            pg = EmbeddedPostgres(home / "pgdata")
+            pg.start()
+            dsn = dsn_for(home / "pgdata")
+            plan = Plan(args, home, dsn, report)
+            repaired = asyncio.run(repair_indexes(dsn))
+            if repaired:
+                report.notes.append(f"recreated missing indexes before the run: {repaired}")
+            print("building the search mix ...", flush=True)
+            mix = prepare_mix(plan)
+            if args.explain:
+                print("explaining the leg and board queries ...", flush=True)
+                run_explain(plan)
+            for workers in args.workers:
+                print(f"measuring with {workers} worker(s) ...", flush=True)
+                measure_workers(plan, workers)
+            if args.breakdown_searches:
+                run_breakdown(plan, mix)
+        except BenchError as exc:
+            print(f"bench: {exc}", file=sys.stderr)
+            lines = [line for line in str(exc).splitlines() if line.strip()]
+            report.notes.append(f"run aborted: {lines[0] if lines else exc!r}")
+            code = 1
+        except KeyboardInterrupt:
+            report.notes.append("run interrupted: the report covers the passes done so far")
+            code = 130
+        finally:
+            if pg is not None:
+                pg.stop()
+            strays = stray_postgres(home)
+            if strays:
+                report.notes.append(f"stray PostgreSQL left on {home}/pgdata: pids {strays}")
+                if owned:
+                    for pid in strays:
+                        with contextlib.suppress(ProcessLookupError):
+                            os.kill(pid, signal.SIGINT)
+                    time.sleep(3)
+            else:
+                report.notes.append("no PostgreSQL left running on the bench home afterwards")
+
+    text = render(report)
+    print(text)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text)
+    print(f"written to {_display([str(args.output.resolve())])}")
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
