@@ -24,7 +24,7 @@ from server.api import ApiRoutes
 from server.auth import Claims
 from server.errors import AirportNotFound, FlightNotFound, SkyboundError
 from server.identity import authenticate
-from server.keys import pool_key, realtime_key
+from server.keys import pool_key, realtime_key, search_key
 from server.tickets import issue_ticket, redeem_ticket
 from streams.events import ChangeEvent
 from streams.positions import InvalidPosition, Position
@@ -220,7 +220,8 @@ async def board_stream(
     `flight.*` events for flights leaving (or reaching) the airport."""
     since = _since(request, query)
     topic = board_topic(path.iata, query.kind)
-    snapshot = await snapshot_for(topic, request.app[pool_key])  # 404 before the stream
+    airports = (await request.app[search_key].reference.get()).airports
+    snapshot = await snapshot_for(topic, request.app[pool_key], airports)  # 404 before the stream
     return await stream(request, topic.name, since, snapshot)
 
 

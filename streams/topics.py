@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Container
 from dataclasses import dataclass
 from typing import Literal
 
@@ -78,15 +78,24 @@ FROM bookings WHERE user_id = $1 ORDER BY created_at DESC LIMIT 200
 """
 
 
-async def snapshot_for(topic: Topic, pool: asyncpg.Pool) -> Snapshot:
-    """Check the topic's subject exists (404 otherwise) and return its snapshot builder."""
+async def snapshot_for(
+    topic: Topic, pool: asyncpg.Pool, known_airports: Container[str] = ()
+) -> Snapshot:
+    """Check the topic's subject exists (404 otherwise) and return its snapshot builder.
+
+    ``known_airports`` (the in-memory reference data) spares a query per board
+    subscription when ten thousand boards reconnect; an airport not in it is looked
+    up in the database, which stays the authority.
+    """
     if topic.kind == "board":
-        airport = await get_airport(pool, topic.key)
+        iata = topic.key
+        if iata not in known_airports:
+            iata = (await get_airport(pool, topic.key)).iata
         assert topic.board_kind is not None
         kind = topic.board_kind
 
         async def board_snapshot() -> bytes:
-            return (await board(pool, airport.iata, kind)).model_dump_json().encode()
+            return (await board(pool, iata, kind)).model_dump_json().encode()
 
         return board_snapshot
     if topic.kind == "flight":
