@@ -14,6 +14,8 @@ from zoneinfo import available_timezones
 
 import airportsdata
 
+from domain.reference import FareBrand
+
 CABINS = ("first", "business", "premium_economy", "economy")
 
 # Real major hubs (roughly the world's busiest airports by passengers). They
@@ -271,22 +273,6 @@ def aircraft_by_code() -> dict[str, AircraftType]:
 
 
 # Fare brands ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class FareBrand:
-    code: str
-    carrier: str
-    cabin: str
-    name: str
-    price_pct: int
-    child_pct: int
-    infant_pct: int
-    refundable: bool
-    changeable: bool
-    change_fee_minor: int
-    cancellation_fee_minor: int
-    checked_bags: int
 
 
 @dataclass(frozen=True, slots=True)
