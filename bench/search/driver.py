@@ -17,7 +17,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib import metadata
@@ -60,6 +59,7 @@ from bench.search.mix import (
     resorted,
     subset,
 )
+from bench.search.profile import summarise_profile
 from bench.search.report import CACHED, CACHED_SLICES, NAIVE, UNCACHED, Pass, Report, render
 
 WORK_DIR = RESULTS_DIR / "search"
@@ -72,6 +72,10 @@ WARM_SEARCHES = 100
 MAX_WARM_PASSES = 12
 WARM_ENOUGH = 0.995
 PROFILE_RATE = 200
+# A pass during which other processes kept more cores than this busy is measured again
+# (up to MAX_ATTEMPTS in all; the naive baseline, minutes long, only once).
+NOISY_CORES = 0.5
+MAX_ATTEMPTS = 3
 
 
 class Server(Service):
@@ -107,6 +111,30 @@ def _versions() -> str:
     )
 
 
+def code_version() -> str:
+    """The commit being measured, and whether the server's code differs from it."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=PROJECT_DIR,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "server", "domain", "handlers", "streams"],
+            cwd=PROJECT_DIR,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown (not a git checkout)"
+    return head + (" with uncommitted changes to the server's code" if dirty else "")
+
+
 def write_mix(path: Path, searches: Sequence[Search]) -> None:
     with path.open("w") as out:
         for s in searches:
@@ -127,9 +155,11 @@ class Plan:
         self.mix_file = WORK_DIR / "mix.jsonl"
         self.warm_file = WORK_DIR / "warm.jsonl"
         self.naive_file = WORK_DIR / "naive.jsonl"
-        # One per client count: a response cache must not have seen them (see resorted).
+        # One per client count and attempt: no response cache may have seen them (resorted).
         self.resorted_files = {
-            clients: WORK_DIR / f"mix-sort-price-{n}.jsonl"
+            clients: [
+                WORK_DIR / f"mix-sort-price-{n}-{attempt}.jsonl" for attempt in range(MAX_ATTEMPTS)
+            ]
             for n, clients in enumerate(args.clients)
         }
         self.categories: dict[int, str] = {}
@@ -180,32 +210,63 @@ def load(
 
 
 def measured(
-    plan: Plan, server: Server, url: str, variant: str, workers: int, concurrency: int, mix: Path
+    plan: Plan,
+    server: Server,
+    url: str,
+    variant: str,
+    workers: int,
+    concurrency: int,
+    mixes: Sequence[Path],
+    base: str | None = None,
 ) -> Pass:
+    """A measured pass; repeated (with the next of ``mixes``) while other processes kept
+    more than ``NOISY_CORES`` busy, keeping the quietest attempt. With ``base``, the cache
+    hit ratios of the pass are read from each worker's /metrics."""
     name = f"{variant.replace(' ', '-')}-w{workers}-c{concurrency}"
-    print(f"  {name} ...", flush=True)
-    server_cpu, pg_cpu, _wall, raw = load(plan, server, url, mix, concurrency, name)
-    result = Pass(
-        variant=variant,
-        workers=workers,
-        concurrency=concurrency,
-        categories=plan.categories,
-        wall=raw["wall"],
-        results=[tuple(r) for r in raw["results"]],  # type: ignore[misc]
-        timeout=plan.args.timeout,
-        cpu_server=server_cpu,
-        cpu_postgres=pg_cpu,
-        cpu_loadgen=raw["cpu"],
-        other_cores=raw["others"],
-    )
-    statuses = result.statuses()
-    print(
-        f"    {result.rate:,.0f} searches/s, p50 {result.p(0.5):.1f} ms, p95 "
-        f"{result.p(0.95):.1f} ms, statuses {dict(statuses)}",
-        flush=True,
-    )
-    plan.report.passes.append(result)
-    return result
+    attempts: list[Pass] = []
+    for attempt, mix in enumerate(mixes):
+        print(f"  {name}" + (f" (again, #{attempt + 1})" if attempt else "") + " ...", flush=True)
+        before = worker_caches(base, workers) if base else []
+        server_cpu, pg_cpu, _wall, raw = load(
+            plan, server, url, mix, concurrency, f"{name}-{attempt}", record=not attempt
+        )
+        result = Pass(
+            variant=variant,
+            workers=workers,
+            concurrency=concurrency,
+            categories=plan.categories,
+            wall=raw["wall"],
+            results=[tuple(r) for r in raw["results"]],  # type: ignore[misc]
+            timeout=plan.args.timeout,
+            cpu_server=server_cpu,
+            cpu_postgres=pg_cpu,
+            cpu_loadgen=raw["cpu"],
+            other_cores=raw["others"],
+        )
+        if base:
+            result.hit_ratio, result.response_hit_ratio = cache_ratios(
+                before, worker_caches(base, workers), len(result.results)
+            )
+        print(
+            f"    {result.rate:,.0f} searches/s, p50 {result.p(0.5):.1f} ms, p95 "
+            f"{result.p(0.95):.1f} ms, statuses {dict(result.statuses())}, other processes "
+            f"{result.other_cores:.2f} cores",
+            flush=True,
+        )
+        attempts.append(result)
+        if result.other_cores <= NOISY_CORES:
+            break
+    best = min(attempts, key=lambda p: p.other_cores)
+    if len(attempts) > 1:
+        plan.report.notes.append(
+            f"{variant}, {workers} worker(s), {concurrency} client(s): measured "
+            f"{len(attempts)} times because other processes kept "
+            + ", ".join(f"{p.other_cores:.2f}" for p in attempts)
+            + f" cores busy; the table has the quietest ({best.rate:,.0f} searches/s; the "
+            "others " + ", ".join(f"{p.rate:,.0f}" for p in attempts if p is not best) + ")"
+        )
+    plan.report.passes.append(best)
+    return best
 
 
 # --- cache state of each worker -----------------------------------------------------------
@@ -309,61 +370,6 @@ def cache_ratios(
 # --- profile ------------------------------------------------------------------------------
 
 
-AREAS = (
-    ("run_app (aiohttp/web.py", "event loop and sockets (uvloop, C code under run_app)"),
-    ("domain/search/itineraries.py", "itineraries: legs and connections"),
-    ("domain/search/pricing.py", "pricing"),
-    ("domain/reference.py", "currency conversion, reference data"),
-    ("domain/search/service.py", "search service: combine, offers, filters"),
-    ("domain/search/", "search: cache, tokens, models"),
-    ("handlers/", "handlers"),
-    ("asyncpg/", "asyncpg: protocol, records"),
-    ("pydantic", "pydantic: models, validation, JSON"),
-    ("aiohttp/", "aiohttp: HTTP"),
-    ("server/", "server: middleware, metrics, logs"),
-    ("prometheus_client/", "prometheus_client"),
-)
-
-
-def _area(frame: str) -> str:
-    for part, area in AREAS:
-        if part in frame:
-            return area
-    return "other (stdlib: datetime, heapq, hmac, json...)"
-
-
-def summarise_profile(raw: Path, top: int = 12) -> list[str]:
-    """py-spy raw stacks: CPU samples by area (own frame), top frames own and inclusive."""
-    own: Counter[str] = Counter()
-    inclusive: Counter[str] = Counter()
-    areas: Counter[str] = Counter()
-    total = 0
-    for line in raw.read_text(errors="replace").splitlines():
-        stack, _, count = line.rpartition(" ")
-        if not stack or not count.isdigit():
-            continue
-        frames = stack.split(";")
-        n = int(count)
-        total += n
-        own[frames[-1]] += n
-        areas[_area(frames[-1])] += n
-        for frame in set(frames):
-            inclusive[frame] += n
-    if not total:
-        return ["py-spy recorded no samples."]
-    out = [f"{total:,} CPU samples of the worker (idle time not sampled).", ""]
-    out += ["| area (where the sampled frame's code lives) | share |", "|---|---:|"]
-    out += [f"| {area} | {n / total:.1%} |" for area, n in areas.most_common()]
-    out += ["", "| own % | frame |", "|---:|---|"]
-    out += [f"| {n / total:.1%} | `{frame}` |" for frame, n in own.most_common(top)]
-    project = Counter(
-        {f: n for f, n in inclusive.items() if any(p in f for p in ("domain/", "handlers/"))}
-    )
-    out += ["", "| inclusive % | frame (project code) |", "|---:|---|"]
-    out += [f"| {n / total:.1%} | `{frame}` |" for frame, n in project.most_common(top)]
-    return out
-
-
 def profile(plan: Plan, server: Server, url: str, title: str, name: str, mix: Path) -> None:
     """An extra, unmeasured pass at the highest client count with py-spy on the worker."""
     py_spy = Path(sys.executable).parent / "py-spy"
@@ -425,7 +431,7 @@ def measure_workers(plan: Plan, workers: int) -> None:
     with server:
         load(plan, server, url, plan.warm_file, args.clients[-1], f"warm-w{workers}", record=False)
         for clients in args.clients:
-            measured(plan, server, url, UNCACHED, workers, clients, plan.mix_file)
+            measured(plan, server, url, UNCACHED, workers, clients, [plan.mix_file] * MAX_ATTEMPTS)
         if args.profile and workers == 1:
             profile(plan, server, url, "uncached, 1 worker", "profile-uncached", plan.mix_file)
         if args.naive:
@@ -437,7 +443,7 @@ def measure_workers(plan: Plan, workers: int) -> None:
                         + "; ".join(scans)
                     )
                 for clients in args.clients:
-                    measured(plan, server, url, NAIVE, workers, clients, plan.naive_file)
+                    measured(plan, server, url, NAIVE, workers, clients, [plan.naive_file])
             plan.report.notes.append(
                 f"naive baseline, {workers} worker(s): search indexes dropped in "
                 f"{swap.dropped_seconds:.2f} s and rebuilt in {swap.recreated_seconds:.1f} s"
@@ -451,14 +457,10 @@ def measure_workers(plan: Plan, workers: int) -> None:
         server, base, url = _serve(plan, workers, name)
         with server:
             note = warm_cache(plan, server, url, base, workers, f"w{workers}-c{clients}")
-            resorted_mix = plan.resorted_files[clients]
-            for variant, mix in ((CACHED, plan.mix_file), (CACHED_SLICES, resorted_mix)):
-                before = worker_caches(base, workers)
-                result = measured(plan, server, url, variant, workers, clients, mix)
-                after = worker_caches(base, workers)
-                result.hit_ratio, result.response_hit_ratio = cache_ratios(
-                    before, after, len(result.results)
-                )
+            measured(plan, server, url, CACHED, workers, clients,
+                     [plan.mix_file] * MAX_ATTEMPTS, base)  # fmt: skip
+            measured(plan, server, url, CACHED_SLICES, workers, clients,
+                     plan.resorted_files[clients], base)  # fmt: skip
             plan.report.notes.append(f"cached, {workers} worker(s), {clients} client(s): {note}")
             if args.profile and workers == 1 and clients == args.clients[-1]:
                 warm_cache(plan, server, url, base, workers, "profile")
@@ -486,9 +488,10 @@ def prepare_mix(plan: Plan) -> list[Search]:
     network = asyncio.run(_prepare(plan))
     mix = build_mix(network, args.searches, args.mix_seed)
     write_mix(plan.mix_file, mix)
-    for n, path in enumerate(plan.resorted_files.values()):
-        write_mix(path, resorted(mix, n))
-    write_mix(WORK_DIR / "mix-sort-price-profile.jsonl", resorted(mix, len(args.clients)))
+    for n, paths in enumerate(plan.resorted_files.values()):
+        for attempt, path in enumerate(paths):
+            write_mix(path, resorted(mix, 10 * n + attempt))
+    write_mix(WORK_DIR / "mix-sort-price-profile.jsonl", resorted(mix, 99))
     write_mix(plan.warm_file, build_mix(network, WARM_SEARCHES, args.mix_seed + 1))
     naive = subset(mix, min(args.naive_searches, args.searches))
     write_mix(plan.naive_file, naive)
@@ -611,6 +614,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings={
             "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "machine": _versions(),
+            "code": code_version(),
             "load": (
                 f"`bench/search/loadgen.py` (aiohttp client on uvloop, its own process), "
                 f"POST /v1/search, clients {args.clients}, client timeout {args.timeout:g} s, "
@@ -692,6 +696,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 report.notes.append("no PostgreSQL left running on the bench home afterwards")
 
+    finished = code_version()
+    if finished != report.settings["code"]:
+        report.notes.append(
+            f"the code changed during the run (now {finished}): servers started after the "
+            "change ran the new code, so compare rows of the same worker count with care"
+        )
     text = render(report)
     print(text)
     args.output.parent.mkdir(parents=True, exist_ok=True)
