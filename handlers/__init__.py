@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from server.api import ApiRoutes
 
-from . import airports, flights, gotrue, me, pages, search, service
+from . import airports, bookings, documents, flights, gotrue, me, pages, search, service
 
 __all__ = ["ALL_ROUTES", "gotrue", "pages"]
 
@@ -15,4 +15,6 @@ ALL_ROUTES: tuple[ApiRoutes, ...] = (
     pages.routes,
     search.routes,
     me.routes,
+    bookings.routes,
+    documents.routes,
 )

@@ -50,6 +50,8 @@ class Operation:
     roles: tuple[str, ...] = ()
     # Documented security when the handler authenticates itself (e.g. bearer or ticket).
     security: tuple[str, ...] = ()
+    # Request headers the handler reads itself: (name, description, required).
+    headers: tuple[tuple[str, str, bool], ...] = ()
 
     @property
     def operation_id(self) -> str:
@@ -191,6 +193,7 @@ class ApiRoutes:
         auth: bool = False,
         roles: Sequence[str] = (),
         security: Sequence[str] = (),
+        headers: Sequence[tuple[str, str, bool]] = (),
     ) -> Callable[[Handler], Handler]:
         """Declare a route. ``auth``: needs a bearer token (the handler gets ``user``);
         ``roles``: and one of these roles."""
@@ -229,6 +232,7 @@ class ApiRoutes:
                     auth=needs_user,
                     roles=tuple(roles),
                     security=tuple(security),
+                    headers=tuple(headers),
                 )
             )
             return handler

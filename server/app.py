@@ -11,6 +11,7 @@ from aiohttp import web
 from swagger_ui import api_doc
 
 import handlers
+from domain.bookings.setup import bookings_context
 from domain.search.setup import search_context
 from server import keys
 from server.database import connect, create_pool
@@ -114,6 +115,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(user_data_context)
     app.cleanup_ctx.append(realtime_context)
     app.cleanup_ctx.append(search_context)
+    app.cleanup_ctx.append(bookings_context)
     app.on_shutdown.append(announce_shutdown)
 
     route_groups = (*handlers.ALL_ROUTES, sse_endpoints.routes, ws_endpoint.routes)

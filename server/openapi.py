@@ -110,6 +110,11 @@ def _operation(op: Operation, schemas: _SchemaCollector) -> dict[str, Any]:
         parameters += schemas.parameters(op.path_model, "path")
     if op.query_model is not None:
         parameters += schemas.parameters(op.query_model, "query")
+    parameters += [
+        {"name": name, "in": "header", "required": required, "description": description,
+         "schema": {"type": "string"}}
+        for name, description, required in op.headers
+    ]  # fmt: skip
     if parameters:
         spec["parameters"] = parameters
     if op.body_model is not None:

@@ -143,6 +143,16 @@ class Settings(BaseSettings):
     search_budget_ms: int = Field(
         default=2000, ge=50, description="Time budget of one search (503 when nothing is found)."
     )
+    payment_provider: Literal["simulated"] = Field(
+        default="simulated",
+        description="Payment provider; `simulated` moves no money (see docs/bookings.md).",
+    )
+    payment_latency_ms: int = Field(
+        default=0, ge=0, le=30000, description="Answer delay of the simulated payment provider."
+    )
+    seat_hold_seconds: int = Field(
+        default=600, ge=10, le=3600, description="How long a seat hold lasts."
+    )
     search_min_connection_domestic: int = Field(default=45, ge=0, description="Minutes.")
     search_min_connection_international: int = Field(default=90, ge=0, description="Minutes.")
     search_max_layover: int = Field(default=720, ge=30, description="Minutes.")

@@ -1,0 +1,146 @@
+"""The problems a booking request can run into, each with its own problem ``type``."""
+
+from __future__ import annotations
+
+from server.errors import (
+    FieldError,
+    NotFound,
+    ServiceUnavailable,
+    SkyboundError,
+    ValidationFailed,
+)
+
+
+class BookingNotFound(NotFound):
+    slug = "booking-not-found"
+    title = "Booking not found"
+
+    def __init__(self) -> None:
+        # The same answer for "no such booking" and "not yours": ids cannot be probed.
+        super().__init__("No booking with this id is visible to you.")
+
+
+class InvalidOffer(ValidationFailed):
+    slug = "offer-invalid"
+    title = "The offer id is not valid"
+
+    def __init__(self) -> None:
+        super().__init__(
+            [FieldError("body.offer_id", "Not an offer id issued by this server.", "offer_invalid")]
+        )
+
+
+class OfferExpired(SkyboundError):
+    status = 410
+    slug = "offer-expired"
+    title = "The offer has expired"
+
+
+class PriceChanged(SkyboundError):
+    status = 409
+    slug = "price-changed"
+    title = "The price of the offer has changed"
+
+
+class SoldOut(SkyboundError):
+    status = 409
+    slug = "sold-out"
+    title = "Not enough seats left"
+
+
+class FlightNotBookable(SkyboundError):
+    status = 409
+    slug = "flight-not-bookable"
+    title = "A flight of the offer can no longer be booked"
+
+
+class PassengersMismatch(ValidationFailed):
+    slug = "passengers-mismatch"
+    title = "The passengers do not match the offer"
+
+
+class InvalidPassenger(ValidationFailed):
+    slug = "invalid-passenger"
+    title = "A passenger's details are not valid"
+
+
+class IdempotencyKeyReused(SkyboundError):
+    status = 422
+    slug = "idempotency-key-reused"
+    title = "The Idempotency-Key was used for a different request"
+
+
+class IdempotencyKeyRequired(ValidationFailed):
+    slug = "idempotency-key-required"
+    title = "An Idempotency-Key header is required"
+
+    def __init__(self) -> None:
+        super().__init__(
+            [
+                FieldError(
+                    "header.Idempotency-Key",
+                    "Send a unique key (1-255 printable characters) per booking attempt.",
+                    "missing",
+                )
+            ]
+        )
+
+
+class PaymentMethodNotFound(ValidationFailed):
+    slug = "payment-method-unknown"
+    title = "The saved payment method does not exist"
+
+    def __init__(self) -> None:
+        super().__init__(
+            [FieldError("body.payment.payment_method_id", "No such saved card.", "not_found")]
+        )
+
+
+class PaymentDeclined(SkyboundError):
+    status = 402
+    slug = "payment-declined"
+    title = "The payment was declined"
+
+
+class PaymentProviderUnavailable(ServiceUnavailable):
+    slug = "payment-provider-unavailable"
+    title = "The payment provider did not answer"
+
+
+class BookingNotChangeable(SkyboundError):
+    status = 409
+    slug = "booking-not-changeable"
+    title = "The booking cannot be changed this way"
+
+
+class AlreadyCancelled(SkyboundError):
+    status = 409
+    slug = "booking-already-cancelled"
+    title = "The booking is already cancelled"
+
+
+class AlreadyFlown(SkyboundError):
+    status = 409
+    slug = "booking-already-flown"
+    title = "The booking has already been flown"
+
+
+class QuoteNotFound(NotFound):
+    slug = "quote-not-found"
+    title = "Quote not found"
+
+
+class QuoteExpired(SkyboundError):
+    status = 410
+    slug = "quote-expired"
+    title = "The quote has expired"
+
+
+class QuoteStale(SkyboundError):
+    status = 409
+    slug = "quote-stale"
+    title = "The booking changed after the quote was made"
+
+
+def field_errors(*errors: tuple[str, str, str]) -> list[FieldError]:
+    return [FieldError(location, message, kind) for location, message, kind in errors]

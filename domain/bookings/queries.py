@@ -1,0 +1,282 @@
+"""Reading bookings: one booking whole, and a user's bookings a page at a time."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any, Literal
+
+import asyncpg
+import orjson
+
+from domain.bookings.errors import BookingNotFound
+from domain.bookings.models import (
+    BookedPassenger,
+    BookedSegment,
+    Booking,
+    BookingContact,
+    BookingPage,
+    BookingSummary,
+    FareSummary,
+    PaymentRecord,
+    SeatAssignment,
+    Ticket,
+)
+from domain.search.models import Money
+from domain.times import Instant
+from server.errors import FieldError, ValidationFailed
+
+# Staff who may read any booking.
+BOOKING_READERS = frozenset({"agent", "admin"})
+
+# One round trip: the booking with its passengers, tickets, segments, seats and payments.
+_BOOKING = """
+SELECT b.id, b.record_locator, b.status, b.user_id, b.total_minor, b.currency, b.fare,
+       b.contact_email, b.contact_phone, b.created_at, b.updated_at, b.cancelled_at,
+       b.cancellation_reason, b.version,
+       (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                   'id', p.id, 'passenger_no', p.passenger_no, 'type', p.passenger_type,
+                   'given_name', p.given_name, 'family_name', p.family_name,
+                   'date_of_birth', p.date_of_birth, 'email', p.email, 'phone', p.phone,
+                   'tickets', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                                          'ticket_number', t.ticket_number, 'status', t.status)
+                                      ORDER BY t.issued_at, t.ticket_number), '[]')
+                                 FROM tickets t WHERE t.passenger_id = p.id))
+               ORDER BY p.passenger_no), '[]')
+          FROM passengers p WHERE p.booking_id = b.id) AS passengers,
+       (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                   'segment_no', s.segment_no, 'slice_no', s.slice_no, 'flight_id', f.id,
+                   'carrier', f.carrier, 'flight_number', f.flight_number,
+                   'origin', f.origin, 'destination', f.destination,
+                   'departure', f.scheduled_departure, 'arrival', f.scheduled_arrival,
+                   'origin_tz', o.time_zone, 'destination_tz', d.time_zone,
+                   'cabin', s.cabin, 'fare_brand', s.fare_brand, 'flight_status', f.status,
+                   'seats', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                                        'passenger_no', p.passenger_no, 'seat', a.seat)
+                                    ORDER BY p.passenger_no), '[]')
+                               FROM seat_assignments a
+                               JOIN passengers p ON p.id = a.passenger_id
+                              WHERE a.flight_id = s.flight_id AND a.booking_id = b.id))
+               ORDER BY s.segment_no), '[]')
+          FROM booking_segments s
+          JOIN flights f ON f.id = s.flight_id
+          JOIN airports o ON o.iata = f.origin
+          JOIN airports d ON d.iata = f.destination
+         WHERE s.booking_id = b.id) AS segments,
+       (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                   'id', pay.id, 'kind', pay.kind, 'amount_minor', pay.amount_minor,
+                   'currency', pay.currency, 'status', pay.status, 'provider', pay.provider,
+                   'card_brand', pay.card_brand, 'card_last4', pay.card_last4,
+                   'reason', pay.reason, 'created_at', pay.created_at)
+               ORDER BY pay.created_at, pay.id), '[]')
+          FROM payments pay WHERE pay.booking_id = b.id) AS payments
+FROM bookings b
+WHERE b.id = $1
+"""
+
+
+def document_url(booking_id: uuid.UUID | str, ticket_number: str) -> str:
+    return f"/v1/bookings/{booking_id}/documents/{ticket_number}.pdf"
+
+
+def _when(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def booking_from_row(row: asyncpg.Record) -> Booking:
+    currency = row["currency"]
+    fare: dict[str, Any] = row["fare"]
+
+    def money(amount: int) -> Money:
+        return Money(amount_minor=amount, currency=currency)
+
+    passengers = [
+        BookedPassenger(
+            **{k: v for k, v in p.items() if k != "tickets"},
+            tickets=[
+                Ticket(**t, document_url=document_url(row["id"], t["ticket_number"]))
+                for t in p["tickets"]
+            ],
+        )
+        for p in row["passengers"]
+    ]
+    segments = [
+        BookedSegment(
+            segment_no=s["segment_no"],
+            slice_no=s["slice_no"],
+            flight_id=s["flight_id"],
+            designator=f"{s['carrier']}{s['flight_number']}",
+            origin=s["origin"],
+            destination=s["destination"],
+            departure=Instant.of(_when(s["departure"]), s["origin_tz"]),
+            arrival=Instant.of(_when(s["arrival"]), s["destination_tz"]),
+            cabin=s["cabin"],
+            fare_brand=s["fare_brand"],
+            flight_status=s["flight_status"],
+            seats=[SeatAssignment(**seat) for seat in s["seats"]],
+        )
+        for s in row["segments"]
+    ]
+    payments = [
+        PaymentRecord(
+            id=p["id"],
+            kind=p["kind"],
+            amount=Money(amount_minor=p["amount_minor"], currency=p["currency"]),
+            status=p["status"],
+            provider=p["provider"],
+            card_brand=p["card_brand"],
+            card_last4=p["card_last4"],
+            reason=p["reason"],
+            created_at=_when(p["created_at"]),
+        )
+        for p in row["payments"]
+    ]
+    return Booking(
+        id=row["id"],
+        record_locator=row["record_locator"],
+        status=row["status"],
+        user_id=row["user_id"],
+        total=money(row["total_minor"]),
+        fare=FareSummary(
+            brand=fare["brand"],
+            cabin=fare["cabin"],
+            fare=money(fare["fare_minor"]),
+            seats=money(fare["seats_minor"]),
+            refundable=fare["refundable"],
+            changeable=fare["changeable"],
+            change_fee=money(fare["change_fee_minor"]),
+            cancellation_fee=money(fare["cancellation_fee_minor"]),
+        ),
+        contact=BookingContact(email=row["contact_email"], phone=row["contact_phone"]),
+        passengers=passengers,
+        segments=segments,
+        payments=payments,
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        cancelled_at=row["cancelled_at"],
+        cancellation_reason=row["cancellation_reason"],
+        version=row["version"],
+    )
+
+
+async def load_booking(db: asyncpg.Connection | asyncpg.Pool, booking_id: uuid.UUID) -> Booking:
+    row = await db.fetchrow(_BOOKING, booking_id)
+    if row is None:
+        raise BookingNotFound()
+    return booking_from_row(row)
+
+
+def may_read(owner: uuid.UUID | None, viewer: uuid.UUID, roles: Collection[str]) -> bool:
+    return owner == viewer or not BOOKING_READERS.isdisjoint(roles)
+
+
+async def get_booking(
+    db: asyncpg.Connection | asyncpg.Pool,
+    booking_id: uuid.UUID,
+    viewer: uuid.UUID,
+    roles: Collection[str],
+) -> Booking:
+    """The booking if the viewer owns it or is staff; BookingNotFound otherwise, so that
+    someone else's booking looks exactly like one that does not exist."""
+    booking = await load_booking(db, booking_id)
+    if not may_read(booking.user_id, viewer, roles):
+        raise BookingNotFound()
+    return booking
+
+
+# History --------------------------------------------------------------------------------
+
+HistoryView = Literal["upcoming", "past", "cancelled"]
+
+_SUMMARY = """
+SELECT b.id, b.record_locator, b.status, b.total_minor, b.currency, b.created_at,
+       first_leg.origin, first_leg.scheduled_departure AS departure, o.time_zone AS origin_tz,
+       last_leg.destination, last_leg.scheduled_arrival AS arrival,
+       d.time_zone AS destination_tz,
+       (SELECT count(*) FROM passengers p WHERE p.booking_id = b.id) AS passengers,
+       {sort_key} AS sort_key
+FROM bookings b
+CROSS JOIN LATERAL (
+    SELECT f.origin, f.scheduled_departure FROM booking_segments s
+    JOIN flights f ON f.id = s.flight_id
+    WHERE s.booking_id = b.id ORDER BY s.segment_no LIMIT 1) AS first_leg
+CROSS JOIN LATERAL (
+    SELECT f.destination, f.scheduled_arrival FROM booking_segments s
+    JOIN flights f ON f.id = s.flight_id
+    WHERE s.booking_id = b.id ORDER BY s.segment_no DESC LIMIT 1) AS last_leg
+JOIN airports o ON o.iata = first_leg.origin
+JOIN airports d ON d.iata = last_leg.destination
+WHERE b.user_id = $1 AND {condition}
+  AND ($2::timestamptz IS NULL OR ({sort_key}, b.id) {after} ($2, $3::uuid))
+ORDER BY sort_key {direction}, b.id {direction}
+LIMIT $4
+"""
+
+# Fixed texts per view: nothing from the request is formatted into SQL.
+_HISTORY = {
+    "upcoming": _SUMMARY.format(
+        sort_key="first_leg.scheduled_departure",
+        condition="b.status = 'confirmed' AND last_leg.scheduled_arrival > now()",
+        after=">", direction="ASC",
+    ),
+    "past": _SUMMARY.format(
+        sort_key="first_leg.scheduled_departure",
+        condition="b.status = 'confirmed' AND last_leg.scheduled_arrival <= now()",
+        after="<", direction="DESC",
+    ),
+    "cancelled": _SUMMARY.format(
+        sort_key="b.cancelled_at", condition="b.status = 'cancelled'", after="<",
+        direction="DESC",
+    ),
+}  # fmt: skip
+
+
+def _encode_cursor(view: str, sort_key: datetime, booking_id: uuid.UUID) -> str:
+    raw = orjson.dumps([view, sort_key.isoformat(), str(booking_id)])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(view: str, cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        cursor_view, key, booking_id = orjson.loads(raw)
+        if cursor_view != view:
+            raise ValueError("cursor of another view")
+        return datetime.fromisoformat(key), uuid.UUID(booking_id)
+    except (ValueError, TypeError, orjson.JSONDecodeError):
+        raise ValidationFailed(
+            [FieldError("query.cursor", "Not a cursor of this listing.", "invalid_cursor")]
+        ) from None
+
+
+async def list_bookings(
+    db: asyncpg.Connection | asyncpg.Pool,
+    user_id: uuid.UUID,
+    view: HistoryView,
+    limit: int,
+    cursor: str | None = None,
+) -> BookingPage:
+    after_key, after_id = _decode_cursor(view, cursor) if cursor else (None, None)
+    rows = await db.fetch(_HISTORY[view], user_id, after_key, after_id, limit + 1)
+    summaries = [
+        BookingSummary(
+            id=r["id"],
+            record_locator=r["record_locator"],
+            status=r["status"],
+            origin=r["origin"],
+            destination=r["destination"],
+            departure=Instant.of(r["departure"], r["origin_tz"]),
+            arrival=Instant.of(r["arrival"], r["destination_tz"]),
+            passengers=r["passengers"],
+            total=Money(amount_minor=r["total_minor"], currency=r["currency"]),
+            created_at=r["created_at"],
+        )
+        for r in rows[:limit]
+    ]
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = _encode_cursor(view, last["sort_key"], last["id"])
+    return BookingPage(bookings=summaries, next_cursor=next_cursor)

@@ -1,0 +1,298 @@
+"""Creating a booking: offer to paid, ticketed booking in one transaction.
+
+Order of work inside the transaction (each step can still fail and roll all back):
+
+1. claim the Idempotency-Key (a racing retry waits here for this attempt's outcome);
+2. lock the offer's cabin rows in flight order, re-price, take the seats;
+3. write the booking, passengers, segments, and claim the chosen seats;
+4. charge the card through the payment provider (the last step that can fail for
+   business reasons, so a decline leaves nothing to undo but the transaction);
+5. record the payment, issue the tickets, store the response under the key; commit.
+
+If anything fails after a successful charge, the charge is voided by its key.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+
+from domain.bookings.errors import (
+    PaymentDeclined,
+    PaymentMethodNotFound,
+    PaymentProviderUnavailable,
+)
+from domain.bookings.idempotency import idempotent_request
+from domain.bookings.models import (
+    BookingRequest,
+    CardPayment,
+    SeatRequest,
+)
+from domain.bookings.offers import OfferTerms, PricedLegs, lock_and_price, read_offer
+from domain.bookings.passengers import check_ages, check_mix, check_seat_requests
+from domain.bookings.payments import Card, Declined, PaymentProvider, ProviderTimeout
+from domain.bookings.queries import load_booking
+from domain.cards import CardDetails, CardVault, InvalidCard, Sealed
+from domain.reference import ReferenceCache, ReferenceData
+from domain.search.tokens import Signer
+from domain.ticketing import record_locator, ticket_number
+from server.errors import FieldError, ValidationFailed
+
+log = logging.getLogger(__name__)
+
+CREATE_OPERATION = "booking.create"
+
+
+@dataclass(frozen=True, slots=True)
+class BookingResult:
+    status: int
+    body: dict[str, Any]
+    replayed: bool
+
+
+class BookingService:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        reference: ReferenceCache,
+        offers: Signer,
+        provider: PaymentProvider,
+        vault: CardVault,
+    ) -> None:
+        self.pool = pool
+        self.reference = reference
+        self.offers = offers
+        self.provider = provider
+        self.vault = vault
+
+    # Payment cards -------------------------------------------------------------------
+
+    async def card_for(self, user_id: uuid.UUID, request: BookingRequest) -> Card:
+        payment = request.payment
+        if isinstance(payment, CardPayment):
+            details = CardDetails(payment.number, payment.exp_month, payment.exp_year,
+                                  payment.cvc, payment.holder_name)  # fmt: skip
+            try:
+                details.validate()
+            except InvalidCard as exc:
+                raise ValidationFailed(
+                    [FieldError(f"body.payment.{exc.field}", str(exc), "invalid_card")]
+                ) from None
+            return Card(details.number, details.exp_month, details.exp_year, details.holder_name)
+        row = await self.pool.fetchrow(
+            """SELECT exp_month, exp_year, key_version, nonce, ciphertext
+               FROM payment_methods WHERE id = $1 AND user_id = $2""",
+            payment.payment_method_id,
+            user_id,
+        )
+        if row is None:
+            raise PaymentMethodNotFound()
+        secret = self.vault.open(
+            user_id, Sealed(row["key_version"], row["nonce"], row["ciphertext"])
+        )
+        return Card(secret["number"], row["exp_month"], row["exp_year"], secret["holder_name"])
+
+    # Creating ------------------------------------------------------------------------
+
+    async def create(
+        self,
+        user_id: uuid.UUID,
+        request: BookingRequest,
+        idempotency_key: str | None,
+        *,
+        now: datetime | None = None,
+    ) -> BookingResult:
+        now = now or datetime.now(UTC)
+        idempotent = idempotent_request(
+            user_id, CREATE_OPERATION, idempotency_key, request.model_dump(mode="json")
+        )
+        terms = read_offer(self.offers, request.offer_id, now)
+        check_mix(request.passengers, terms)
+        check_seat_requests(request.seats, request.passengers, terms)
+        card = await self.card_for(user_id, request)
+        ref = await self.reference.get()
+        charged = False
+        async with self.pool.acquire() as conn:
+            try:
+                async with conn.transaction():
+                    replay = await idempotent.claim(conn)
+                    if replay is not None:
+                        return BookingResult(replay.status, replay.response, True)
+                    priced = await lock_and_price(conn, terms, ref, now)
+                    booking_id, seats_minor = await self._write(
+                        conn, user_id, request, terms, priced, ref
+                    )
+                    total = priced.price.total + seats_minor
+                    charge = await self._charge(card, total, terms.currency,
+                                                idempotent.provider_key)  # fmt: skip
+                    charged = True
+                    await conn.execute(
+                        """INSERT INTO payments (booking_id, kind, amount_minor, currency,
+                               status, provider, provider_ref, card_brand, card_last4, reason,
+                               payment_method_id)
+                           VALUES ($1, 'charge', $2, $3, 'succeeded', $4, $5, $6, $7,
+                                   'purchase', $8)""",
+                        booking_id, total, terms.currency, self.provider.name, charge.ref,
+                        card.brand, card.last4,
+                        getattr(request.payment, "payment_method_id", None),
+                    )  # fmt: skip
+                    await issue_tickets(conn, booking_id)
+                    booking = await load_booking(conn, booking_id)
+                    body = booking.model_dump(mode="json")
+                    await idempotent.complete(conn, 201, body)
+            except BaseException:
+                if charged:
+                    log.warning("booking failed after the charge; voiding it")
+                    await self.provider.void(idempotent.provider_key)
+                raise
+        return BookingResult(201, body, False)
+
+    async def _charge(self, card: Card, amount: int, currency: str, key: str) -> Any:
+        try:
+            return await self.provider.charge(card, amount, currency, key)
+        except Declined as exc:
+            raise PaymentDeclined(
+                "The card was declined; nothing was booked or charged.", decline_code=exc.code
+            ) from None
+        except ProviderTimeout:
+            # The charge may have gone through: void it, so a failed booking costs nothing.
+            await self.provider.void(key)
+            raise PaymentProviderUnavailable(
+                "The payment provider did not answer; nothing was booked or charged.",
+                retry_after=2,
+            ) from None
+
+    async def _write(
+        self,
+        conn: asyncpg.Connection,
+        user_id: uuid.UUID,
+        request: BookingRequest,
+        terms: OfferTerms,
+        priced: PricedLegs,
+        ref: ReferenceData,
+    ) -> tuple[uuid.UUID, int]:
+        legs = [priced.legs[flight_id] for flight_id in terms.flight_ids]
+        check_ages(request.passengers, legs[0].departure.date(), legs[-1].departure.date())
+        price = priced.price
+        fare = {
+            "brand": terms.brand, "cabin": terms.cabin, "currency": terms.currency,
+            "fare_minor": price.total, "seats_minor": 0,
+            "unit_minor": {"adult": price.adult, "child": price.child, "infant": price.infant},
+            "refundable": price.refundable, "changeable": price.changeable,
+            "change_fee_minor": price.change_fee,
+            "cancellation_fee_minor": price.cancellation_fee,
+        }  # fmt: skip
+        booking_id: uuid.UUID | None = None
+        while booking_id is None:  # a locator collision (1 in ~10^8) just draws again
+            booking_id = await conn.fetchval(
+                """INSERT INTO bookings (record_locator, user_id, total_minor, currency,
+                                         contact_email, contact_phone, fare)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7)
+                   ON CONFLICT (record_locator) DO NOTHING RETURNING id""",
+                record_locator(), user_id, price.total, terms.currency,
+                request.contact.email, request.contact.phone, fare,
+            )  # fmt: skip
+        passenger_ids: list[uuid.UUID] = await conn.fetchval(
+            """WITH inserted AS (
+                   INSERT INTO passengers (booking_id, passenger_no, passenger_type,
+                                           given_name, family_name, date_of_birth, email, phone)
+                   SELECT $1, n, t, g, f, d, e, p
+                   FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::date[],
+                               $7::text[], $8::text[]) AS x(n, t, g, f, d, e, p)
+                   RETURNING id, passenger_no)
+               SELECT array_agg(id ORDER BY passenger_no) FROM inserted""",
+            booking_id,
+            list(range(1, len(request.passengers) + 1)),
+            [p.type for p in request.passengers],
+            [p.given_name for p in request.passengers],
+            [p.family_name for p in request.passengers],
+            [p.date_of_birth for p in request.passengers],
+            [p.email for p in request.passengers],
+            [p.phone for p in request.passengers],
+        )
+        segments = [
+            (slice_no, flight_id)
+            for slice_no, flights in enumerate(terms.slices, 1)
+            for flight_id in flights
+        ]
+        await conn.execute(
+            """INSERT INTO booking_segments (booking_id, segment_no, slice_no, flight_id, cabin,
+                                             fare_brand)
+               SELECT $1, n, s, f, $5, fb.code
+               FROM unnest($2::int[], $3::int[], $4::bigint[]) AS x(n, s, f)
+               JOIN flights fl ON fl.id = x.f
+               JOIN fare_brands fb ON fb.carrier = fl.carrier AND fb.cabin = $5 AND fb.name = $6""",
+            booking_id,
+            list(range(1, len(segments) + 1)),
+            [s for s, _ in segments],
+            [f for _, f in segments],
+            terms.cabin,
+            terms.brand,
+        )
+        seats_minor = await self._claim_seats(
+            conn, user_id, booking_id, request.seats, passenger_ids, terms, priced, ref
+        )
+        if seats_minor:
+            fare["seats_minor"] = seats_minor
+            await conn.execute(
+                "UPDATE bookings SET total_minor = total_minor + $2, fare = $3 WHERE id = $1",
+                booking_id, seats_minor, fare,
+            )  # fmt: skip
+        return booking_id, seats_minor
+
+    async def _claim_seats(
+        self,
+        conn: asyncpg.Connection,
+        user_id: uuid.UUID,
+        booking_id: uuid.UUID,
+        seats: Sequence[SeatRequest],
+        passenger_ids: Sequence[uuid.UUID],
+        terms: OfferTerms,
+        priced: PricedLegs,
+        ref: ReferenceData,
+    ) -> int:
+        from domain.seating import claim_seats  # TODO(seating): top-level once it lands
+
+        by_flight: dict[int, list[tuple[str, uuid.UUID]]] = defaultdict(list)
+        for request in seats:
+            by_flight[request.flight_id].append((request.seat, passenger_ids[request.passenger]))
+        total = 0
+        for flight_id in sorted(by_flight):  # the same order as the inventory locks
+            prices = await claim_seats(
+                conn, user_id=user_id, flight_id=flight_id, cabin=terms.cabin,
+                booking_id=booking_id, assignments=by_flight[flight_id],
+            )  # fmt: skip
+            leg_currency = priced.legs[flight_id].currency
+            total += sum(ref.convert(p, leg_currency, terms.currency) for p in prices.values())
+        return total
+
+
+async def issue_tickets(conn: asyncpg.Connection, booking_id: uuid.UUID) -> list[str]:
+    """One ticket per passenger without an open one, numbered under the validating
+    (first) carrier's accounting code."""
+    rows = await conn.fetch(
+        """SELECT p.id, a.ticket_prefix, nextval('ticket_serial_seq') AS serial
+           FROM passengers p
+           JOIN booking_segments s ON s.booking_id = p.booking_id AND s.segment_no = 1
+           JOIN flights f ON f.id = s.flight_id
+           JOIN airlines a ON a.code = f.carrier
+           WHERE p.booking_id = $1
+             AND NOT EXISTS (SELECT 1 FROM tickets t
+                             WHERE t.passenger_id = p.id AND t.status = 'open')
+           ORDER BY p.passenger_no""",
+        booking_id,
+    )
+    numbers = [ticket_number(r["ticket_prefix"], r["serial"]) for r in rows]
+    await conn.execute(
+        """INSERT INTO tickets (ticket_number, booking_id, passenger_id)
+           SELECT n, $1, p FROM unnest($2::text[], $3::uuid[]) AS x(n, p)""",
+        booking_id, numbers, [r["id"] for r in rows],
+    )  # fmt: skip
+    return numbers

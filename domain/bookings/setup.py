@@ -1,0 +1,36 @@
+"""The booking service as an application resource."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from domain.bookings.payments import SimulatedProvider
+from domain.bookings.service import BookingService
+from server import keys
+from server.database import create_pool
+from server.vault import vault_key
+
+
+async def bookings_context(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.settings_key]
+    search = app[keys.search_key]
+    # The simulated provider stands in for an outside system, so it gets its own
+    # connections: charging from the request pool would deadlock once every pooled
+    # connection is a booking transaction waiting for its charge.
+    provider_pool = await create_pool(
+        app[keys.database_url_key],
+        min_size=1,
+        max_size=4,
+        statement_timeout_ms=settings.statement_timeout_ms,
+        application_name="skybound-simulated-payments",
+    )
+    provider = SimulatedProvider(provider_pool, latency=settings.payment_latency_ms / 1000)
+    app[keys.bookings_key] = BookingService(
+        app[keys.pool_key], search.reference, search.offers, provider, app[vault_key]
+    )
+    try:
+        yield
+    finally:
+        await provider_pool.close()

@@ -1,0 +1,114 @@
+"""Bookings: create from an offer, read one, and a traveller's history."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+import orjson
+from aiohttp import web
+from pydantic import Field
+
+from domain.bookings.errors import (
+    BookingNotFound,
+    FlightNotBookable,
+    IdempotencyKeyRequired,
+    IdempotencyKeyReused,
+    InvalidOffer,
+    InvalidPassenger,
+    OfferExpired,
+    PassengersMismatch,
+    PaymentDeclined,
+    PaymentMethodNotFound,
+    PaymentProviderUnavailable,
+    PriceChanged,
+    SoldOut,
+)
+from domain.bookings.models import Booking, BookingPage, BookingRequest
+from domain.bookings.queries import HistoryView, get_booking, list_bookings
+from domain.profiles import ensure_profile
+from handlers.params import StrictModel
+from server.api import JSON_CONTENT_TYPE, ApiRoutes
+from server.auth import Claims
+from server.keys import bookings_key, pool_key
+
+routes = ApiRoutes()
+
+IDEMPOTENCY_HEADER = (
+    "Idempotency-Key",
+    "Unique per booking attempt (1-255 printable ASCII characters). A retry with the same "
+    "key and body returns the first result; with another body, 422.",
+    True,
+)
+
+
+@routes.post(
+    "/v1/bookings",
+    summary="Book an offer: seats, payment and tickets in one step",
+    body=BookingRequest,
+    response=Booking,
+    status=201,
+    auth=True,
+    headers=[IDEMPOTENCY_HEADER],
+    errors=[
+        IdempotencyKeyRequired, IdempotencyKeyReused, InvalidOffer, OfferExpired, PriceChanged,
+        SoldOut, FlightNotBookable, PassengersMismatch, InvalidPassenger, PaymentMethodNotFound,
+        PaymentDeclined, PaymentProviderUnavailable,
+    ],
+    tags=["bookings"],
+)  # fmt: skip
+async def create_booking(request: web.Request, body: BookingRequest, user: Claims) -> web.Response:
+    """The offer is priced again; the booking is made only at the offered price. Inventory,
+    seats, booking, payment and tickets commit together or not at all. The response of a
+    replayed request carries `Idempotent-Replayed: true`."""
+    await ensure_profile(request.app[pool_key], user.user_id, user.email, user.app_roles)
+    result = await request.app[bookings_key].create(
+        user.user_id, body, request.headers.get("Idempotency-Key")
+    )
+    response = web.Response(
+        body=orjson.dumps(result.body), status=result.status, content_type=JSON_CONTENT_TYPE
+    )
+    response.headers["Location"] = f"/v1/bookings/{result.body['id']}"
+    if result.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+class BookingPath(StrictModel):
+    booking_id: uuid.UUID
+
+
+@routes.get(
+    "/v1/bookings/{booking_id}",
+    summary="A booking",
+    path_params=BookingPath,
+    response=Booking,
+    auth=True,
+    errors=[BookingNotFound],
+    tags=["bookings"],
+)
+async def booking(request: web.Request, path: BookingPath, user: Claims) -> Booking:
+    """Visible to its owner, and to agents and admins. Anyone else gets 404."""
+    return await get_booking(request.app[pool_key], path.booking_id, user.user_id, user.app_roles)
+
+
+class HistoryQuery(StrictModel):
+    view: HistoryView = "upcoming"
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    cursor: Annotated[str | None, Field(max_length=512)] = None
+
+
+@routes.get(
+    "/v1/me/bookings",
+    summary="The signed-in user's bookings",
+    query=HistoryQuery,
+    response=BookingPage,
+    auth=True,
+    tags=["bookings"],
+)
+async def my_bookings(request: web.Request, query: HistoryQuery, user: Claims) -> BookingPage:
+    """`upcoming` (soonest first), `past` (latest first) or `cancelled` (latest first),
+    a page at a time: pass `next_cursor` back as `cursor`."""
+    return await list_bookings(
+        request.app[pool_key], user.user_id, query.view, query.limit, query.cursor
+    )
