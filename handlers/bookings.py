@@ -9,7 +9,10 @@ import orjson
 from aiohttp import web
 from pydantic import Field
 
+from domain.bookings.cancellations import cancel_booking, quote_cancellation
 from domain.bookings.errors import (
+    AlreadyCancelled,
+    AlreadyFlown,
     BookingNotFound,
     FlightNotBookable,
     IdempotencyKeyRequired,
@@ -22,10 +25,14 @@ from domain.bookings.errors import (
     PaymentMethodNotFound,
     PaymentProviderUnavailable,
     PriceChanged,
+    QuoteExpired,
+    QuoteNotFound,
+    QuoteStale,
     SoldOut,
 )
 from domain.bookings.models import Booking, BookingPage, BookingRequest
 from domain.bookings.queries import HistoryView, get_booking, list_bookings
+from domain.bookings.quotes import Quote
 from domain.profiles import ensure_profile
 from handlers.params import StrictModel
 from server.api import JSON_CONTENT_TYPE, ApiRoutes
@@ -112,3 +119,58 @@ async def my_bookings(request: web.Request, query: HistoryQuery, user: Claims) -
     return await list_bookings(
         request.app[pool_key], user.user_id, query.view, query.limit, query.cursor
     )
+
+
+# Cancellations --------------------------------------------------------------------------
+
+
+class QuoteConfirmation(StrictModel):
+    quote_id: uuid.UUID
+
+
+def _booking_response(body: dict[str, object], replayed: bool) -> web.Response:
+    response = web.Response(body=orjson.dumps(body), content_type=JSON_CONTENT_TYPE)
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+@routes.post(
+    "/v1/bookings/{booking_id}/cancellation-quotes",
+    summary="Price a cancellation: refund and fees under the fare's rules",
+    path_params=BookingPath,
+    response=Quote,
+    status=201,
+    auth=True,
+    errors=[BookingNotFound, AlreadyCancelled, AlreadyFlown],
+    tags=["bookings"],
+)
+async def cancellation_quote(request: web.Request, path: BookingPath, user: Claims) -> Quote:
+    """Valid for 15 minutes, and only while the booking is unchanged."""
+    return await quote_cancellation(
+        request.app[pool_key], path.booking_id, user.user_id, user.app_roles
+    )
+
+
+@routes.post(
+    "/v1/bookings/{booking_id}/cancellations",
+    summary="Cancel the booking as quoted",
+    path_params=BookingPath,
+    body=QuoteConfirmation,
+    response=Booking,
+    auth=True,
+    errors=[BookingNotFound, QuoteNotFound, QuoteExpired, QuoteStale, AlreadyFlown],
+    tags=["bookings"],
+)
+async def cancel(
+    request: web.Request, path: BookingPath, body: QuoteConfirmation, user: Claims
+) -> web.Response:
+    """Seats and inventory are released, tickets voided or refunded, and the refund
+    recorded with its own status. Confirming the same quote again returns the same
+    result (`Idempotent-Replayed: true`) and changes nothing."""
+    service = request.app[bookings_key]
+    result, replayed = await cancel_booking(
+        service.pool, service.provider, path.booking_id, body.quote_id, user.user_id,
+        user.app_roles,
+    )  # fmt: skip
+    return _booking_response(result, replayed)

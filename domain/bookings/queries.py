@@ -186,6 +186,17 @@ async def get_booking(
     return booking
 
 
+async def check_visible(
+    db: asyncpg.Connection | asyncpg.Pool,
+    booking_id: uuid.UUID,
+    viewer: uuid.UUID,
+    roles: Collection[str],
+) -> None:
+    row = await db.fetchrow("SELECT user_id FROM bookings WHERE id = $1", booking_id)
+    if row is None or not may_read(row["user_id"], viewer, roles):
+        raise BookingNotFound()
+
+
 # History --------------------------------------------------------------------------------
 
 HistoryView = Literal["upcoming", "past", "cancelled"]

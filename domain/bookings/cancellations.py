@@ -1,0 +1,167 @@
+"""Cancelling a booking: the refund policy, quotes, and the cancellation itself.
+
+Policy, first rule that applies:
+
+1. A flight of the booking was cancelled by the airline: everything paid is refunded.
+2. Within 24 hours of purchase: everything paid is refunded.
+3. A non-refundable fare: nothing is refunded.
+4. A refundable fare: everything paid less the brand's cancellation fee per passenger,
+   doubled within 72 hours of departure, never more than was paid.
+
+A booking whose first flight has left cannot be cancelled, nor can a cancelled one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from domain.bookings.errors import AlreadyCancelled, AlreadyFlown, BookingNotFound
+from domain.bookings.money import refund
+from domain.bookings.payments import PaymentProvider
+from domain.bookings.queries import check_visible, load_booking, may_read
+from domain.bookings.quotes import LockedQuote, Quote, confirm_quote, create_quote
+
+FREE_CANCELLATION = timedelta(hours=24)
+LATE_CANCELLATION = timedelta(hours=72)
+
+
+@dataclass(frozen=True, slots=True)
+class CancellationTerms:
+    refund_minor: int
+    fee_minor: int
+    rule: str
+
+
+def cancellation_terms(
+    fare: dict[str, Any],
+    paid_minor: int,
+    passengers: int,
+    purchased_at: datetime,
+    first_departure: datetime,
+    airline_cancelled: bool,
+    now: datetime,
+) -> CancellationTerms:
+    if airline_cancelled:
+        return CancellationTerms(paid_minor, 0, "airline_cancelled")
+    if now - purchased_at < FREE_CANCELLATION:
+        return CancellationTerms(paid_minor, 0, "within_24_hours")
+    if not fare.get("refundable", False):
+        return CancellationTerms(0, paid_minor, "non_refundable")
+    fee = fare.get("cancellation_fee_minor", 0) * passengers
+    if first_departure - now < LATE_CANCELLATION:
+        fee *= 2
+    fee = min(fee, paid_minor)
+    return CancellationTerms(paid_minor - fee, fee, "refundable")
+
+
+# The booking as the policy sees it; FOR UPDATE when confirming.
+_STATE = """
+SELECT b.id, b.user_id, b.status, b.version, b.created_at, b.total_minor, b.currency, b.fare,
+       (SELECT count(*) FROM passengers p WHERE p.booking_id = b.id) AS passengers,
+       (SELECT min(f.scheduled_departure) FROM booking_segments s
+          JOIN flights f ON f.id = s.flight_id WHERE s.booking_id = b.id) AS first_departure,
+       (SELECT bool_or(f.status = 'cancelled') FROM booking_segments s
+          JOIN flights f ON f.id = s.flight_id WHERE s.booking_id = b.id) AS airline_cancelled
+FROM bookings b WHERE b.id = $1
+"""
+
+
+def _terms_for(state: asyncpg.Record, now: datetime) -> CancellationTerms:
+    if state["status"] == "cancelled":
+        raise AlreadyCancelled("Nothing left to cancel.")
+    if not state["airline_cancelled"] and state["first_departure"] <= now:
+        raise AlreadyFlown("A booking can be cancelled until its first flight leaves.")
+    return cancellation_terms(
+        state["fare"], state["total_minor"], state["passengers"], state["created_at"],
+        state["first_departure"], bool(state["airline_cancelled"]), now,
+    )  # fmt: skip
+
+
+async def quote_cancellation(
+    pool: asyncpg.Pool,
+    booking_id: uuid.UUID,
+    viewer: uuid.UUID,
+    roles: Collection[str],
+    *,
+    now: datetime | None = None,
+) -> Quote:
+    now = now or datetime.now(UTC)
+    state = await pool.fetchrow(_STATE, booking_id)
+    if state is None or not may_read(state["user_id"], viewer, roles):
+        raise BookingNotFound()
+    terms = _terms_for(state, now)
+    details = {"refund_minor": terms.refund_minor, "fee_minor": terms.fee_minor,
+               "rule": terms.rule}  # fmt: skip
+    return await create_quote(
+        pool, booking_id, state["version"], "cancellation", details, state["currency"], now
+    )
+
+
+async def release_inventory(conn: asyncpg.Connection, booking_id: uuid.UUID) -> None:
+    """Give the booking's seats back: assignments deleted (seat maps hear it), and the
+    cabins' sold counts lowered, locked in flight order like every other writer."""
+    await conn.execute("DELETE FROM seat_assignments WHERE booking_id = $1", booking_id)
+    seated = await conn.fetchval(
+        """SELECT count(*) FROM passengers
+           WHERE booking_id = $1 AND passenger_type <> 'infant'""",
+        booking_id,
+    )
+    await conn.execute(
+        """SELECT 1 FROM flight_cabins c
+           JOIN booking_segments s ON s.flight_id = c.flight_id AND s.cabin = c.cabin
+           WHERE s.booking_id = $1 ORDER BY c.flight_id FOR UPDATE OF c""",
+        booking_id,
+    )
+    await conn.execute(
+        """UPDATE flight_cabins c SET seats_sold = c.seats_sold - $2
+           FROM booking_segments s
+           WHERE s.booking_id = $1 AND s.flight_id = c.flight_id AND s.cabin = c.cabin""",
+        booking_id, seated,
+    )  # fmt: skip
+
+
+async def cancel_booking(
+    pool: asyncpg.Pool,
+    provider: PaymentProvider,
+    booking_id: uuid.UUID,
+    quote_id: uuid.UUID,
+    viewer: uuid.UUID,
+    roles: Collection[str],
+    *,
+    now: datetime | None = None,
+) -> tuple[dict[str, Any], bool]:
+    """Confirm a cancellation quote: once, whatever the retries."""
+    now = now or datetime.now(UTC)
+    await check_visible(pool, booking_id, viewer, roles)
+
+    async def apply(conn: asyncpg.Connection, quote: LockedQuote) -> dict[str, Any]:
+        state = await conn.fetchrow(_STATE, booking_id)
+        terms = _terms_for(state, now)  # the booking may have flown since the quote
+        refund_minor = min(quote.details["refund_minor"], terms.refund_minor)
+        await release_inventory(conn, booking_id)
+        await conn.execute(
+            """UPDATE tickets SET status = CASE WHEN $2 THEN 'refunded' ELSE 'void' END
+               WHERE booking_id = $1 AND status = 'open'""",
+            booking_id, refund_minor > 0,
+        )  # fmt: skip
+        refunded = 0
+        if refund_minor:
+            refunded = await refund(
+                conn, provider, booking_id, refund_minor, quote.currency,
+                key=f"cancel:{quote.id}", reason=f"cancellation ({quote.details['rule']})",
+            )  # fmt: skip
+        await conn.execute(
+            """UPDATE bookings SET status = 'cancelled', cancelled_at = $2,
+                   cancellation_reason = $3, total_minor = total_minor - $4
+               WHERE id = $1""",
+            booking_id, now, quote.details["rule"], refunded,
+        )  # fmt: skip
+        return (await load_booking(conn, booking_id)).model_dump(mode="json")
+
+    return await confirm_quote(pool, booking_id, quote_id, "cancellation", apply, now=now)
