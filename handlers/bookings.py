@@ -10,9 +10,11 @@ from aiohttp import web
 from pydantic import Field
 
 from domain.bookings.cancellations import cancel_booking, quote_cancellation
+from domain.bookings.changes import ChangeConfirmation, ChangeQuoteRequest
 from domain.bookings.errors import (
     AlreadyCancelled,
     AlreadyFlown,
+    BookingNotChangeable,
     BookingNotFound,
     FlightNotBookable,
     IdempotencyKeyRequired,
@@ -37,7 +39,7 @@ from domain.profiles import ensure_profile
 from handlers.params import StrictModel
 from server.api import JSON_CONTENT_TYPE, ApiRoutes
 from server.auth import Claims
-from server.keys import bookings_key, pool_key
+from server.keys import bookings_key, changes_key, pool_key
 
 routes = ApiRoutes()
 
@@ -173,4 +175,51 @@ async def cancel(
         service.pool, service.provider, path.booking_id, body.quote_id, user.user_id,
         user.app_roles,
     )  # fmt: skip
+    return _booking_response(result, replayed)
+
+
+# Changes --------------------------------------------------------------------------------
+
+
+@routes.post(
+    "/v1/bookings/{booking_id}/change-quotes",
+    summary="Price a change: another flight, other seats, or contact details",
+    path_params=BookingPath,
+    body=ChangeQuoteRequest,
+    response=Quote,
+    status=201,
+    auth=True,
+    errors=[BookingNotFound, AlreadyCancelled, AlreadyFlown, BookingNotChangeable, InvalidOffer,
+            OfferExpired],
+    tags=["bookings"],
+)  # fmt: skip
+async def change_quote(
+    request: web.Request, path: BookingPath, body: ChangeQuoteRequest, user: Claims
+) -> Quote:
+    """The quote shows the fare difference and the fees from the fare's rules; it is valid
+    for 15 minutes and only while the booking is unchanged."""
+    return await request.app[changes_key].quote(
+        path.booking_id, body.change, user.user_id, user.app_roles
+    )
+
+
+@routes.post(
+    "/v1/bookings/{booking_id}/changes",
+    summary="Make the change as quoted",
+    path_params=BookingPath,
+    body=ChangeConfirmation,
+    response=Booking,
+    auth=True,
+    errors=[BookingNotFound, QuoteNotFound, QuoteExpired, QuoteStale, PriceChanged, SoldOut,
+            PaymentDeclined, PaymentProviderUnavailable],
+    tags=["bookings"],
+)  # fmt: skip
+async def change(
+    request: web.Request, path: BookingPath, body: ChangeConfirmation, user: Claims
+) -> web.Response:
+    """Charges or refunds the difference, exchanges tickets for a flight change, and returns
+    the changed booking. Confirming the same quote again returns the same result."""
+    result, replayed = await request.app[changes_key].confirm(
+        path.booking_id, body, user.user_id, user.app_roles
+    )
     return _booking_response(result, replayed)

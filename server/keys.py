@@ -9,6 +9,7 @@ import asyncpg
 from aiohttp import web
 
 if TYPE_CHECKING:
+    from domain.bookings.changes import ChangeService
     from domain.bookings.service import BookingService
     from domain.search.service import SearchService
     from server.auth import TokenVerifier
@@ -23,6 +24,7 @@ database_url_key: web.AppKey[str] = web.AppKey("database_url")
 realtime_key: web.AppKey[Realtime] = web.AppKey("realtime")
 search_key: web.AppKey[SearchService] = web.AppKey("search")
 bookings_key: web.AppKey[BookingService] = web.AppKey("bookings")
+changes_key: web.AppKey[ChangeService] = web.AppKey("booking_changes")
 verifier_key: web.AppKey[TokenVerifier] = web.AppKey("token_verifier")
 metrics_key: web.AppKey[Metrics] = web.AppKey("metrics")
 openapi_key: web.AppKey[dict[str, Any]] = web.AppKey("openapi")

@@ -33,6 +33,7 @@ from domain.bookings.idempotency import idempotent_request
 from domain.bookings.models import (
     BookingRequest,
     CardPayment,
+    Payment,
     SeatRequest,
 )
 from domain.bookings.offers import OfferTerms, PricedLegs, lock_and_price, read_offer
@@ -42,6 +43,7 @@ from domain.bookings.queries import load_booking
 from domain.cards import CardDetails, CardVault, InvalidCard, Sealed
 from domain.reference import ReferenceCache, ReferenceData
 from domain.search.tokens import Signer
+from domain.seating import claim_seats
 from domain.ticketing import record_locator, ticket_number
 from server.errors import FieldError, ValidationFailed
 
@@ -74,8 +76,7 @@ class BookingService:
 
     # Payment cards -------------------------------------------------------------------
 
-    async def card_for(self, user_id: uuid.UUID, request: BookingRequest) -> Card:
-        payment = request.payment
+    async def card_for(self, user_id: uuid.UUID, payment: Payment) -> Card:
         if isinstance(payment, CardPayment):
             details = CardDetails(payment.number, payment.exp_month, payment.exp_year,
                                   payment.cvc, payment.holder_name)  # fmt: skip
@@ -116,7 +117,7 @@ class BookingService:
         terms = read_offer(self.offers, request.offer_id, now)
         check_mix(request.passengers, terms)
         check_seat_requests(request.seats, request.passengers, terms)
-        card = await self.card_for(user_id, request)
+        card = await self.card_for(user_id, request.payment)
         ref = await self.reference.get()
         charged = False
         async with self.pool.acquire() as conn:
@@ -217,25 +218,7 @@ class BookingService:
             [p.email for p in request.passengers],
             [p.phone for p in request.passengers],
         )
-        segments = [
-            (slice_no, flight_id)
-            for slice_no, flights in enumerate(terms.slices, 1)
-            for flight_id in flights
-        ]
-        await conn.execute(
-            """INSERT INTO booking_segments (booking_id, segment_no, slice_no, flight_id, cabin,
-                                             fare_brand)
-               SELECT $1, n, s, f, $5, fb.code
-               FROM unnest($2::int[], $3::int[], $4::bigint[]) AS x(n, s, f)
-               JOIN flights fl ON fl.id = x.f
-               JOIN fare_brands fb ON fb.carrier = fl.carrier AND fb.cabin = $5 AND fb.name = $6""",
-            booking_id,
-            list(range(1, len(segments) + 1)),
-            [s for s, _ in segments],
-            [f for _, f in segments],
-            terms.cabin,
-            terms.brand,
-        )
+        await insert_segments(conn, booking_id, terms)
         seats_minor = await self._claim_seats(
             conn, user_id, booking_id, request.seats, passenger_ids, terms, priced, ref
         )
@@ -258,16 +241,17 @@ class BookingService:
         priced: PricedLegs,
         ref: ReferenceData,
     ) -> int:
-        from domain.seating import claim_seats  # TODO(seating): top-level once it lands
-
         by_flight: dict[int, list[tuple[str, uuid.UUID]]] = defaultdict(list)
-        for request in seats:
+        fields: dict[int, list[str]] = defaultdict(list)
+        for index, request in enumerate(seats):
             by_flight[request.flight_id].append((request.seat, passenger_ids[request.passenger]))
+            fields[request.flight_id].append(f"body.seats[{index}].seat")
         total = 0
         for flight_id in sorted(by_flight):  # the same order as the inventory locks
             prices = await claim_seats(
                 conn, user_id=user_id, flight_id=flight_id, cabin=terms.cabin,
                 booking_id=booking_id, assignments=by_flight[flight_id],
+                fields=fields[flight_id],
             )  # fmt: skip
             leg_currency = priced.legs[flight_id].currency
             total += sum(ref.convert(p, leg_currency, terms.currency) for p in prices.values())
@@ -296,3 +280,28 @@ async def issue_tickets(conn: asyncpg.Connection, booking_id: uuid.UUID) -> list
         booking_id, numbers, [r["id"] for r in rows],
     )  # fmt: skip
     return numbers
+
+
+async def insert_segments(
+    conn: asyncpg.Connection, booking_id: uuid.UUID, terms: OfferTerms
+) -> None:
+    """The offer's legs as the booking's segments, in travel order."""
+    segments = [
+        (slice_no, flight_id)
+        for slice_no, flights in enumerate(terms.slices, 1)
+        for flight_id in flights
+    ]
+    await conn.execute(
+        """INSERT INTO booking_segments (booking_id, segment_no, slice_no, flight_id, cabin,
+                                         fare_brand)
+           SELECT $1, n, s, f, $5, fb.code
+           FROM unnest($2::int[], $3::int[], $4::bigint[]) AS x(n, s, f)
+           JOIN flights fl ON fl.id = x.f
+           JOIN fare_brands fb ON fb.carrier = fl.carrier AND fb.cabin = $5 AND fb.name = $6""",
+        booking_id,
+        list(range(1, len(segments) + 1)),
+        [s for s, _ in segments],
+        [f for _, f in segments],
+        terms.cabin,
+        terms.brand,
+    )

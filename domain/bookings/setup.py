@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from domain.bookings.changes import ChangeService
 from domain.bookings.payments import SimulatedProvider
 from domain.bookings.service import BookingService
 from server import keys
@@ -27,9 +28,11 @@ async def bookings_context(app: web.Application) -> AsyncIterator[None]:
         application_name="skybound-simulated-payments",
     )
     provider = SimulatedProvider(provider_pool, latency=settings.payment_latency_ms / 1000)
-    app[keys.bookings_key] = BookingService(
+    bookings = BookingService(
         app[keys.pool_key], search.reference, search.offers, provider, app[vault_key]
     )
+    app[keys.bookings_key] = bookings
+    app[keys.changes_key] = ChangeService(bookings)
     try:
         yield
     finally:
