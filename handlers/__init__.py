@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from server.api import ApiRoutes
 
-from . import airports, bookings, documents, flights, gotrue, me, pages, search, service
+from . import airports, bookings, documents, flights, gotrue, me, pages, search, seats, service
 
 __all__ = ["ALL_ROUTES", "gotrue", "pages"]
 
@@ -17,4 +17,5 @@ ALL_ROUTES: tuple[ApiRoutes, ...] = (
     me.routes,
     bookings.routes,
     documents.routes,
+    seats.routes,
 )

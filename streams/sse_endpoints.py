@@ -1,4 +1,4 @@
-"""SSE endpoints: a board, a flight, or the signed-in user's own topic.
+"""SSE endpoints: a board, a flight, a flight's seat map, or the signed-in user's own topic.
 
 Each stream starts with a ``retry`` hint, then either a ``snapshot`` (new
 clients), a ``reset`` and a ``snapshot`` (clients whose position is too old),
@@ -19,6 +19,7 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel, Field
 
+from domain.seating import SeatMapUnavailable
 from handlers.params import IataPath, StrictModel
 from server.api import ApiRoutes
 from server.auth import Claims
@@ -31,7 +32,7 @@ from streams.positions import InvalidPosition, Position
 from streams.realtime import Realtime, catch_up
 from streams.sinks import TransportSink
 from streams.sse import http_chunk, sse_event, sse_retry
-from streams.topics import board_topic, flight_topic, snapshot_for, user_topic
+from streams.topics import board_topic, flight_topic, seats_topic, snapshot_for, user_topic
 
 log = logging.getLogger(__name__)
 
@@ -241,6 +242,28 @@ async def flight_stream(
     """A `snapshot` (the flight as `GET /v1/flights/{id}` returns it), then its events."""
     since = _since(request, query)
     topic = flight_topic(path.flight_id)
+    snapshot = await snapshot_for(topic, request.app[pool_key])
+    return await stream(request, topic.name, since, snapshot)
+
+
+@routes.get(
+    "/v1/streams/flights/{flight_id}/seats",
+    summary="Live seat map of one flight (SSE)",
+    path_params=FlightStreamPath,
+    query=ResumeQuery,
+    response=str,
+    response_content_type=EVENT_STREAM,
+    errors=[FlightNotFound, SeatMapUnavailable, InvalidLastEventId],
+    tags=["streams", "seats"],
+)
+async def seat_map_stream(
+    request: web.Request, path: FlightStreamPath, query: ResumeQuery
+) -> web.StreamResponse:
+    """A `snapshot` (the seat map as `GET /v1/flights/{id}/seatmap` returns it to an
+    anonymous caller), then `seats.changed` events whose `seats` give the new state
+    (`available`, `held` or `booked`) of each seat that changed."""
+    since = _since(request, query)
+    topic = seats_topic(path.flight_id)
     snapshot = await snapshot_for(topic, request.app[pool_key])
     return await stream(request, topic.name, since, snapshot)
 

@@ -1,7 +1,7 @@
 """Topic names, what each one's snapshot is, and who may subscribe.
 
-``board:{IATA}:departures|arrivals`` and ``flight:{id}`` are public;
-``user:{uuid}`` is private to that user.
+``board:{IATA}:departures|arrivals``, ``flight:{id}`` and ``seats:{flight_id}``
+are public; ``user:{uuid}`` is private to that user.
 """
 
 from __future__ import annotations
@@ -18,10 +18,12 @@ import orjson
 from domain.airports import get_airport
 from domain.boards import board
 from domain.flights import get_flight
+from domain.seating import flight_layout, seat_map
 from server.errors import SkyboundError
 
 _BOARD = re.compile(r"^board:([A-Z]{3}):(departures|arrivals)$")
 _FLIGHT = re.compile(r"^flight:([1-9][0-9]{0,18})$")
+_SEATS = re.compile(r"^seats:([1-9][0-9]{0,18})$")
 _USER = re.compile(r"^user:([0-9a-f-]{36})$")
 
 Snapshot = Callable[[], Awaitable[bytes]]
@@ -36,7 +38,7 @@ class InvalidTopic(SkyboundError):
 @dataclass(frozen=True, slots=True)
 class Topic:
     name: str
-    kind: Literal["board", "flight", "user"]
+    kind: Literal["board", "flight", "seats", "user"]
     key: str
     board_kind: Literal["departures", "arrivals"] | None = None
 
@@ -53,6 +55,10 @@ def flight_topic(flight_id: int) -> Topic:
     return Topic(f"flight:{flight_id}", "flight", str(flight_id))
 
 
+def seats_topic(flight_id: int) -> Topic:
+    return Topic(f"seats:{flight_id}", "seats", str(flight_id))
+
+
 def user_topic(user_id: uuid.UUID) -> Topic:
     return Topic(f"user:{user_id}", "user", str(user_id))
 
@@ -62,13 +68,17 @@ def parse_topic(name: str) -> Topic:
         return board_topic(match[1], match[2])  # type: ignore[arg-type]
     if (match := _FLIGHT.match(name)) and int(match[1]) < 2**63:
         return flight_topic(int(match[1]))
+    if (match := _SEATS.match(name)) and int(match[1]) < 2**63:
+        return seats_topic(int(match[1]))
     if match := _USER.match(name):
         try:
             return user_topic(uuid.UUID(match[1]))
         except ValueError:
             pass
     raise InvalidTopic(
-        "Topics are board:{IATA}:departures|arrivals, flight:{id} or user:{uuid}.", topic=name
+        "Topics are board:{IATA}:departures|arrivals, flight:{id}, seats:{flight_id} or "
+        "user:{uuid}.",
+        topic=name,
     )
 
 
@@ -106,6 +116,15 @@ async def snapshot_for(
             return (await get_flight(pool, flight_id)).model_dump_json().encode()
 
         return flight_snapshot
+    if topic.kind == "seats":
+        flight_id = int(topic.key)
+        await flight_layout(pool, flight_id)
+
+        async def seat_map_snapshot() -> bytes:
+            # Shared by every subscriber, so nobody's holds are marked as their own.
+            return (await seat_map(pool, flight_id)).model_dump_json().encode()
+
+        return seat_map_snapshot
     user_id = uuid.UUID(topic.key)
 
     async def user_snapshot() -> bytes:

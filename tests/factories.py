@@ -153,3 +153,27 @@ async def add_cabin(
            VALUES ($1, $2, $3, $4, $5, $6)""",
         flight_id, cabin, capacity, sold, fare_minor, currency,
     )  # fmt: skip
+
+
+# Airbus A320, single class: rows 1-30 'ABC DEF', overwing exits at rows 11 and 12,
+# extra legroom there and in the bulkhead row. (cabin, first, last, letters, exits, legroom)
+A320_CABINS: tuple[tuple[str, int, int, str, tuple[int, ...], tuple[int, ...]], ...] = (
+    ("economy", 1, 30, "ABC DEF", (11, 12), (1, 11, 12)),
+)
+
+
+async def add_aircraft_cabins(
+    db: asyncpg.Connection,
+    aircraft_type: str = "32N",
+    cabins: tuple[tuple[str, int, int, str, tuple[int, ...], tuple[int, ...]], ...] = A320_CABINS,
+) -> str:
+    """Cabin layouts of an existing aircraft type (an A320's by default)."""
+    for cabin, first_row, last_row, letters, exits, legroom in cabins:
+        seats = (last_row - first_row + 1) * len(letters.replace(" ", ""))
+        await db.execute(
+            """INSERT INTO aircraft_cabins (aircraft_type, cabin, first_row, last_row,
+                                            seat_letters, exit_rows, extra_legroom_rows, seats)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
+            aircraft_type, cabin, first_row, last_row, letters, list(exits), list(legroom), seats,
+        )  # fmt: skip
+    return aircraft_type
