@@ -9,6 +9,8 @@ from typing import Any
 import asyncpg
 from pydantic import BaseModel, Field
 
+from domain.bookings.queries import load_user_bookings
+
 
 class Profile(BaseModel):
     user_id: uuid.UUID
@@ -198,23 +200,11 @@ async def delete_payment_method(
 
 # GDPR ------------------------------------------------------------------------------
 
-_EXPORT_BOOKINGS = """
-SELECT b.id, b.record_locator, b.status, b.total_minor, b.currency, b.contact_email,
-       b.contact_phone, b.created_at, b.cancelled_at,
-       coalesce(jsonb_agg(jsonb_build_object(
-           'given_name', p.given_name, 'family_name', p.family_name,
-           'date_of_birth', p.date_of_birth, 'type', p.passenger_type)
-           ORDER BY p.passenger_no) FILTER (WHERE p.id IS NOT NULL), '[]') AS passengers
-FROM bookings b LEFT JOIN passengers p ON p.booking_id = b.id
-WHERE b.user_id = $1
-GROUP BY b.id ORDER BY b.created_at
-"""
-
 
 async def export_user_data(pool: asyncpg.Pool, user_id: uuid.UUID) -> dict[str, Any]:
     """Everything stored about the user, as one JSON-ready document."""
     profile = await pool.fetchrow(_GET, user_id)
-    bookings = await pool.fetch(_EXPORT_BOOKINGS, user_id)
+    bookings = await load_user_bookings(pool, user_id)
     return {
         "exported_at": datetime.now().astimezone().isoformat(),
         "profile": dict(profile) if profile else None,
@@ -223,17 +213,34 @@ async def export_user_data(pool: asyncpg.Pool, user_id: uuid.UUID) -> dict[str, 
             m.model_dump(mode="json") for m in await list_payment_methods(pool, user_id)
         ],
         "roles": await granted_roles(pool, user_id),
-        "bookings": [dict(row) for row in bookings],
+        "bookings": [booking.model_dump(mode="json") for booking in bookings],
     }
 
 
 # Personal data goes; bookings stay for accounting, anonymised: no names, no
-# contacts, and no link back to the person.
+# contacts, and no link back to the person. Stored copies of booking responses
+# (idempotent replays, confirmed quotes) hold names too, so they go as well.
 _ERASE = """
-WITH passengers_erased AS (
+WITH own_bookings AS (
+    SELECT id FROM bookings WHERE user_id = $1
+), passengers_erased AS (
     UPDATE passengers SET given_name = 'ERASED', family_name = 'ERASED',
                           date_of_birth = '1900-01-01', email = NULL, phone = NULL
-    WHERE booking_id IN (SELECT id FROM bookings WHERE user_id = $1)
+    WHERE booking_id IN (SELECT id FROM own_bookings)
+), documents AS (
+    UPDATE tickets t SET document_key = NULL
+    FROM (SELECT ticket_number, document_key FROM tickets
+          WHERE booking_id IN (SELECT id FROM own_bookings)
+            AND document_key IS NOT NULL) AS old
+    WHERE t.ticket_number = old.ticket_number
+    RETURNING old.document_key
+), quotes AS (
+    UPDATE booking_quotes SET result = jsonb_build_object('erased', true)
+    WHERE booking_id IN (SELECT id FROM own_bookings) AND result IS NOT NULL
+), replays AS (
+    DELETE FROM idempotency_keys WHERE user_id = $1
+), holds AS (
+    DELETE FROM seat_holds WHERE user_id = $1
 ), bookings_erased AS (
     UPDATE bookings SET contact_email = NULL, contact_phone = NULL, user_id = NULL
     WHERE user_id = $1
@@ -243,17 +250,23 @@ WITH passengers_erased AS (
     DELETE FROM user_preferences WHERE user_id = $1
 ), roles AS (
     DELETE FROM user_roles WHERE user_id = $1
+), profile AS (
+    UPDATE profiles SET email = NULL, given_name = NULL, family_name = NULL, phone = NULL,
+                        date_of_birth = NULL, nationality = NULL, loyalty_numbers = '{}',
+                        avatar_key = NULL, erased_at = now()
+    WHERE user_id = $1
 )
-UPDATE profiles SET email = NULL, given_name = NULL, family_name = NULL, phone = NULL,
-                    date_of_birth = NULL, nationality = NULL, loyalty_numbers = '{}',
-                    avatar_key = NULL, erased_at = now()
-WHERE user_id = $1
-RETURNING (SELECT avatar_key FROM profiles WHERE user_id = $1) AS avatar_key
+SELECT (SELECT avatar_key FROM profiles WHERE user_id = $1) AS avatar_key,
+       ARRAY(SELECT document_key FROM documents) AS documents
 """
 
 
-async def erase_user_data(pool: asyncpg.Pool, user_id: uuid.UUID) -> str | None:
-    """Erase in one transaction; return the avatar's storage key for the caller to delete."""
+async def erase_user_data(pool: asyncpg.Pool, user_id: uuid.UUID) -> list[str]:
+    """Erase in one transaction; return the storage keys (avatar, ticket documents) for
+    the caller to delete."""
     async with pool.acquire() as conn, conn.transaction():
-        avatar: str | None = await conn.fetchval(_ERASE, user_id)
-    return avatar
+        row = await conn.fetchrow(_ERASE, user_id)
+    keys: list[str] = list(row["documents"])
+    if row["avatar_key"]:
+        keys.append(row["avatar_key"])
+    return keys

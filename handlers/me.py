@@ -333,7 +333,6 @@ async def export_me(request: web.Request, user: Claims) -> web.Response:
 async def erase_me(request: web.Request, user: Claims) -> None:
     """Profile details, preferences, cards, roles and avatar are erased; bookings stay for
     accounting, anonymised (no names, contacts or link to the user)."""
-    avatar = await erase_user_data(request.app[pool_key], user.user_id)
-    if avatar:
-        await request.app[storage_key].delete(avatar)
+    for key in await erase_user_data(request.app[pool_key], user.user_id):
+        await request.app[storage_key].delete(key)
     request.app[roles_key].forget(user.user_id)

@@ -369,3 +369,24 @@ async def test_booking_emits_events_for_the_owner(
     assert ("booking.created", [f"user:{user}"]) in kinds
     assert any(kind == "inventory.changed" for kind, _ in kinds)
     assert booking["id"]
+
+
+async def test_erasure_anonymises_bookings_and_drops_stored_replays(
+    client: TestClient, db: asyncpg.Connection, search_world: dict[str, int]
+) -> None:
+    user = uuid.uuid4()
+    booking = await book(client, user, booking_body(await offer_for(client)))
+    export = await client.get("/v1/me/export", headers=bearer(user))
+    exported = (await export.json())["bookings"]
+    assert [b["record_locator"] for b in exported] == [booking["record_locator"]]
+    assert exported[0]["passengers"][0]["family_name"] == "Lovelace"
+
+    assert (await client.delete("/v1/me", headers=bearer(user))).status == 204
+    assert await db.fetchval("SELECT count(*) FROM idempotency_keys") == 0
+    kept = await db.fetchrow(
+        "SELECT user_id, total_minor FROM bookings WHERE id = $1", uuid.UUID(booking["id"])
+    )
+    assert (kept["user_id"], kept["total_minor"]) == (None, booking["total"]["amount_minor"])
+    names = await db.fetch("SELECT given_name, family_name FROM passengers")
+    assert [tuple(n) for n in names] == [("ERASED", "ERASED")]
+    assert await db.fetchval("SELECT count(*) FROM tickets") == 1

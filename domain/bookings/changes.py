@@ -154,7 +154,7 @@ class ChangeService:
     ) -> dict[str, Any]:
         fare: dict[str, Any] = state["fare"]
         waived = bool(state["airline_cancelled"])
-        if not fare.get("changeable") and not waived:
+        if "fare_minor" not in fare or (not fare.get("changeable") and not waived):
             raise BookingNotChangeable("This fare does not allow flight changes.")
         terms = read_offer(self.bookings.offers, request.offer_id, now)
         types: list[str] = state["passenger_types"]

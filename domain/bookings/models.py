@@ -166,7 +166,7 @@ class Booking(BaseModel):
     status: Literal["confirmed", "cancelled"]
     user_id: uuid.UUID | None
     total: Money = Field(description="Paid so far, net of refunds.")
-    fare: FareSummary
+    fare: FareSummary | None = Field(description="What was sold; null on legacy bookings.")
     contact: BookingContact
     passengers: list[BookedPassenger]
     segments: list[BookedSegment]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any, Literal
 
@@ -77,12 +77,30 @@ WHERE b.id = $1
 """
 
 
+_USER_BOOKINGS = _BOOKING.replace("WHERE b.id = $1", "WHERE b.user_id = $1 ORDER BY b.created_at")
+
+
 def document_url(booking_id: uuid.UUID | str, ticket_number: str) -> str:
     return f"/v1/bookings/{booking_id}/documents/{ticket_number}.pdf"
 
 
 def _when(value: str) -> datetime:
     return datetime.fromisoformat(value)
+
+
+def _fare(fare: dict[str, Any], money: Callable[[int], Money]) -> FareSummary | None:
+    if not fare:  # bookings made before fares were recorded on them
+        return None
+    return FareSummary(
+        brand=fare["brand"],
+        cabin=fare["cabin"],
+        fare=money(fare["fare_minor"]),
+        seats=money(fare["seats_minor"]),
+        refundable=fare["refundable"],
+        changeable=fare["changeable"],
+        change_fee=money(fare["change_fee_minor"]),
+        cancellation_fee=money(fare["cancellation_fee_minor"]),
+    )
 
 
 def booking_from_row(row: asyncpg.Record) -> Booking:
@@ -139,16 +157,7 @@ def booking_from_row(row: asyncpg.Record) -> Booking:
         status=row["status"],
         user_id=row["user_id"],
         total=money(row["total_minor"]),
-        fare=FareSummary(
-            brand=fare["brand"],
-            cabin=fare["cabin"],
-            fare=money(fare["fare_minor"]),
-            seats=money(fare["seats_minor"]),
-            refundable=fare["refundable"],
-            changeable=fare["changeable"],
-            change_fee=money(fare["change_fee_minor"]),
-            cancellation_fee=money(fare["cancellation_fee_minor"]),
-        ),
+        fare=_fare(fare, money),
         contact=BookingContact(email=row["contact_email"], phone=row["contact_phone"]),
         passengers=passengers,
         segments=segments,
@@ -166,6 +175,13 @@ async def load_booking(db: asyncpg.Connection | asyncpg.Pool, booking_id: uuid.U
     if row is None:
         raise BookingNotFound()
     return booking_from_row(row)
+
+
+async def load_user_bookings(
+    db: asyncpg.Connection | asyncpg.Pool, user_id: uuid.UUID
+) -> list[Booking]:
+    """Every booking of the user, whole, oldest first (the GDPR export)."""
+    return [booking_from_row(row) for row in await db.fetch(_USER_BOOKINGS, user_id)]
 
 
 def may_read(owner: uuid.UUID | None, viewer: uuid.UUID, roles: Collection[str]) -> bool:
