@@ -30,7 +30,7 @@ from server.api import ApiRoutes, json_response
 from server.auth import Claims
 from server.errors import FlightNotFound
 from server.identity import authenticate
-from server.keys import pool_key
+from server.keys import pool_key, settings_key
 
 routes = ApiRoutes()
 
@@ -100,7 +100,10 @@ async def hold_flight_seats(
     hold and are extended; a seat booked or held by someone else is `seat-unavailable`
     (409, listing `seats`); a seat not on the flight is `unknown-seat` (422, naming
     `body.seats.{i}`)."""
-    hold = await hold_seats(request.app[pool_key], user.user_id, path.flight_id, body.seats)
+    hold = await hold_seats(
+        request.app[pool_key], user.user_id, path.flight_id, body.seats,
+        ttl=request.app[settings_key].seat_hold_seconds,
+    )  # fmt: skip
     response = json_response(hold, status=201, adapter=None)
     response.headers["Location"] = f"/v1/flights/{hold.flight_id}/seat-holds/{hold.hold_id}"
     return response
