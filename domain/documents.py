@@ -35,6 +35,7 @@ from domain.receipts import (
     format_money,
     load_receipts,
 )
+from domain.ticketing import PLAIN_LETTERS
 from server.errors import NotFound, SkyboundError
 from server.storage import Storage
 
@@ -52,10 +53,6 @@ _PASSENGER_TYPES = {"adult": "Adult", "child": "Child", "infant": "Infant"}
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 # Latin letters that Unicode does not decompose into a base letter and a mark.
-_PLAIN_LETTERS = str.maketrans(
-    {"Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "Ħ": "H", "ħ": "h", "\u0131": "i", "Ŧ": "T",
-     "ŧ": "t", "Ŋ": "N", "ŋ": "n", "ĸ": "k", "Ŀ": "L", "ŀ": "l", "→": "-"}
-)  # fmt: skip
 _PDF_ENCODING = "cp1252"
 
 
@@ -84,7 +81,7 @@ class DocumentLinkExpired(DocumentLinkInvalid):
 def pdf_text(text: str) -> str:
     """``text`` in the core fonts' encoding: kept where it can be, else transliterated."""
     out = []
-    for char in text.translate(_PLAIN_LETTERS):
+    for char in text.translate(PLAIN_LETTERS):
         try:
             char.encode(_PDF_ENCODING)
             out.append(char)

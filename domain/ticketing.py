@@ -36,11 +36,23 @@ def valid_ticket_number(number: str) -> bool:
     return len(number) == 13 and number.isdigit() and int(number[3:12]) % 7 == int(number[12])
 
 
+# Letters that Unicode does not decompose to an ASCII base letter, spelled as
+# passports' machine-readable zones spell them.
+PLAIN_LETTERS = str.maketrans(
+    {"Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "Ħ": "H", "ħ": "h", "\u0131": "i", "Ŧ": "T",
+     "ŧ": "t", "Ŋ": "N", "ŋ": "n", "ĸ": "k", "Ŀ": "L", "ŀ": "l", "→": "-"}
+)  # fmt: skip
+
+
 def _bcbp_name(family_name: str, given_name: str) -> str:
     """SURNAME/GIVEN in plain upper-case ASCII, cut or padded to 20 characters."""
 
     def plain(text: str) -> str:
-        ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+        ascii_text = (
+            unicodedata.normalize("NFKD", text.translate(PLAIN_LETTERS))
+            .encode("ascii", "ignore")
+            .decode()
+        )
         return "".join(c for c in ascii_text.upper() if c.isalpha() or c in " -")
 
     return f"{plain(family_name)}/{plain(given_name)}"[:20].ljust(20)

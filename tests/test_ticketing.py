@@ -61,3 +61,12 @@ def test_bcbp_names_are_plain_ascii_and_cut_to_twenty() -> None:
     assert text[44:47] == "001"
     assert text[47] == "Y"
     assert text[48:52] == "    "  # no seat yet
+
+
+def test_bcbp_names_spell_letters_without_an_ascii_base() -> None:
+    boarding = BoardingPass(
+        family_name="Łukasiewicz", given_name="Jan", record_locator="ABC123", origin="WAW",
+        destination="LHR", carrier="LO", flight_number=281, flight_date=date(2026, 3, 1),
+        cabin="economy", seat="12A", sequence=1,
+    )  # fmt: skip
+    assert boarding.bcbp()[2:22] == "LUKASIEWICZ/JAN     "

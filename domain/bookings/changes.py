@@ -37,6 +37,7 @@ from domain.bookings.payments import Declined, ProviderTimeout, provider_key
 from domain.bookings.queries import check_visible, load_booking, may_read
 from domain.bookings.quotes import LockedQuote, Quote, confirm_quote, create_quote
 from domain.bookings.service import BookingService, insert_segments, issue_tickets
+from domain.documents import forget_documents
 from domain.seating import claim_seats, flight_layout
 from server.errors import FieldError, ValidationFailed
 
@@ -365,6 +366,7 @@ class ChangeService:
                 assignments=[(m["to"], p) for m, p in zip(moves, passengers, strict=True)],
                 fields=[f"seats.{i}" for i in range(len(moves))],
             )  # fmt: skip
+        await forget_documents(conn, state["id"])  # the receipts show the seats
         seats_minor = state["fare"].get("seats_minor", 0) + details["charge_minor"]
         await conn.execute(
             "UPDATE bookings SET fare = fare || jsonb_build_object('seats_minor', $2::bigint) "
