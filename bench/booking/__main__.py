@@ -1,0 +1,3 @@
+from bench.booking.driver import main
+
+raise SystemExit(main())

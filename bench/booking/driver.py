@@ -1,0 +1,606 @@
+"""The booking benchmark's steps: seed, choose flights, serve, load, race, check, report."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+
+from bench.booking import database
+from bench.booking.report import Pass, Race, Report, render, summary_line
+from bench.booking.waits import WaitSampler
+from bench.booking.waits import render as render_waits
+from bench.foundation import (
+    HOST,
+    PROJECT_DIR,
+    RESULTS_DIR,
+    BenchError,
+    _display,
+    _end_group,
+    _free_port,
+    bench_home,
+    run_bounded,
+    seed,
+    stray_postgres,
+)
+from bench.search.database import (
+    dsn_for,
+    group_cpu,
+    machine_busy,
+    postgres_cpu,
+    postmaster_pid,
+)
+from bench.search.driver import Server, _versions, code_version, server_env
+
+WORK_DIR = RESULTS_DIR / "booking"
+# Signs the bench's tokens; the server verifies with it (SUPABASE_JWT_SECRET).
+SECRET = "bench-booking-secret-for-hs256-0123456789abcdef"
+PROFILE_RATE = 200
+# Spare flights per throughput client, for when its flight sells out.
+SPARES = 2
+# The in-process breakdown's busier level: as many as the two workers' pools hold.
+BREAKDOWN_CONCURRENCY = 20
+
+
+# --- tokens and the server ------------------------------------------------------------------
+
+
+def mint(count: int) -> list[tuple[uuid.UUID, str]]:
+    """Tokens of new users, minted as ``skybound token`` does, with the bench's secret."""
+    from server.cli import mint_token
+    from server.settings import Settings
+
+    settings = Settings.from_env(jwt_secret=SECRET, jwt_audience="authenticated")
+    settings = settings.model_copy(update={"jwt_issuer": None})
+    minted = []
+    for _ in range(count):
+        user = uuid.uuid4()
+        email = f"bench-{user.hex[:12]}@example.com"
+        minted.append((user, mint_token(settings, sub=str(user), roles=[], ttl=3600, email=email)))
+    return minted
+
+
+def booking_server_env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in server_env(home).items() if not k.startswith("SUPABASE_")}
+    env["SUPABASE_JWT_SECRET"] = SECRET
+    return env
+
+
+def _shown_env(env: dict[str, str]) -> str:
+    shown = {k: v for k, v in env.items() if k.startswith(("SKYBOUND_", "SUPABASE_"))}
+    return " ".join(f"{k}={shlex.quote(v)}" for k, v in shown.items())
+
+
+def worker_pids(leader: int) -> list[int]:
+    """The serving processes: the leader's children started by multiprocessing's spawn."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rpartition(")")[2].split()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(stat[1]) == leader and b"spawn_main" in cmdline:
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+# --- offers -----------------------------------------------------------------------------------
+
+
+async def _offers(
+    base: str, candidates: Sequence[database.Candidate], wanted: int
+) -> list[tuple[database.Candidate, str, int]]:
+    """Search each candidate flight (a few at a time) until ``wanted`` have an offer."""
+    found: list[tuple[database.Candidate, str, int]] = []
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+
+        async def one(candidate: database.Candidate) -> None:
+            if len(found) >= wanted:
+                return
+            async with session.post(f"{base}/v1/search", json=candidate.search_body()) as answer:
+                if answer.status != 200:
+                    return
+                results = await answer.json()
+            for offer in results["offers"]:
+                legs = [s["flight_id"] for part in offer["slices"] for s in part["segments"]]
+                if legs == [candidate.flight_id] and len(found) < wanted:
+                    found.append((candidate, offer["id"], offer["seats_left"]))
+                    return
+
+        for start in range(0, len(candidates), 8):
+            await asyncio.gather(*(one(c) for c in candidates[start : start + 8]))
+            if len(found) >= wanted:
+                break
+    return found
+
+
+# --- one pass of the load generator -----------------------------------------------------------
+
+
+class Plan:
+    def __init__(self, args: argparse.Namespace, home: Path, dsn: str, report: Report) -> None:
+        self.args = args
+        self.home = home
+        self.dsn = dsn
+        self.report = report
+        self.run_id = secrets.token_hex(4)
+
+
+def load(plan: Plan, server: Server, name: str, body: dict[str, Any], bound: float) -> Pass:
+    """Run the load generator on a plan; the CPU of server, PostgreSQL and loadgen meanwhile."""
+    plan_file, out = WORK_DIR / f"{name}.plan.json", WORK_DIR / f"{name}.json"
+    plan_file.write_text(json.dumps(body))
+    argv = [
+        sys.executable,
+        "-m",
+        "bench.booking.loadgen",
+        "--plan",
+        str(plan_file),
+        "--out",
+        str(out),
+    ]
+    pgdata = plan.home / "pgdata"
+    roles_before = asyncio.run(_pg_processes(plan.dsn, pgdata))
+    server_before, pg_before = group_cpu(server.pid), postgres_cpu(pgdata)
+    busy_before = machine_busy()
+    code, output, wall = run_bounded(argv, dict(os.environ), bound, WORK_DIR / f"{name}.log")
+    busy = machine_busy() - busy_before
+    cpu_server = group_cpu(server.pid) - server_before
+    cpu_pg = postgres_cpu(pgdata) - pg_before
+    roles = database.cpu_by_role(roles_before, asyncio.run(_pg_processes(plan.dsn, pgdata)))
+    if code != 0:
+        raise BenchError(f"load generator failed with {code}:\n{output[-2000:]}")
+    raw = json.loads(out.read_text())
+    others = max(0.0, busy - cpu_server - cpu_pg - raw["cpu"]) / wall if wall else 0.0
+    return Pass(
+        name=name,
+        wall=raw["wall"],
+        results=[tuple(r) for r in raw["results"]],
+        cpu_server=cpu_server,
+        cpu_postgres=cpu_pg,
+        cpu_loadgen=raw["cpu"],
+        other_cores=others,
+        postgres_roles=roles,
+    )
+
+
+async def _pg_processes(dsn: str, pgdata: Path) -> dict[int, tuple[str, float]]:
+    conn = await asyncpg.connect(dsn, server_settings={"application_name": "bench"})
+    try:
+        return await database.postgres_cpu_by_role(conn, postmaster_pid(pgdata))
+    finally:
+        await conn.close()
+
+
+async def _state(dsn: str) -> str:
+    conn = await asyncpg.connect(dsn)
+    try:
+        row = await conn.fetchrow(
+            """SELECT (SELECT count(*) FROM flights) AS flights,
+                      (SELECT count(*) FROM bookings) AS bookings,
+                      (SELECT count(*) FROM tickets) AS tickets"""
+        )
+    finally:
+        await conn.close()
+    assert row is not None
+    return (
+        f"{row['flights']:,} flights, {row['bookings']:,} bookings, {row['tickets']:,} tickets "
+        "(a booking's cost grows with the tickets table: see the README)"
+    )
+
+
+async def _charges(dsn: str, key_prefix: str) -> dict[str, int]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await database.charges(conn, key_prefix)
+    finally:
+        await conn.close()
+
+
+def throughput_pass(
+    plan: Plan,
+    server: Server,
+    base: str,
+    clients: list[dict[str, Any]],
+    name: str,
+    seconds: float,
+) -> Pass:
+    prefix = f"bb{plan.run_id}{name.replace('-', '')}"
+    body = {
+        "mode": "throughput",
+        "base": base,
+        "duration": seconds,
+        "timeout": plan.args.timeout,
+        "key_prefix": prefix,
+        "clients": clients,
+    }
+    print(f"  {name}: {len(clients)} clients for {seconds:g} s ...", flush=True)
+    with WaitSampler(plan.dsn) as sampler:
+        result = load(plan, server, name, body, seconds + plan.args.timeout + 60)
+    result.waits = render_waits(sampler)
+    result.charges = asyncio.run(_charges(plan.dsn, prefix))
+    print(summary_line(result), flush=True)
+    return result
+
+
+async def _race_setup(
+    plan: Plan, base: str, candidates: Sequence[database.Candidate]
+) -> tuple[database.Candidate, str, datetime]:
+    """A fresh flight with exactly ``--race-seats`` economy seats left, its offer, and
+    the database's clock when the seats were set."""
+    conn = await asyncpg.connect(plan.dsn)
+    try:
+        for candidate in candidates:
+            if candidate.capacity < plan.args.race_seats:
+                continue
+            if not await database.unbooked(conn, candidate.flight_id):
+                continue
+            _capacity, since = await database.set_seats_left(
+                conn, candidate.flight_id, plan.args.race_seats
+            )
+            found = await _offers(base, [candidate], 1)
+            if found and found[0][2] == plan.args.race_seats:
+                return candidate, found[0][1], since
+    finally:
+        await conn.close()
+    raise BenchError("no flight for the race: no candidate had an offer")
+
+
+def race(
+    plan: Plan, server: Server, base: str, candidates: list[database.Candidate], n: int
+) -> Race:
+    args = plan.args
+    candidate, offer_id, since = asyncio.run(_race_setup(plan, base, candidates))
+    candidates.remove(candidate)
+    prefix = f"bb{plan.run_id}race{n}"
+    flight = {
+        "flight_id": candidate.flight_id,
+        "search": candidate.search_body(),
+        "offer_id": offer_id,
+    }
+    clients = [
+        {"number": i, "token": token, "flights": [flight]}
+        for i, (_user, token) in enumerate(mint(args.race_clients))
+    ]
+    body = {
+        "mode": "race",
+        "base": base,
+        "timeout": args.timeout,
+        "key_prefix": prefix,
+        "clients": clients,
+    }
+    name = f"race-{n}"
+    print(
+        f"  {name}: {args.race_clients} clients, {args.race_seats} seats left on flight "
+        f"{candidate.flight_id} ...",
+        flush=True,
+    )
+    result = load(plan, server, name, body, args.timeout * 2 + 120)
+
+    async def check() -> database.RaceCheck:
+        conn = await asyncpg.connect(plan.dsn)
+        try:
+            return await database.race_check(conn, candidate.flight_id, prefix, since)
+        finally:
+            await conn.close()
+
+    outcome = Race(
+        result, args.race_clients, args.race_seats, candidate.flight_id, asyncio.run(check())
+    )
+    print(
+        f"    settled in {outcome.settle * 1000:,.0f} ms: {dict(result.outcomes())}; "
+        f"invariants {'PASS' if outcome.passed else 'FAIL'}",
+        flush=True,
+    )
+    return outcome
+
+
+# --- profile ------------------------------------------------------------------------------
+
+
+def profile(
+    plan: Plan, server: Server, base: str, clients: list[dict[str, Any]]
+) -> list[str] | None:
+    """py-spy on one worker during one more, unmeasured, throughput pass."""
+    from bench.booking.profile import summarise
+
+    py_spy = Path(sys.executable).parent / "py-spy"
+    if not py_spy.exists():
+        plan.report.notes.append("py-spy not installed (pip install py-spy): no profile")
+        return None
+    workers = worker_pids(server.pid)
+    if not workers:
+        plan.report.notes.append("no worker process found to profile")
+        return None
+    raw = WORK_DIR / "profile.raw"
+    argv = [
+        str(py_spy),
+        "record",
+        "--pid",
+        str(workers[0]),
+        "--rate",
+        str(PROFILE_RATE),
+        "--format",
+        "raw",
+        "--nolineno",
+        "-o",
+        str(raw),
+    ]
+    print("  profiling one worker ...", flush=True)
+    with (WORK_DIR / "profile.log").open("wb") as log:
+        spy = subprocess.Popen(argv, stdout=log, stderr=log, start_new_session=True)
+    try:
+        time.sleep(1.0)
+        profiled = throughput_pass(plan, server, base, clients, "profile", plan.args.duration)
+    finally:
+        _end_group(spy, signal.SIGINT, 30)
+    plan.report.commands.append(_display(argv) + "  # during one more throughput pass")
+    if not raw.exists():
+        plan.report.notes.append("py-spy wrote no profile: see profile.log")
+        return None
+    return [
+        f"py-spy on worker {workers[0]} (of {len(workers)}) during one more throughput pass "
+        f"({profiled.rate:,.0f} bookings/s under the profiler):",
+        "",
+        *summarise(raw),
+    ]
+
+
+def run_breakdown(plan: Plan, base: str, candidates: list[database.Candidate]) -> list[str]:
+    """The in-process timing of ``BookingService``, on flights no pass has used."""
+    from bench.booking.breakdown import breakdown
+
+    levels = (1, BREAKDOWN_CONCURRENCY)
+    found = asyncio.run(_offers(base, candidates, BREAKDOWN_CONCURRENCY * 2))
+    if len(found) < BREAKDOWN_CONCURRENCY:
+        plan.report.notes.append(f"breakdown skipped: only {len(found)} flights had an offer")
+        return []
+    print(f"timing {plan.args.breakdown} bookings in process at {levels} at a time ...", flush=True)
+    return asyncio.run(breakdown(plan.dsn, [o for _c, o, _s in found], plan.args.breakdown, levels))
+
+
+# --- setup ------------------------------------------------------------------------------------
+
+
+async def _candidates(dsn: str, count: int, min_seats: int) -> list[database.Candidate]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await database.candidates(conn, count, min_seats)
+    finally:
+        await conn.close()
+
+
+def choose_flights(plan: Plan, base: str) -> tuple[list[dict[str, Any]], list[database.Candidate]]:
+    """Throughput clients (token, own flight, spare flights) and the race's candidates."""
+    args = plan.args
+    wanted = args.clients * (1 + SPARES)
+    pool = asyncio.run(_candidates(plan.dsn, wanted * 3 + args.rounds * 10, args.race_seats))
+    found = asyncio.run(_offers(base, pool[: wanted * 3], wanted))
+    if len(found) < wanted:
+        raise BenchError(f"only {len(found)} of {wanted} candidate flights had an offer")
+    used = {c.flight_id for c, _offer, _seats in found}
+    race_candidates = [c for c in pool if c.flight_id not in used]
+    flights = [
+        {"flight_id": c.flight_id, "search": c.search_body(), "offer_id": offer}
+        for c, offer, _seats in found
+    ]
+    seats = [s for _c, _o, s in found]
+    plan.report.settings["flights"] = (
+        f"{args.clients} distinct flights (one per client) plus {SPARES} spares per client, "
+        f"the economy cabins with the most seats left between 2 and 28 days out "
+        f"({min(seats)} to {max(seats)} seats left, {sum(seats):,} in all)"
+    )
+    clients = [
+        {
+            "number": i,
+            "token": token,
+            "flights": [
+                flights[i],
+                *flights[args.clients + i * SPARES : args.clients + (i + 1) * SPARES],
+            ],
+        }
+        for i, (_user, token) in enumerate(mint(args.clients))
+    ]
+    return clients, race_candidates
+
+
+def run(plan: Plan) -> None:
+    args = plan.args
+    port = _free_port()
+    argv = [
+        str(Path(sys.executable).parent / "skybound"),
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        str(args.workers),
+    ]
+    env = booking_server_env(plan.home)
+    if args.payment_latency_ms:
+        env["SKYBOUND_PAYMENT_LATENCY_MS"] = str(args.payment_latency_ms)
+    base = f"http://{HOST}:{port}"
+    plan.report.commands.append(f"{_shown_env(env)} {_display(argv)} &")
+    server = Server(
+        f"skybound serve --workers {args.workers}",
+        argv,
+        env,
+        f"{base}/readyz",
+        WORK_DIR / "serve.log",
+    )
+    with server:
+        print("choosing flights ...", flush=True)
+        clients, race_candidates = choose_flights(plan, base)
+        if args.warmup:
+            warm = throughput_pass(plan, server, base, clients, "warmup", args.warmup)
+            plan.report.notes.append(
+                f"warm-up (unmeasured): {warm.booked:,} bookings in {warm.wall:.1f} s; first "
+                "bookings of each user create its profile"
+            )
+        for n in range(1, args.rounds + 1):
+            print(f"round {n} ...", flush=True)
+            plan.report.throughput.append(
+                throughput_pass(plan, server, base, clients, f"round-{n}", args.duration)
+            )
+            if args.race_clients:
+                plan.report.races.append(race(plan, server, base, race_candidates, n))
+        if args.profile:
+            plan.report.profile = profile(plan, server, base, clients) or []
+        if args.breakdown:
+            plan.report.breakdown = run_breakdown(plan, base, race_candidates)
+        server.stop()
+    plan.report.notes.append(
+        f"`{server.name}`: ready {server.ready_seconds:.1f} s after start, exited "
+        f"{server.stop_seconds:.1f} s after SIGTERM with code {server.exit_code}"
+        + ("" if server.stopped_cleanly else " (had to be killed)")
+    )
+    logged = [ln for ln in server.log.read_text(errors="replace").splitlines() if ln.strip()]
+    if logged:
+        plan.report.notes.append(
+            f"the server logged {len(logged)} line(s) at WARNING or above; first: "
+            f"`{logged[0][:300]}`"
+        )
+
+
+# --- main -------------------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.booking",
+        description="Booking throughput on distinct flights and a race for the last seats.",
+    )
+    add = parser.add_argument
+    add("--home", type=Path, help="use this already-seeded SKYBOUND_HOME instead of seeding")
+    add("--seed-flights", type=int, default=100_000, help="legs to seed (100000)")
+    add("--seed-days", type=int, default=30, help="days of schedule (30)")
+    add("--seed-timeout", type=int, default=1800, help="give up seeding after this many s")
+    add("--workers", type=int, default=2, help="server processes (2)")
+    add("--clients", type=int, default=50, help="throughput clients, one flight each (50)")
+    add("--duration", type=float, default=10.0, help="seconds per throughput pass (10)")
+    add("--warmup", type=float, default=3.0, help="unmeasured throughput seconds first (3)")
+    add("--rounds", type=int, default=2, help="throughput passes and races (2)")
+    add("--race-clients", type=int, default=500, help="users racing for the seats (500)")
+    add("--race-seats", type=int, default=50, help="seats left on the race's flight (50)")
+    add("--timeout", type=float, default=30.0, help="client timeout per request, s (30)")
+    add(
+        "--payment-latency-ms",
+        type=int,
+        default=0,
+        help="delay of the simulated payment provider's answers (0, as by default)",
+    )
+    add("--profile", action="store_true", help="py-spy one worker during one more pass")
+    add(
+        "--breakdown",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also time N bookings in process, statement by statement (0: skip)",
+    )
+    add("--output", type=Path, default=RESULTS_DIR / "booking.md", help="report file")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = _parser().parse_args(argv)
+    shutil.rmtree(WORK_DIR, ignore_errors=True)
+    WORK_DIR.mkdir(parents=True)
+    python = os.path.relpath(sys.executable, PROJECT_DIR)
+    report = Report(
+        command=shlex.join([python, "-m", "bench.booking", *argv]),
+        settings={
+            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "machine": _versions(),
+            "code": code_version(),
+            "server": (
+                f"`skybound serve --workers {args.workers}` on the embedded PostgreSQL, "
+                "SKYBOUND_ACCESS_LOG=false SKYBOUND_LOG_LEVEL=WARNING, other settings at "
+                "their defaults (pool of 10 per process), simulated payments with "
+                + (
+                    f"{args.payment_latency_ms} ms latency"
+                    if args.payment_latency_ms
+                    else "no latency"
+                )
+            ),
+            "load": (
+                "`bench/booking/loadgen.py` (aiohttp on uvloop, its own process), keep-alive "
+                f"connections to 127.0.0.1, client timeout {args.timeout:g} s"
+            ),
+        },
+        clients=args.clients,
+        workers=args.workers,
+    )
+    code = 0
+    with bench_home(args.home) as (home, owned):
+        pg = None
+        try:
+            if owned:
+                print(f"seeding {args.seed_flights:,} legs into {home} ...", flush=True)
+                seeded = seed(home, args.seed_flights, args.seed_days, args.seed_timeout, WORK_DIR)
+                report.commands.append(f"{_shown_env(server_env(home))} {seeded.command}")
+                report.settings["data"] = (
+                    f"`{seeded.command}`: {seeded.flights:,} legs, {seeded.cabins:,} cabins"
+                )
+            else:
+                report.settings["data"] = f"an already seeded home ({home})"
+            from server.embedded import EmbeddedPostgres
+
+            pg = EmbeddedPostgres(home / "pgdata")
+            pg.start()
+            plan = Plan(args, home, dsn_for(home / "pgdata"), report)
+            report.settings["database at the start"] = asyncio.run(_state(plan.dsn))
+            run(plan)
+        except BenchError as exc:
+            print(f"bench: {exc}", file=sys.stderr)
+            lines = [line for line in str(exc).splitlines() if line.strip()]
+            report.notes.append(f"run aborted: {lines[0] if lines else exc!r}")
+            code = 1
+        except KeyboardInterrupt:
+            report.notes.append("run interrupted: the report covers what ran so far")
+            code = 130
+        finally:
+            if pg is not None:
+                pg.stop()
+            strays = stray_postgres(home)
+            if strays:
+                report.notes.append(f"stray PostgreSQL left on {home}/pgdata: pids {strays}")
+                if owned:
+                    for pid in strays:
+                        with contextlib.suppress(ProcessLookupError):
+                            os.kill(pid, signal.SIGINT)
+                    time.sleep(3)
+            else:
+                report.notes.append("no PostgreSQL left running on the bench home afterwards")
+
+    if any(not race.passed for race in report.races):
+        code = code or 1
+    finished = code_version()
+    if finished != report.settings["code"]:
+        report.notes.append(f"the code changed during the run (now {finished})")
+    text = render(report)
+    print(text)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text)
+    print(f"written to {_display([str(args.output.resolve())])}")
+    return code
