@@ -34,8 +34,12 @@ async def create_pool(
     max_size: int = 10,
     statement_timeout_ms: int = 0,
     application_name: str = "skybound",
+    extra_settings: dict[str, str] | None = None,
 ) -> asyncpg.Pool:
-    server_settings: dict[str, Any] = {"application_name": application_name}
+    server_settings: dict[str, Any] = {
+        "application_name": application_name,
+        **(extra_settings or {}),
+    }
     if statement_timeout_ms:
         server_settings["statement_timeout"] = str(statement_timeout_ms)
     pool = await asyncpg.create_pool(

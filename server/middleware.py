@@ -9,11 +9,12 @@ import time
 import uuid
 from typing import Any
 
+import asyncpg
 import orjson
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from server.errors import PROBLEM_CONTENT_TYPE, Problem, SkyboundError
+from server.errors import PROBLEM_CONTENT_TYPE, Problem, ServiceUnavailable, SkyboundError
 from server.keys import metrics_key, settings_key
 from server.logs import request_id_var
 
@@ -60,6 +61,14 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         request_id_var.reset(token)
 
 
+class DatabaseBusy(ServiceUnavailable):
+    slug = "database-busy"
+    title = "The database is busy"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, retry_after=2)
+
+
 @web.middleware
 async def problem_details(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Turn every error into application/problem+json; a 500 never echoes the exception."""
@@ -77,6 +86,13 @@ async def problem_details(request: web.Request, handler: Handler) -> web.StreamR
         if isinstance(exc, web.HTTPRequestEntityTooLarge):
             body["detail"] = "The request body is larger than this server accepts."
         headers = {k: v for k, v in exc.headers.items() if k.lower() in ("allow", "retry-after")}
+    except (asyncpg.QueryCanceledError, asyncpg.LockNotAvailableError):
+        # A statement or lock wait ran out of time: the database is overloaded or a row
+        # is contended. Nothing was committed; the client may retry.
+        log.warning("database timeout", extra={"path": request.path})
+        busy = DatabaseBusy("The database is busy; nothing was changed. Try again shortly.")
+        body = busy.problem()
+        headers = busy.headers()
     except Exception:
         log.exception("unhandled error", extra={"path": request.path})
         body = Problem(500, "Internal Server Error", "Something went wrong on our side.").as_dict()

@@ -11,7 +11,9 @@ import asyncpg
 from aiohttp.test_utils import TestClient
 
 from domain.ticketing import valid_ticket_number
+from server.app import create_app
 from server.keys import search_key
+from server.settings import Settings
 from tests.booking_helpers import (
     DECLINED_CARD,
     GOOD_CARD,
@@ -390,3 +392,25 @@ async def test_erasure_anonymises_bookings_and_drops_stored_replays(
     names = await db.fetch("SELECT given_name, family_name FROM passengers")
     assert [tuple(n) for n in names] == [("ERASED", "ERASED")]
     assert await db.fetchval("SELECT count(*) FROM tickets") == 1
+
+
+async def test_a_booking_stuck_behind_a_lock_gets_503_and_leaves_nothing(
+    aiohttp_client: Any,
+    client: TestClient,
+    db: asyncpg.Connection,
+    settings: Settings,
+    search_world: dict[str, int],
+) -> None:
+    impatient = await aiohttp_client(
+        create_app(settings.model_copy(update={"statement_timeout_ms": 300}))
+    )
+    offer = await offer_for(client)
+    flight = search_world["jfk_lhr"]
+    async with db.transaction():
+        # An operator's long transaction holds the cabin row.
+        await db.execute("SELECT 1 FROM flight_cabins WHERE flight_id = $1 FOR UPDATE", flight)
+        response = await post_booking(impatient, uuid.uuid4(), booking_body(offer))
+    problem = await assert_problem(response, 503)
+    assert problem["type"].endswith("/database-busy")
+    assert response.headers["Retry-After"] == "2"
+    assert (await _counts(db, flight))["bookings"] == 0

@@ -100,6 +100,11 @@ ALTER TABLE bookings ADD COLUMN cancellation_reason text;
 
 -- A ticket's receipt document, stored through the storage interface.
 ALTER TABLE tickets ADD COLUMN document_key text;
+-- Ticketing and booking reads find a passenger's tickets; without this index both
+-- scan every ticket ever issued.
+CREATE INDEX tickets_passenger_idx ON tickets (passenger_id);
+-- Cancellations and changes release a booking's seats by booking.
+CREATE INDEX seat_assignments_booking_idx ON seat_assignments (booking_id);
 
 -- Ticket serials: nine digits after the airline's accounting code.
 CREATE SEQUENCE ticket_serial_seq MINVALUE 1 MAXVALUE 999999999 START 100000001;
@@ -112,6 +117,8 @@ ALTER TABLE payments ADD COLUMN card_last4 char(4);
 ALTER TABLE payments ADD COLUMN refund_of uuid REFERENCES payments;
 ALTER TABLE payments ADD COLUMN reason text;
 ALTER TABLE payments ADD COLUMN updated_at timestamptz NOT NULL DEFAULT now();
+-- What is left to refund of a charge: its refunds, found by the charge.
+CREATE INDEX payments_refund_of_idx ON payments (refund_of) WHERE refund_of IS NOT NULL;
 
 -- A priced proposal to change or cancel a booking. Confirming it is a single
 -- UPDATE ... WHERE confirmed_at IS NULL, so a quote is confirmed at most once;
