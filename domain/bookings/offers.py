@@ -83,21 +83,29 @@ def read_offer(signer: Signer, offer_id: str, now: datetime) -> OfferTerms:
 
 
 # Locks each leg's cabin row in flight-id order (one order for every writer, so two
-# bookings sharing legs cannot deadlock) and reads what pricing needs.
-_LOCK_LEGS = """
+# bookings sharing legs cannot deadlock), takes the seats where enough are left, and
+# reads what pricing needs: one round trip. Should a later check fail (price, status),
+# the caller's transaction rolls the taken seats back.
+_LOCK_AND_TAKE = """
+WITH locked AS (
+    SELECT flight_id, capacity - seats_sold AS seats FROM flight_cabins
+    WHERE flight_id = ANY($1::bigint[]) AND cabin = $2
+    ORDER BY flight_id
+    FOR UPDATE
+), taken AS (
+    UPDATE flight_cabins c SET seats_sold = c.seats_sold + $3
+    FROM locked l
+    WHERE c.flight_id = l.flight_id AND c.cabin = $2 AND l.seats >= $3
+    RETURNING c.flight_id
+)
 SELECT f.id, f.carrier, f.flight_number, f.origin, f.destination, f.scheduled_departure,
-       f.scheduled_arrival, f.aircraft_type, f.status, c.capacity - c.seats_sold AS seats,
-       c.base_fare_minor, c.currency
-FROM flight_cabins c
-JOIN flights f ON f.id = c.flight_id
-WHERE c.flight_id = ANY($1::bigint[]) AND c.cabin = $2
-ORDER BY c.flight_id
-FOR UPDATE OF c
-"""
-
-_TAKE_SEATS = """
-UPDATE flight_cabins SET seats_sold = seats_sold + $3
-WHERE flight_id = ANY($1::bigint[]) AND cabin = $2
+       f.scheduled_arrival, f.aircraft_type, f.status, l.seats, c.base_fare_minor, c.currency,
+       t.flight_id IS NOT NULL AS taken
+FROM locked l
+JOIN flight_cabins c ON c.flight_id = l.flight_id AND c.cabin = $2
+JOIN flights f ON f.id = l.flight_id
+LEFT JOIN taken t ON t.flight_id = l.flight_id
+ORDER BY f.id
 """
 
 
@@ -110,9 +118,9 @@ class PricedLegs:
 async def lock_and_price(
     conn: asyncpg.Connection, terms: OfferTerms, ref: ReferenceData, now: datetime
 ) -> PricedLegs:
-    """Lock the offer's inventory, check it can still be sold at the offered price, and
-    take the seats. Must run inside the booking's transaction."""
-    rows = await conn.fetch(_LOCK_LEGS, terms.flight_ids, terms.cabin)
+    """Lock the offer's inventory, take the seats, and check it can still be sold at the
+    offered price. Must run inside the booking's transaction."""
+    rows = await conn.fetch(_LOCK_AND_TAKE, terms.flight_ids, terms.cabin, terms.seated)
     legs: dict[int, Leg] = {}
     for row in rows:
         if row["status"] != "scheduled" or row["scheduled_departure"] - now < (
@@ -128,7 +136,7 @@ async def lock_and_price(
         )  # fmt: skip
     if len(legs) != len(set(terms.flight_ids)):
         raise FlightNotBookable("A flight of the offer no longer exists.")
-    short = [leg.id for leg in legs.values() if leg.seats < terms.seated]
+    short = [row["id"] for row in rows if not row["taken"]]
     if short:
         raise SoldOut("Not enough seats left in this cabin.", flight_ids=short)
     price = _price(terms, legs, ref)
@@ -138,8 +146,6 @@ async def lock_and_price(
             offered={"amount_minor": terms.total_minor, "currency": terms.currency},
             current={"amount_minor": price.total, "currency": terms.currency},
         )
-    if terms.seated:
-        await conn.execute(_TAKE_SEATS, terms.flight_ids, terms.cabin, terms.seated)
     return PricedLegs(legs, price)
 
 

@@ -52,6 +52,58 @@ log = logging.getLogger(__name__)
 CREATE_OPERATION = "booking.create"
 
 
+# Booking, passengers and segments in one round trip, with a ticket serial per passenger
+# and the validating (first) carrier's accounting code. Nothing is inserted when the
+# record locator is taken (ON CONFLICT DO NOTHING leaves the other CTEs no booking).
+_INSERT_BOOKING = """
+WITH booking AS (
+    INSERT INTO bookings (record_locator, user_id, total_minor, currency, contact_email,
+                          contact_phone, fare)
+    VALUES ($1, $2, $3, $4, $5, $6, $7)
+    ON CONFLICT (record_locator) DO NOTHING
+    RETURNING id
+), people AS (
+    INSERT INTO passengers (booking_id, passenger_no, passenger_type, given_name, family_name,
+                            date_of_birth, email, phone)
+    SELECT booking.id, n, t, g, f, d, e, p
+    FROM booking, unnest($8::int[], $9::text[], $10::text[], $11::text[], $12::date[],
+                         $13::text[], $14::text[]) AS x(n, t, g, f, d, e, p)
+    RETURNING id, passenger_no
+), legs AS (
+    INSERT INTO booking_segments (booking_id, segment_no, slice_no, flight_id, cabin, fare_brand)
+    SELECT booking.id, n, s, f, $18, fb.code
+    FROM booking, unnest($15::int[], $16::int[], $17::bigint[]) AS x(n, s, f)
+    JOIN flights fl ON fl.id = x.f
+    JOIN fare_brands fb ON fb.carrier = fl.carrier AND fb.cabin = $18 AND fb.name = $19
+)
+SELECT booking.id,
+       array_agg(people.id ORDER BY people.passenger_no) AS passenger_ids,
+       array_agg(nextval('ticket_serial_seq') ORDER BY people.passenger_no) AS serials,
+       (SELECT ticket_prefix FROM airlines WHERE code = $20) AS ticket_prefix
+FROM booking, people
+GROUP BY booking.id
+"""
+
+# The captured charge and the tickets, numbered in Python from the serials above.
+_RECORD_SALE = """
+WITH payment AS (
+    INSERT INTO payments (booking_id, kind, amount_minor, currency, status, provider,
+                          provider_ref, card_brand, card_last4, reason, payment_method_id)
+    VALUES ($1, 'charge', $2, $3, 'succeeded', $4, $5, $6, $7, 'purchase', $8)
+)
+INSERT INTO tickets (ticket_number, booking_id, passenger_id)
+SELECT n, $1, p FROM unnest($9::text[], $10::uuid[]) AS x(n, p)
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    booking_id: uuid.UUID
+    seats_minor: int
+    passenger_ids: list[uuid.UUID]
+    ticket_numbers: list[str]
+
+
 @dataclass(frozen=True, slots=True)
 class BookingResult:
     status: int
@@ -127,24 +179,19 @@ class BookingService:
                     if replay is not None:
                         return BookingResult(replay.status, replay.response, True)
                     priced = await lock_and_price(conn, terms, ref, now)
-                    booking_id, seats_minor = await self._write(
-                        conn, user_id, request, terms, priced, ref
-                    )
-                    total = priced.price.total + seats_minor
+                    written = await self._write(conn, user_id, request, terms, priced, ref)
+                    total = priced.price.total + written.seats_minor
                     charge = await self._charge(card, total, terms.currency,
                                                 idempotent.provider_key)  # fmt: skip
                     charged = True
                     await conn.execute(
-                        """INSERT INTO payments (booking_id, kind, amount_minor, currency,
-                               status, provider, provider_ref, card_brand, card_last4, reason,
-                               payment_method_id)
-                           VALUES ($1, 'charge', $2, $3, 'succeeded', $4, $5, $6, $7,
-                                   'purchase', $8)""",
-                        booking_id, total, terms.currency, self.provider.name, charge.ref,
-                        card.brand, card.last4,
+                        _RECORD_SALE,
+                        written.booking_id, total, terms.currency, self.provider.name,
+                        charge.ref, card.brand, card.last4,
                         getattr(request.payment, "payment_method_id", None),
+                        written.ticket_numbers, written.passenger_ids,
                     )  # fmt: skip
-                    await issue_tickets(conn, booking_id)
+                    booking_id = written.booking_id
                     booking = await load_booking(conn, booking_id)
                     body = booking.model_dump(mode="json")
                     await idempotent.complete(conn, 201, body)
@@ -178,7 +225,7 @@ class BookingService:
         terms: OfferTerms,
         priced: PricedLegs,
         ref: ReferenceData,
-    ) -> tuple[uuid.UUID, int]:
+    ) -> Written:
         legs = [priced.legs[flight_id] for flight_id in terms.flight_ids]
         check_ages(request.passengers, legs[0].departure.date(), legs[-1].departure.date())
         price = priced.price
@@ -190,35 +237,28 @@ class BookingService:
             "change_fee_minor": price.change_fee,
             "cancellation_fee_minor": price.cancellation_fee,
         }  # fmt: skip
-        booking_id: uuid.UUID | None = None
-        while booking_id is None:  # a locator collision (1 in ~10^8) just draws again
-            booking_id = await conn.fetchval(
-                """INSERT INTO bookings (record_locator, user_id, total_minor, currency,
-                                         contact_email, contact_phone, fare)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7)
-                   ON CONFLICT (record_locator) DO NOTHING RETURNING id""",
-                record_locator(), user_id, price.total, terms.currency,
-                request.contact.email, request.contact.phone, fare,
+        segments = [
+            (slice_no, flight_id)
+            for slice_no, flights in enumerate(terms.slices, 1)
+            for flight_id in flights
+        ]
+        people = request.passengers
+        row = None
+        while row is None:  # a locator collision (1 in ~10^8) inserts nothing: draw again
+            row = await conn.fetchrow(
+                _INSERT_BOOKING,
+                record_locator(), user_id, price.total, terms.currency, request.contact.email,
+                request.contact.phone, fare,
+                list(range(1, len(people) + 1)), [p.type for p in people],
+                [p.given_name for p in people], [p.family_name for p in people],
+                [p.date_of_birth for p in people], [p.email for p in people],
+                [p.phone for p in people],
+                list(range(1, len(segments) + 1)), [s for s, _ in segments],
+                [f for _, f in segments], terms.cabin, terms.brand, legs[0].carrier,
             )  # fmt: skip
-        passenger_ids: list[uuid.UUID] = await conn.fetchval(
-            """WITH inserted AS (
-                   INSERT INTO passengers (booking_id, passenger_no, passenger_type,
-                                           given_name, family_name, date_of_birth, email, phone)
-                   SELECT $1, n, t, g, f, d, e, p
-                   FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::date[],
-                               $7::text[], $8::text[]) AS x(n, t, g, f, d, e, p)
-                   RETURNING id, passenger_no)
-               SELECT array_agg(id ORDER BY passenger_no) FROM inserted""",
-            booking_id,
-            list(range(1, len(request.passengers) + 1)),
-            [p.type for p in request.passengers],
-            [p.given_name for p in request.passengers],
-            [p.family_name for p in request.passengers],
-            [p.date_of_birth for p in request.passengers],
-            [p.email for p in request.passengers],
-            [p.phone for p in request.passengers],
-        )
-        await insert_segments(conn, booking_id, terms)
+        booking_id = row["id"]
+        passenger_ids: list[uuid.UUID] = row["passenger_ids"]
+        numbers = [ticket_number(row["ticket_prefix"], serial) for serial in row["serials"]]
         seats_minor = await self._claim_seats(
             conn, user_id, booking_id, request.seats, passenger_ids, terms, priced, ref
         )
@@ -228,7 +268,7 @@ class BookingService:
                 "UPDATE bookings SET total_minor = total_minor + $2, fare = $3 WHERE id = $1",
                 booking_id, seats_minor, fare,
             )  # fmt: skip
-        return booking_id, seats_minor
+        return Written(booking_id, seats_minor, passenger_ids, numbers)
 
     async def _claim_seats(
         self,
