@@ -30,6 +30,8 @@ from server.settings import Settings
 from server.vault import user_data_context
 from streams import sse_endpoints, ws_endpoint
 from streams.realtime import announce_shutdown, realtime_context
+from sync import endpoints as sync_endpoints
+from sync.service import sync_context
 
 log = logging.getLogger(__name__)
 
@@ -116,9 +118,11 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(realtime_context)
     app.cleanup_ctx.append(search_context)
     app.cleanup_ctx.append(bookings_context)
+    app.cleanup_ctx.append(sync_context)
     app.on_shutdown.append(announce_shutdown)
 
-    route_groups = (*handlers.ALL_ROUTES, sse_endpoints.routes, ws_endpoint.routes)
+    route_groups = (*handlers.ALL_ROUTES, sse_endpoints.routes, ws_endpoint.routes,
+                    sync_endpoints.routes)  # fmt: skip
     if settings.supabase_url is None:
         # Without a Supabase project, Skybound is its own auth server.
         route_groups = (*route_groups, handlers.gotrue.routes)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from server.metrics import Metrics
     from server.settings import Settings
     from streams.realtime import Realtime
+    from sync.service import SyncService
 
 settings_key: web.AppKey[Settings] = web.AppKey("settings")
 pool_key: web.AppKey[asyncpg.Pool] = web.AppKey("pool")
@@ -25,6 +26,7 @@ realtime_key: web.AppKey[Realtime] = web.AppKey("realtime")
 search_key: web.AppKey[SearchService] = web.AppKey("search")
 bookings_key: web.AppKey[BookingService] = web.AppKey("bookings")
 changes_key: web.AppKey[ChangeService] = web.AppKey("booking_changes")
+sync_key: web.AppKey[SyncService] = web.AppKey("sync")
 verifier_key: web.AppKey[TokenVerifier] = web.AppKey("token_verifier")
 metrics_key: web.AppKey[Metrics] = web.AppKey("metrics")
 openapi_key: web.AppKey[dict[str, Any]] = web.AppKey("openapi")

@@ -1,0 +1,405 @@
+"""What a device holds: each synced record's current state, read for one user.
+
+Every reader returns a record for every id it was asked about: the record when
+it exists and is in the user's scope, else a tombstone (``data`` None). Scope:
+all of the user's bookings (``trips``, cancelled ones too); the flights of their
+confirmed bookings; the live tickets of their bookings; their preferences,
+travellers and notes that are not deleted, and their notifications.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from domain.bookings.errors import BookingNotFound
+from domain.bookings.models import Booking
+from domain.bookings.queries import load_booking, load_user_bookings
+from domain.flights import FLIGHT_SELECT, flight_from_row
+from domain.profiles import Preferences
+from domain.receipts import LIVE_TICKET_STATUSES, TicketReceipt, load_receipts
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    collection: str
+    id: str
+    version: int
+    data: dict[str, Any] | None
+
+    def change(self) -> dict[str, Any]:
+        return {
+            "collection": self.collection,
+            "id": self.id,
+            "op": "delete" if self.data is None else "upsert",
+            "version": self.version,
+            "data": self.data,
+        }
+
+
+def tombstone(collection: str, record_id: str, version: int = 0) -> Record:
+    return Record(collection, record_id, version, None)
+
+
+# Trips ----------------------------------------------------------------------------------
+
+
+def trip_record(booking: Booking) -> Record:
+    """The booking as the REST API shows it, less each segment's live flight status: that
+    lives in ``flights``, so a trip changes exactly when its booking's version does."""
+    data = booking.model_dump(mode="json")
+    for segment in data["segments"]:
+        del segment["flight_status"]
+    return Record("trips", str(booking.id), booking.version, data)
+
+
+async def read_trips(
+    conn: asyncpg.Connection, user_id: uuid.UUID, ids: Iterable[str]
+) -> dict[str, Record]:
+    found = {}
+    for trip_id in ids:
+        try:
+            booking = await load_booking(conn, uuid.UUID(trip_id))
+        except BookingNotFound:
+            found[trip_id] = tombstone("trips", trip_id)
+            continue
+        if booking.user_id == user_id:
+            found[trip_id] = trip_record(booking)
+        else:  # anonymised by an erasure
+            found[trip_id] = tombstone("trips", trip_id, booking.version)
+    return found
+
+
+async def trips_page(
+    conn: asyncpg.Connection, user_id: uuid.UUID, after: str | None, limit: int
+) -> list[Record]:
+    bookings = sorted(await load_user_bookings(conn, user_id), key=lambda b: str(b.id))
+    return [trip_record(b) for b in bookings if after is None or str(b.id) > after][:limit]
+
+
+# Flights --------------------------------------------------------------------------------
+
+_FLIGHTS = FLIGHT_SELECT + "WHERE f.id = ANY($1::bigint[])"
+
+_FLIGHTS_IN_SCOPE = """
+SELECT DISTINCT s.flight_id FROM booking_segments s JOIN bookings b ON b.id = s.booking_id
+WHERE b.user_id = $1 AND b.status = 'confirmed' AND s.flight_id = ANY($2::bigint[])
+"""
+
+_FLIGHTS_PAGE = (
+    FLIGHT_SELECT
+    + """
+WHERE f.id IN (SELECT s.flight_id FROM booking_segments s JOIN bookings b ON b.id = s.booking_id
+               WHERE b.user_id = $1 AND b.status = 'confirmed')
+  AND f.id > $2
+ORDER BY f.id
+LIMIT $3
+"""
+)
+
+
+def _flight_record(row: asyncpg.Record) -> Record:
+    return Record(
+        "flights", str(row["id"]), row["version"], flight_from_row(row).model_dump(mode="json")
+    )
+
+
+async def read_flights(
+    conn: asyncpg.Connection, user_id: uuid.UUID, ids: Collection[str]
+) -> dict[str, Record]:
+    numbers = [int(i) for i in ids]
+    rows = await conn.fetch(_FLIGHTS, numbers)
+    in_scope = {r["flight_id"] for r in await conn.fetch(_FLIGHTS_IN_SCOPE, user_id, numbers)}
+    found = {i: tombstone("flights", i) for i in ids}
+    for row in rows:
+        key = str(row["id"])
+        if row["id"] in in_scope:
+            found[key] = _flight_record(row)
+        else:
+            found[key] = tombstone("flights", key, row["version"])
+    return found
+
+
+async def flights_page(
+    conn: asyncpg.Connection, user_id: uuid.UUID, after: str | None, limit: int
+) -> list[Record]:
+    rows = await conn.fetch(_FLIGHTS_PAGE, user_id, int(after) if after else 0, limit)
+    return [_flight_record(row) for row in rows]
+
+
+# Tickets --------------------------------------------------------------------------------
+
+
+def _ticket_record(receipt: TicketReceipt, version: int) -> Record:
+    """A live ticket with, per segment, the BCBP string its boarding pass carries."""
+    data = {
+        "ticket_number": receipt.ticket_number,
+        "booking_id": str(receipt.booking_id),
+        "record_locator": receipt.record_locator,
+        "issued_at": receipt.issued_at,
+        "passenger_no": receipt.passenger_no,
+        "passenger_type": receipt.passenger_type,
+        "given_name": receipt.given_name,
+        "family_name": receipt.family_name,
+        "segments": [
+            {
+                "segment_no": s.segment_no,
+                "designator": s.designator,
+                "service_date": s.service_date,
+                "origin": s.origin.iata,
+                "destination": s.destination.iata,
+                "departure": s.departure.isoformat(),
+                "arrival": s.arrival.isoformat(),
+                "cabin": s.cabin,
+                "seat": s.seat,
+                "bcbp": s.bcbp,
+            }
+            for s in receipt.segments
+        ],
+    }
+    return Record("tickets", receipt.ticket_number, version, data)
+
+
+@dataclass(frozen=True, slots=True)
+class BookingFootprint:
+    """What a booking event may have changed on a device: the trip, its tickets, its flights."""
+
+    booking_id: str
+    owner: uuid.UUID | None
+    status: str
+    version: int
+    tickets: tuple[str, ...]
+    flights: tuple[int, ...]
+
+
+_FOOTPRINTS = """
+SELECT b.id, b.user_id, b.status, b.version,
+       ARRAY(SELECT t.ticket_number::text FROM tickets t WHERE t.booking_id = b.id
+             ORDER BY t.ticket_number) AS tickets,
+       ARRAY(SELECT DISTINCT s.flight_id FROM booking_segments s WHERE s.booking_id = b.id)
+           AS flights
+FROM bookings b
+WHERE b.id = ANY($1::uuid[])
+"""
+
+
+async def booking_footprints(
+    conn: asyncpg.Connection, booking_ids: Collection[str]
+) -> dict[str, BookingFootprint]:
+    rows = await conn.fetch(_FOOTPRINTS, [uuid.UUID(i) for i in booking_ids])
+    footprints = {}
+    for r in rows:
+        key = str(r["id"])
+        footprints[key] = BookingFootprint(
+            key, r["user_id"], r["status"], r["version"], tuple(r["tickets"]), tuple(r["flights"])
+        )
+    return footprints
+
+
+async def read_tickets(
+    conn: asyncpg.Connection,
+    user_id: uuid.UUID,
+    ids: Collection[str],
+    footprints: dict[str, BookingFootprint],
+) -> dict[str, Record]:
+    """``ids``: ticket numbers, each of a booking in ``footprints``."""
+    found = {i: tombstone("tickets", i) for i in ids}
+    for footprint in footprints.values():
+        wanted = [t for t in footprint.tickets if t in found]
+        if not wanted:
+            continue
+        for number in wanted:
+            found[number] = tombstone("tickets", number, footprint.version)
+        if footprint.owner != user_id:
+            continue
+        for receipt in await load_receipts(conn, uuid.UUID(footprint.booking_id)):
+            if receipt.ticket_number in found:
+                found[receipt.ticket_number] = _ticket_record(receipt, footprint.version)
+    return found
+
+
+_LIVE_TICKETS_PAGE = """
+SELECT t.ticket_number::text AS ticket_number, t.booking_id, b.version
+FROM tickets t JOIN bookings b ON b.id = t.booking_id
+WHERE b.user_id = $1 AND t.status = ANY($2::text[]) AND t.ticket_number::text > $3
+ORDER BY t.ticket_number::text
+LIMIT $4
+"""
+
+
+async def tickets_page(
+    conn: asyncpg.Connection, user_id: uuid.UUID, after: str | None, limit: int
+) -> list[Record]:
+    rows = await conn.fetch(_LIVE_TICKETS_PAGE, user_id, list(LIVE_TICKET_STATUSES),
+                            after or "", limit)  # fmt: skip
+    wanted = {r["ticket_number"]: r for r in rows}
+    receipts: dict[str, Record] = {}
+    for booking_id in dict.fromkeys(r["booking_id"] for r in rows):
+        for receipt in await load_receipts(conn, booking_id):
+            row = wanted.get(receipt.ticket_number)
+            if row is not None:
+                receipts[receipt.ticket_number] = _ticket_record(receipt, row["version"])
+    # A ticket of a booking without segments has no receipt and nothing to show.
+    return [receipts[number] for number in wanted if number in receipts]
+
+
+# Preferences ----------------------------------------------------------------------------
+
+PREFERENCE_FIELDS = ("seat", "meal", "language", "notification_channels", "marketing_consent")
+
+_PREFERENCES = """
+SELECT seat, meal, language, notification_channels, marketing_consent, marketing_consent_at,
+       updated_at, version, field_clocks
+FROM user_preferences WHERE user_id = $1
+"""
+
+
+def preferences_record(user_id: uuid.UUID, row: asyncpg.Record | None) -> Record:
+    """Defaults (version 0, no clocks) until the user first sets something."""
+    if row is None:
+        defaults = Preferences().model_dump()
+        data = {name: defaults[name] for name in PREFERENCE_FIELDS}
+        data |= {"marketing_consent_at": None, "updated_at": None, "clocks": {}}
+        return Record("preferences", str(user_id), 0, data)
+    data = {name: row[name] for name in PREFERENCE_FIELDS}
+    data |= {
+        "marketing_consent_at": row["marketing_consent_at"],
+        "updated_at": row["updated_at"],
+        "clocks": row["field_clocks"],
+    }
+    return Record("preferences", str(user_id), row["version"], data)
+
+
+async def read_preferences(conn: asyncpg.Connection, user_id: uuid.UUID) -> Record:
+    return preferences_record(user_id, await conn.fetchrow(_PREFERENCES, user_id))
+
+
+# Travellers -----------------------------------------------------------------------------
+
+TRAVELER_FIELDS = ("given_name", "family_name", "date_of_birth", "nationality",
+                   "passport_number", "passport_expiry", "loyalty_numbers")  # fmt: skip
+
+_TRAVELER_COLUMNS = """
+id, given_name, family_name, date_of_birth, nationality, passport_number, passport_expiry,
+loyalty_numbers, version, created_at, updated_at, deleted_at, field_versions
+"""
+_TRAVELERS = (
+    f"SELECT {_TRAVELER_COLUMNS} FROM travelers WHERE user_id = $1 AND id = ANY($2::uuid[])"
+)
+_TRAVELERS_PAGE = f"""
+SELECT {_TRAVELER_COLUMNS} FROM travelers
+WHERE user_id = $1 AND deleted_at IS NULL AND id > $2 ORDER BY id LIMIT $3
+"""
+
+
+def traveler_record(row: asyncpg.Record) -> Record:
+    key = str(row["id"])
+    if row["deleted_at"] is not None:
+        return tombstone("travelers", key, row["version"])
+    data = {name: row[name] for name in TRAVELER_FIELDS}
+    data |= {"id": key, "created_at": row["created_at"], "updated_at": row["updated_at"]}
+    return Record("travelers", key, row["version"], data)
+
+
+async def read_travelers(
+    conn: asyncpg.Connection, user_id: uuid.UUID, ids: Collection[str]
+) -> dict[str, Record]:
+    found = {i: tombstone("travelers", i) for i in ids}
+    for row in await conn.fetch(_TRAVELERS, user_id, [uuid.UUID(i) for i in ids]):
+        found[str(row["id"])] = traveler_record(row)
+    return found
+
+
+async def travelers_page(
+    conn: asyncpg.Connection, user_id: uuid.UUID, after: str | None, limit: int
+) -> list[Record]:
+    rows = await conn.fetch(
+        _TRAVELERS_PAGE, user_id, uuid.UUID(after) if after else uuid.UUID(int=0), limit
+    )
+    return [traveler_record(row) for row in rows]
+
+
+# Trip notes -----------------------------------------------------------------------------
+
+_NOTE_COLUMNS = (
+    "id, booking_id, title, body, field_clocks, version, created_at, updated_at, deleted_at"
+)
+_NOTES = f"SELECT {_NOTE_COLUMNS} FROM trip_notes WHERE user_id = $1 AND id = ANY($2::uuid[])"
+_NOTES_PAGE = f"""
+SELECT {_NOTE_COLUMNS} FROM trip_notes
+WHERE user_id = $1 AND deleted_at IS NULL AND id > $2 ORDER BY id LIMIT $3
+"""
+
+
+def note_record(row: asyncpg.Record) -> Record:
+    key = str(row["id"])
+    if row["deleted_at"] is not None:
+        return tombstone("trip_notes", key, row["version"])
+    data = {
+        "id": key,
+        "booking_id": str(row["booking_id"]),
+        "title": row["title"],
+        "body": row["body"],
+        "clocks": row["field_clocks"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+    }
+    return Record("trip_notes", key, row["version"], data)
+
+
+async def read_notes(
+    conn: asyncpg.Connection, user_id: uuid.UUID, ids: Collection[str]
+) -> dict[str, Record]:
+    found = {i: tombstone("trip_notes", i) for i in ids}
+    for row in await conn.fetch(_NOTES, user_id, [uuid.UUID(i) for i in ids]):
+        found[str(row["id"])] = note_record(row)
+    return found
+
+
+async def notes_page(
+    conn: asyncpg.Connection, user_id: uuid.UUID, after: str | None, limit: int
+) -> list[Record]:
+    rows = await conn.fetch(
+        _NOTES_PAGE, user_id, uuid.UUID(after) if after else uuid.UUID(int=0), limit
+    )
+    return [note_record(row) for row in rows]
+
+
+# Notifications --------------------------------------------------------------------------
+
+_NOTIFICATION_COLUMNS = "id, kind, title, body, booking_id, flight_id, created_at, read_at, version"
+_NOTIFICATIONS = f"""
+SELECT {_NOTIFICATION_COLUMNS} FROM notifications WHERE user_id = $1 AND id = ANY($2::bigint[])
+"""
+_NOTIFICATIONS_PAGE = f"""
+SELECT {_NOTIFICATION_COLUMNS} FROM notifications
+WHERE user_id = $1 AND id > $2 ORDER BY id LIMIT $3
+"""
+
+
+def notification_record(row: asyncpg.Record) -> Record:
+    data = dict(row)
+    data["id"] = key = str(row["id"])
+    data["booking_id"] = str(row["booking_id"]) if row["booking_id"] else None
+    del data["version"]
+    return Record("notifications", key, row["version"], data)
+
+
+async def read_notifications(
+    conn: asyncpg.Connection, user_id: uuid.UUID, ids: Collection[str]
+) -> dict[str, Record]:
+    found = {i: tombstone("notifications", i) for i in ids}
+    for row in await conn.fetch(_NOTIFICATIONS, user_id, [int(i) for i in ids]):
+        found[str(row["id"])] = notification_record(row)
+    return found
+
+
+async def notifications_page(
+    conn: asyncpg.Connection, user_id: uuid.UUID, after: str | None, limit: int
+) -> list[Record]:
+    rows = await conn.fetch(_NOTIFICATIONS_PAGE, user_id, int(after) if after else 0, limit)
+    return [notification_record(row) for row in rows]
