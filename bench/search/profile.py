@@ -6,8 +6,9 @@ pydantic-core, uvloop) is charged to the Python frame that called or triggered i
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
+
+from bench.pyspy import summarise as summarise_stacks
 
 AREAS = (
     ("run_app (aiohttp/web.py", "event loop and sockets (uvloop, C code under run_app)"),
@@ -25,40 +26,12 @@ AREAS = (
 )
 
 
-def _area(frame: str) -> str:
-    for part, area in AREAS:
-        if part in frame:
-            return area
-    return "other (stdlib: datetime, heapq, hmac, json...)"
-
-
 def summarise_profile(raw: Path, top: int = 12) -> list[str]:
-    """py-spy raw stacks: CPU samples by area (own frame), top frames own and inclusive."""
-    own: Counter[str] = Counter()
-    inclusive: Counter[str] = Counter()
-    areas: Counter[str] = Counter()
-    total = 0
-    for line in raw.read_text(errors="replace").splitlines():
-        stack, _, count = line.rpartition(" ")
-        if not stack or not count.isdigit():
-            continue
-        frames = stack.split(";")
-        n = int(count)
-        total += n
-        own[frames[-1]] += n
-        areas[_area(frames[-1])] += n
-        for frame in set(frames):
-            inclusive[frame] += n
-    if not total:
-        return ["py-spy recorded no samples."]
-    out = [f"{total:,} CPU samples of the worker (idle time not sampled).", ""]
-    out += ["| area (where the sampled frame's code lives) | share |", "|---|---:|"]
-    out += [f"| {area} | {n / total:.1%} |" for area, n in areas.most_common()]
-    out += ["", "| own % | frame |", "|---:|---|"]
-    out += [f"| {n / total:.1%} | `{frame}` |" for frame, n in own.most_common(top)]
-    project = Counter(
-        {f: n for f, n in inclusive.items() if any(p in f for p in ("domain/", "handlers/"))}
+    return summarise_stacks(
+        raw,
+        AREAS,
+        other="other (stdlib: datetime, heapq, hmac, json...)",
+        project=("domain/", "handlers/"),
+        top=top,
+        samples_of=" of the worker",
     )
-    out += ["", "| inclusive % | frame (project code) |", "|---:|---|"]
-    out += [f"| {n / total:.1%} | `{frame}` |" for frame, n in project.most_common(top)]
-    return out

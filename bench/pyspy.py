@@ -1,0 +1,57 @@
+"""py-spy raw stacks summarised: CPU samples by area of the code, and the top frames.
+
+py-spy samples Python frames only: time in C (uvloop, orjson, pydantic-core, asyncpg's
+protocol, the garbage collector) is charged to the Python frame that called it. Idle time
+is not sampled.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+Areas = Sequence[tuple[str, str]]
+
+
+def summarise(
+    raw: Path,
+    areas: Areas,
+    *,
+    other: str,
+    project: Sequence[str] = ("domain/", "handlers/"),
+    top: int = 12,
+    samples_of: str = "",
+) -> list[str]:
+    """Markdown lines: samples by area (first matching part of the own frame wins), the
+    top own frames, and the top inclusive frames of the project's code."""
+
+    def area_of(frame: str) -> str:
+        return next((name for part, name in areas if part in frame), other)
+
+    own: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    by_area: Counter[str] = Counter()
+    total = 0
+    for line in raw.read_text(errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        frames = stack.split(";")
+        n = int(count)
+        total += n
+        own[frames[-1]] += n
+        by_area[area_of(frames[-1])] += n
+        for frame in set(frames):
+            inclusive[frame] += n
+    if not total:
+        return ["py-spy recorded no samples."]
+    out = [f"{total:,} CPU samples{samples_of} (idle time not sampled).", ""]
+    out += ["| area (where the sampled frame's code lives) | share |", "|---|---:|"]
+    out += [f"| {name} | {n / total:.1%} |" for name, n in by_area.most_common()]
+    out += ["", "| own % | frame |", "|---:|---|"]
+    out += [f"| {n / total:.1%} | `{frame}` |" for frame, n in own.most_common(top)]
+    ours = Counter({f: n for f, n in inclusive.items() if any(p in f for p in project)})
+    out += ["", "| inclusive % | frame (project code) |", "|---:|---|"]
+    out += [f"| {n / total:.1%} | `{frame}` |" for frame, n in ours.most_common(top)]
+    return out
