@@ -297,6 +297,21 @@ def stray_postgres(home: Path) -> list[int]:
     return [int(pid) for pid in found.stdout.split() if int(pid) != os.getpid()]
 
 
+def no_stray_postgres(home: Path, owned: bool, notes: list[str]) -> None:
+    """Note whether a PostgreSQL outlived the run on the bench home; stop it if the bench
+    created that home."""
+    strays = stray_postgres(home)
+    if not strays:
+        notes.append("no PostgreSQL left running on the bench home afterwards")
+        return
+    notes.append(f"stray PostgreSQL left on {home}/pgdata: pids {strays}")
+    if owned:
+        for pid in strays:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGINT)
+        time.sleep(3)
+
+
 # --- wrk --------------------------------------------------------------------------------
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import secrets
@@ -36,9 +35,9 @@ from bench.foundation import (
     _end_group,
     _free_port,
     bench_home,
+    no_stray_postgres,
     run_bounded,
     seed,
-    stray_postgres,
 )
 from bench.search.database import (
     dsn_for,
@@ -582,16 +581,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         finally:
             if pg is not None:
                 pg.stop()
-            strays = stray_postgres(home)
-            if strays:
-                report.notes.append(f"stray PostgreSQL left on {home}/pgdata: pids {strays}")
-                if owned:
-                    for pid in strays:
-                        with contextlib.suppress(ProcessLookupError):
-                            os.kill(pid, signal.SIGINT)
-                    time.sleep(3)
-            else:
-                report.notes.append("no PostgreSQL left running on the bench home afterwards")
+            no_stray_postgres(home, owned, report.notes)
 
     if any(not race.passed for race in report.races):
         code = code or 1

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import inspect
 import json
 import math
@@ -35,10 +34,10 @@ from bench.foundation import (
     _env,
     _free_port,
     bench_home,
+    no_stray_postgres,
     run_bounded,
     seed,
     skybound_bin,
-    stray_postgres,
 )
 from bench.search import breakdown, explain
 from bench.search.database import (
@@ -685,16 +684,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         finally:
             if pg is not None:
                 pg.stop()
-            strays = stray_postgres(home)
-            if strays:
-                report.notes.append(f"stray PostgreSQL left on {home}/pgdata: pids {strays}")
-                if owned:
-                    for pid in strays:
-                        with contextlib.suppress(ProcessLookupError):
-                            os.kill(pid, signal.SIGINT)
-                    time.sleep(3)
-            else:
-                report.notes.append("no PostgreSQL left running on the bench home afterwards")
+            no_stray_postgres(home, owned, report.notes)
 
     finished = code_version()
     if finished != report.settings["code"]:
