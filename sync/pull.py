@@ -48,6 +48,10 @@ ORDER BY id
 LIMIT $4
 """
 
+_CHANGED_SINCE = """
+SELECT EXISTS (SELECT 1 FROM change_events WHERE id > $1 AND id <= $2 AND topics @> ARRAY[$3::text])
+"""
+
 # Per client, the last mutation whose effect is at or below the position: a
 # mutation whose event lies beyond it is reported only by the pull that covers it.
 _LAST_MUTATIONS = """
@@ -118,7 +122,10 @@ async def pull(
             following = Cursor(
                 user_id, SCHEMA_VERSION, log.epoch, cursor.through, collections, mark
             )
-            has_more = mark is not None
+            # The last page of a full state: more if anything changed since it began.
+            has_more = mark is not None or await conn.fetchval(
+                _CHANGED_SINCE, cursor.through, released, f"user:{user_id}"
+            )
         else:
             released = max(cursor.through, released)
             changes, consumed = await _changes_since(

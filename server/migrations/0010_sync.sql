@@ -216,6 +216,7 @@ CREATE TABLE notifications (
     flight_id   bigint,
     event_id    bigint,
     created_at  timestamptz NOT NULL DEFAULT now(),
+    updated_at  timestamptz NOT NULL DEFAULT now(),
     read_at     timestamptz,
     version     integer NOT NULL DEFAULT 1
 );
