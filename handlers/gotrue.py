@@ -52,7 +52,7 @@ from server.api import ApiRoutes, PayloadTooLarge, UnsupportedMediaType
 from server.auth import Claims, Unauthorized, bearer_token
 from server.errors import MalformedBody, ValidationFailed
 from server.keys import pool_key, settings_key, verifier_key
-from server.mailer import Mailer
+from server.mailer import outbox_key
 from server.middleware import client_ip
 
 Bound = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -176,7 +176,7 @@ def _accounts(request: web.Request) -> Accounts:
                            settings.auth_access_token_seconds),
         session_lifetime=timedelta(days=settings.auth_refresh_token_days),
         site_url=settings.site_url,
-        mailer=Mailer(settings),
+        outbox=app[outbox_key],
     )  # fmt: skip
 
 

@@ -17,6 +17,7 @@ from server import keys
 from server.database import connect, create_pool
 from server.embedded import embedded_postgres
 from server.identity import auth_context
+from server.mailer import mail_outbox_context
 from server.metrics import Metrics
 from server.middleware import (
     add_response_headers,
@@ -114,6 +115,7 @@ def create_app(settings: Settings) -> web.Application:
     app.on_response_prepare.append(add_response_headers)
     app.cleanup_ctx.append(database)
     app.cleanup_ctx.append(auth_context)
+    app.cleanup_ctx.append(mail_outbox_context)
     app.cleanup_ctx.append(user_data_context)
     app.cleanup_ctx.append(realtime_context)
     app.cleanup_ctx.append(search_context)

@@ -96,7 +96,7 @@ class TokenVerifier:
         self.issuer = issuer
         self.jwks_url = jwks_url
         self._keys: dict[str, jwt.PyJWK] = {}
-        self._fetched_at = 0.0
+        self._fetched_at: float | None = None
         self._fetch_lock = asyncio.Lock()
         self._session: aiohttp.ClientSession | None = None
         # Verified tokens, by their exact text: a client sends the same token for an
@@ -159,7 +159,7 @@ class TokenVerifier:
         if not isinstance(kid, str):
             raise Unauthorized("Token has no key id.")
         key = self._keys.get(kid)
-        if key is None and time.monotonic() - self._fetched_at >= JWKS_REFETCH_SECONDS:
+        if key is None:
             await self._refresh()
             key = self._keys.get(kid)
         if key is None:
@@ -169,9 +169,13 @@ class TokenVerifier:
         return key.key
 
     async def _refresh(self) -> None:
+        """Fetch the JWKS unless it was fetched in the last JWKS_REFETCH_SECONDS. A
+        request that arrives while a fetch is under way waits for it (the first
+        requests after a start all need the keys), and then finds it fresh."""
         async with self._fetch_lock:
-            if time.monotonic() - self._fetched_at < JWKS_REFETCH_SECONDS:
-                return  # someone else just fetched
+            fetched_at = self._fetched_at
+            if fetched_at is not None and time.monotonic() - fetched_at < JWKS_REFETCH_SECONDS:
+                return
             self._fetched_at = time.monotonic()
             assert self.jwks_url is not None
             if self._session is None:

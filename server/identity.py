@@ -6,7 +6,11 @@ wrapper calls ``authenticate`` and passes the claims as ``user``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
+import logging
+import random
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -16,32 +20,135 @@ from aiohttp import web
 
 from server import keys
 from server.auth import Claims, Forbidden, TokenVerifier, Unauthorized, bearer_token
+from server.database import connect
 from server.settings import Settings
 
+log = logging.getLogger(__name__)
+
+# A backstop only: a change to user_roles is announced (NOTIFY skybound_roles, by a
+# trigger) and forgotten by every worker at once; the cache is used only while that
+# announcement can arrive.
 ROLE_CACHE_SECONDS = 30.0
+ROLE_CACHE_ENTRIES = 100_000
+ROLES_CHANNEL = "skybound_roles"
+LISTEN_KEEPALIVE_SECONDS = 10.0
+LISTEN_MAX_BACKOFF_SECONDS = 10.0
 claims_key: web.RequestKey[Claims] = web.RequestKey("claims")
 
 
 class RoleDirectory:
-    """Roles granted in the user_roles table, cached briefly per user."""
+    """Roles granted in the user_roles table, cached per user until they change.
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    Every change to user_roles, whoever makes it, notifies ``skybound_roles`` with the
+    user's id, and the directory forgets that user; a revoked role stops working on
+    every worker as soon as the notification arrives. The cache is used only while
+    the LISTEN connection is up: when it drops, notifications could be missed, so the
+    cache is emptied and every lookup reads the table until the connection is back.
+    A lookup that was under way when any change arrived is not cached, so a read
+    from before a revocation cannot outlive it.
+    """
+
+    def __init__(self, pool: asyncpg.Pool, listen_dsn: str | None = None) -> None:
         self.pool = pool
+        self.listen_dsn = listen_dsn
         self._cache: dict[uuid.UUID, tuple[float, frozenset[str]]] = {}
+        # Bumped by every forget; a lookup stores its answer only if it is unchanged.
+        self.generation = 0
+        self._conn: asyncpg.Connection | None = None
+        self._lost = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def listening(self) -> bool:
+        return self._conn is not None and not self._conn.is_closed()
 
     async def granted(self, user_id: uuid.UUID) -> frozenset[str]:
         cached = self._cache.get(user_id)
         if cached is not None and time.monotonic() - cached[0] < ROLE_CACHE_SECONDS:
             return cached[1]
+        generation = self.generation
         rows = await self.pool.fetch("SELECT role FROM user_roles WHERE user_id = $1", user_id)
         roles = frozenset(row["role"] for row in rows)
-        if len(self._cache) > 100_000:
-            self._cache.clear()
-        self._cache[user_id] = (time.monotonic(), roles)
+        if self.listening and generation == self.generation:
+            if len(self._cache) >= ROLE_CACHE_ENTRIES:
+                self._cache.clear()
+            self._cache[user_id] = (time.monotonic(), roles)
         return roles
 
     def forget(self, user_id: uuid.UUID) -> None:
+        self.generation += 1
         self._cache.pop(user_id, None)
+
+    def forget_all(self) -> None:
+        self.generation += 1
+        self._cache.clear()
+
+    # Listening ------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self.listen_dsn is None:
+            return  # no notifications: no cache
+        with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            await self._listen()  # else the watch task keeps trying; lookups read meanwhile
+        self._task = asyncio.create_task(self._watch(), name="role-directory-listener")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self._close()
+
+    async def _listen(self) -> None:
+        assert self.listen_dsn is not None
+        conn = await connect(self.listen_dsn, application_name="skybound-roles-listener")
+        conn.add_termination_listener(self._on_terminated)
+        await conn.add_listener(ROLES_CHANNEL, self._on_notify)
+        self._lost.clear()
+        self._conn = conn
+        # Changes made while nobody listened: forget everything cached before.
+        self.forget_all()
+
+    async def _close(self) -> None:
+        conn, self._conn = self._conn, None
+        self.forget_all()
+        if conn is not None and not conn.is_closed():
+            conn.remove_termination_listener(self._on_terminated)
+            try:
+                await asyncio.wait_for(conn.close(), timeout=2)
+            except (TimeoutError, OSError, asyncpg.PostgresError):
+                conn.terminate()
+
+    def _on_notify(self, _conn: object, _pid: object, _channel: object, payload: object) -> None:
+        try:
+            self.forget(uuid.UUID(str(payload)))
+        except ValueError:
+            self.forget_all()  # '*' (TRUNCATE) or anything unexpected
+
+    def _on_terminated(self, *_: object) -> None:
+        self.forget_all()
+        self._lost.set()
+
+    async def _watch(self) -> None:
+        """Keep the LISTEN connection alive (a half-open one only shows when used) and
+        reconnect with jittered backoff when it is lost."""
+        retry_in = 0.0
+        while True:
+            try:
+                if not self.listening:
+                    await self._listen()
+                    retry_in = 0.0
+                assert self._conn is not None
+                await asyncio.wait_for(self._conn.fetchval("SELECT 1"), LISTEN_KEEPALIVE_SECONDS)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._lost.wait(), LISTEN_KEEPALIVE_SECONDS)
+                if not self._lost.is_set():
+                    continue
+                raise ConnectionError("listen connection terminated")
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("role listener lost its connection", extra={"error": repr(exc)})
+            await self._close()
+            retry_in = min(LISTEN_MAX_BACKOFF_SECONDS, max(0.1, retry_in * 2))
+            await asyncio.sleep(retry_in * random.uniform(0.5, 1.0))
 
 
 roles_key: web.AppKey[RoleDirectory] = web.AppKey("role_directory")
@@ -88,8 +195,13 @@ async def auth_context(app: web.Application) -> AsyncIterator[None]:
         jwks_url=settings.effective_jwks_url,
     )
     app[keys.verifier_key] = verifier
-    app[roles_key] = RoleDirectory(app[keys.pool_key])
+    directory = RoleDirectory(
+        app[keys.pool_key], settings.listen_database_url or app[keys.database_url_key]
+    )
+    await directory.start()
+    app[roles_key] = directory
     try:
         yield
     finally:
+        await directory.stop()
         await verifier.close()

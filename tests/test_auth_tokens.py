@@ -8,6 +8,7 @@ import time
 import uuid
 from typing import Any
 
+import asyncpg
 import jwt
 import pytest
 from aiohttp import web
@@ -17,7 +18,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from server.app import create_app
 from server.cli import main as cli_main
-from server.keys import verifier_key
+from server.identity import RoleDirectory, roles_key
+from server.keys import pool_key, verifier_key
 from server.settings import Settings
 from tests.problems import assert_problem
 from tests.tokens import TEST_JWT_SECRET, access_token
@@ -91,9 +93,12 @@ class KeyServer:
     def __init__(self) -> None:
         self.keys: list[dict[str, Any]] = []
         self.fetches = 0
+        self.gate: asyncio.Event | None = None  # when set, answers wait for it
 
     async def handle(self, request: web.Request) -> web.Response:
         self.fetches += 1
+        if self.gate is not None:
+            await self.gate.wait()
         return web.json_response({"keys": self.keys})
 
     def add(self, private_key: Any, kid: str, algorithm: str) -> None:
@@ -153,6 +158,26 @@ async def test_unknown_kid_refetches_once_after_rotation(
     rotated = jwt.encode(_claims(user), new, "ES256", headers={"kid": "new"})
     assert (await asymmetric_client.get("/v1/me", headers=_bearer(rotated))).status == 200
     assert keys.fetches == 2
+
+
+async def test_requests_arriving_during_the_first_jwks_fetch_wait_for_it(
+    asymmetric_client: TestClient, jwks: tuple[KeyServer, str]
+) -> None:
+    """After a start, the first burst of ES256 requests must not be 401 while the keys load."""
+    keys, _ = jwks
+    ec_key = ec.generate_private_key(ec.SECP256R1())
+    keys.add(ec_key, "ec-1", "ES256")
+    keys.gate = asyncio.Event()
+    token = jwt.encode(_claims(uuid.uuid4()), ec_key, "ES256", headers={"kid": "ec-1"})
+    burst = [
+        asyncio.ensure_future(asymmetric_client.get("/v1/me", headers=_bearer(token)))
+        for _ in range(8)
+    ]
+    await asyncio.sleep(0.3)  # the whole burst reaches the verifier while the fetch is held
+    keys.gate.set()
+    responses = await asyncio.wait_for(asyncio.gather(*burst), 10)
+    assert [r.status for r in responses] == [200] * 8
+    assert keys.fetches == 1
 
 
 async def test_forged_kids_do_not_hammer_the_key_server(
@@ -224,6 +249,61 @@ async def test_admin_from_app_metadata_grants_roles_that_take_effect(client: Tes
         headers=_bearer(access_token(agent_id)),
     )  # fmt: skip
     await assert_problem(refused, 403)
+
+
+async def _notified(directory: RoleDirectory, since: int, within: float = 10.0) -> None:
+    """Wait until the directory has forgotten something since generation ``since``."""
+    deadline = asyncio.get_running_loop().time() + within
+    while directory.generation == since:
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("no role change notification arrived")
+        await asyncio.sleep(0.02)
+
+
+async def test_a_revoked_role_stops_working_on_every_worker_once_notified(
+    aiohttp_client: Any, settings: Settings, db: asyncpg.Connection
+) -> None:
+    """Granted roles are cached per worker; a revocation on one worker (or in SQL) is
+    announced, and the other worker refuses the role from then on, long before any TTL."""
+    first: TestClient = await aiohttp_client(create_app(settings))
+    second: TestClient = await aiohttp_client(create_app(settings))  # another worker
+    admin = access_token(uuid.uuid4(), app_metadata={"roles": ["admin"]})
+    staff_id = uuid.uuid4()
+    staff = _bearer(access_token(staff_id))
+    await db.execute("INSERT INTO user_roles (user_id, role) VALUES ($1, 'admin')", staff_id)
+    target = f"/v1/admin/users/{uuid.uuid4()}/roles"
+    for _ in range(2):  # the second answer comes from the cache
+        assert (await second.get(target, headers=staff)).status == 200
+    directory = second.app[roles_key]
+    assert directory.listening
+
+    before = directory.generation
+    revoked = await first.put(f"/v1/admin/users/{staff_id}/roles", json={"roles": ["ops"]},
+                              headers=_bearer(admin))  # fmt: skip
+    assert (await revoked.json())["roles"] == ["ops"]
+    await _notified(directory, before)
+    await assert_problem(await second.get(target, headers=staff), 403)
+    me = await (await second.get("/v1/me", headers=staff)).json()
+    assert me["roles"] == ["ops", "passenger"]
+
+    before = directory.generation
+    await db.execute("DELETE FROM user_roles WHERE user_id = $1", staff_id)  # as psql would
+    await _notified(directory, before)
+    me = await (await second.get("/v1/me", headers=staff)).json()
+    assert me["roles"] == ["passenger"]
+
+
+async def test_without_notifications_granted_roles_are_read_every_time(
+    client: TestClient, db: asyncpg.Connection
+) -> None:
+    directory = RoleDirectory(client.app[pool_key], listen_dsn=None)
+    await directory.start()
+    user = uuid.uuid4()
+    await db.execute("INSERT INTO user_roles (user_id, role) VALUES ($1, 'ops')", user)
+    assert await directory.granted(user) == {"ops"}
+    await db.execute("DELETE FROM user_roles WHERE user_id = $1", user)
+    assert await directory.granted(user) == frozenset()
+    await directory.stop()
 
 
 async def test_roles_outside_the_known_set_are_ignored_or_refused(client: TestClient) -> None:

@@ -15,6 +15,7 @@ from server.app import create_app
 from server.settings import Settings
 from tests import smtp
 from tests.smtp import Mailbox, recovery_code, with_smtp
+from tests.test_gotrue_mail import delivered
 
 smtp_server = smtp.smtp_server  # the fixture, from its helper module
 
@@ -67,7 +68,7 @@ async def test_sign_up_sign_in_refresh_and_reset_a_password(
     assert current.user.id == signed_up.user.id
 
     await gotrue.reset_password_for_email(EMAIL)
-    [message] = smtp_server.messages
+    [message] = await delivered(smtp_server)
     assert message["To"] == EMAIL
     verified = await gotrue.verify_otp(
         {"email": EMAIL, "token": recovery_code(message), "type": "recovery"}
@@ -98,7 +99,7 @@ async def test_client_reads_gotrue_errors(gotrue: AsyncGoTrueClient, smtp_server
     assert (taken.value.status, taken.value.code) == (422, "user_already_exists")
 
     await gotrue.reset_password_for_email(EMAIL)
-    code = recovery_code(smtp_server.messages[0])
+    code = recovery_code((await delivered(smtp_server))[0])
     await gotrue.verify_otp({"email": EMAIL, "token": code, "type": "recovery"})
     with pytest.raises(AuthApiError) as replay:
         await gotrue.verify_otp({"email": EMAIL, "token": code, "type": "recovery"})

@@ -14,8 +14,6 @@ import uuid
 from datetime import timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import asyncpg
-
 from domain.accounts import Executor
 from domain.accounts.sessions import token_hash
 
@@ -24,30 +22,39 @@ LIFETIME = timedelta(hours=1)
 # the same way but send nothing.
 RESEND_INTERVAL = timedelta(seconds=60)
 
-_CLAIM_SEND = """
-UPDATE auth_users SET recovery_sent_at = now()
-WHERE id = $1 AND (recovery_sent_at IS NULL OR recovery_sent_at <= now() - $2::interval)
-RETURNING id
+
+def new_token() -> str:
+    return secrets.token_urlsafe(16)
+
+
+# Claim the resend interval, supersede unused tokens and record the new one, all for
+# the account with this address, if there is one; return where to mail the token.
+# One statement: an unknown address runs the same lookup and writes nothing.
+_ISSUE = """
+WITH account AS (
+    UPDATE auth_users SET recovery_sent_at = now()
+    WHERE lower(email) = lower($1)
+      AND (recovery_sent_at IS NULL OR recovery_sent_at <= now() - $2::interval)
+    RETURNING id, email
+), superseded AS (
+    DELETE FROM auth_recovery_tokens
+    WHERE user_id = (SELECT id FROM account) AND used_at IS NULL
+), issued AS (
+    INSERT INTO auth_recovery_tokens (token_hash, user_id, expires_at)
+    SELECT $3, id, now() + $4::interval FROM account
+)
+SELECT email FROM account
 """
 
 
-async def issue(conn: asyncpg.Connection, user_id: uuid.UUID) -> str | None:
-    """A fresh token (earlier unused ones stop working), or None when one was sent
-    moments ago. Run inside a transaction."""
-    if await conn.fetchval(_CLAIM_SEND, user_id, RESEND_INTERVAL) is None:
-        return None
-    await conn.execute(
-        "DELETE FROM auth_recovery_tokens WHERE user_id = $1 AND used_at IS NULL", user_id
+async def issue(conn: Executor, email: str, token: str) -> str | None:
+    """Make ``token`` the account's recovery token (earlier unused ones stop working)
+    and return the address to email it to; None when there is no such account or
+    one was sent moments ago."""
+    recipient: str | None = await conn.fetchval(
+        _ISSUE, email, RESEND_INTERVAL, token_hash(token), LIFETIME
     )
-    token = secrets.token_urlsafe(16)
-    await conn.execute(
-        """INSERT INTO auth_recovery_tokens (token_hash, user_id, expires_at)
-           VALUES ($1, $2, now() + $3::interval)""",
-        token_hash(token),
-        user_id,
-        LIFETIME,
-    )
-    return token
+    return recipient
 
 
 _REDEEM = """

@@ -6,7 +6,6 @@ transaction that records its outcome.
 
 from __future__ import annotations
 
-import logging
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -48,9 +47,7 @@ from domain.accounts.users import (
     user_by_email,
     user_by_id,
 )
-from server.mailer import Mailer, MailNotSent
-
-log = logging.getLogger(__name__)
+from server.mailer import MailOutbox
 
 SignOutScope = Literal["global", "local", "others"]
 
@@ -61,7 +58,7 @@ class Accounts:
     signer: TokenSigner
     session_lifetime: timedelta
     site_url: str
-    mailer: Mailer
+    outbox: MailOutbox
     limits: throttle.Limits | None = None
 
     @property
@@ -201,28 +198,24 @@ class Accounts:
             await revoke_user_sessions(self.pool, user_id, "logout")
 
     async def recover(self, email: str, ip: str, redirect_to: str | None) -> None:
-        """Email a recovery token if the account exists. The caller answers the same
-        either way, so the response does not tell who has an account."""
+        """Queue a recovery email if the account exists. The caller answers the same
+        either way, and the work is the same too, so neither the answer nor its timing
+        tells who has an account: the token and email are made for any address, one
+        transaction runs the same statements (writing the throttle counter, and for an
+        account the token and its email, so committing with one WAL flush either way),
+        and the email is sent later by the outbox, never while the request waits."""
         email = normalize_email(email)
-        await throttle.take(
-            self.pool, [(throttle.recover_ip_bucket(ip), self._limits.recover_per_ip)]
-        )
-        row = await user_by_email(self.pool, email)
-        if row is None:
-            return
-        async with self.pool.acquire() as conn, conn.transaction():
-            token = await recovery.issue(conn, row["id"])
-        if token is None:
-            return
+        token = recovery.new_token()
         link = recovery.reset_link(self.site_url, token, redirect_to)
         subject, text = recovery.recovery_email(link, token)
-        try:
-            await self.mailer.send(row["email"], subject, text)
-        except MailNotSent as exc:
-            # Not reported to the caller: an error only for existing accounts would
-            # reveal them. The user can ask again after the resend interval.
-            log.error("recovery email not sent", extra={"user_id": str(row["id"]),
-                                                        "error": str(exc)})  # fmt: skip
+        async with self.pool.acquire() as conn, conn.transaction():
+            await throttle.take(
+                conn, [(throttle.recover_ip_bucket(ip), self._limits.recover_per_ip)]
+            )
+            recipient = await recovery.issue(conn, email, token)
+            queued = await self.outbox.enqueue(conn, recipient, subject, text)
+        if queued:
+            self.outbox.wake()
 
     async def verify_recovery(self, token: str, email: str | None) -> AuthSession:
         """Redeem a recovery token for a session, with which the user sets a new password."""
