@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from aiohttp import web
 from pydantic import Field, StringConstraints, field_validator
 
 from domain.seating import (
-    REAP_INTERVAL_SECONDS,
     SeatHold,
     SeatHoldList,
     SeatHoldNotFound,
@@ -19,7 +16,6 @@ from domain.seating import (
     SeatMapUnavailable,
     SeatUnavailable,
     UnknownSeat,
-    hold_reaper,
     hold_seats,
     release_hold,
     seat_map,
@@ -132,16 +128,3 @@ async def release_seat_hold(request: web.Request, path: HoldPath, user: Claims) 
 )
 async def my_seat_holds(request: web.Request, user: Claims) -> SeatHoldList:
     return await user_holds(request.app[pool_key], user.user_id)
-
-
-async def seat_hold_reaper(app: web.Application) -> AsyncIterator[None]:
-    """Cleanup context: delete expired holds periodically, so seat-map watchers hear of
-    seats freed by expiry."""
-    task = asyncio.create_task(
-        hold_reaper(app[pool_key], REAP_INTERVAL_SECONDS), name="seat-hold-reaper"
-    )
-    try:
-        yield
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)

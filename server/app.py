@@ -11,7 +11,7 @@ from aiohttp import web
 from swagger_ui import api_doc
 
 import handlers
-from domain.bookings.setup import bookings_context
+from domain.bookings.setup import bookings_context, seat_hold_reaper
 from domain.search.setup import search_context
 from server import keys
 from server.database import connect, create_pool
@@ -117,6 +117,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(auth_context)
     app.cleanup_ctx.append(mail_outbox_context)
     app.cleanup_ctx.append(user_data_context)
+    app.cleanup_ctx.append(seat_hold_reaper)
     app.cleanup_ctx.append(realtime_context)
     app.cleanup_ctx.append(search_context)
     app.cleanup_ctx.append(bookings_context)

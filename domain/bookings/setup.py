@@ -1,7 +1,8 @@
-"""The booking service as an application resource."""
+"""The booking service and the seat-hold reaper as application resources."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -9,6 +10,7 @@ from aiohttp import web
 from domain.bookings.changes import ChangeService
 from domain.bookings.payments import SimulatedProvider
 from domain.bookings.service import BookingService
+from domain.seating import REAP_INTERVAL_SECONDS, hold_reaper
 from server import keys
 from server.database import create_pool
 from server.vault import vault_key
@@ -40,3 +42,16 @@ async def bookings_context(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await provider_pool.close()
+
+
+async def seat_hold_reaper(app: web.Application) -> AsyncIterator[None]:
+    """Delete expired holds periodically, so seat-map watchers hear of seats freed by
+    expiry (readers already treat an expired hold as free)."""
+    task = asyncio.create_task(
+        hold_reaper(app[keys.pool_key], REAP_INTERVAL_SECONDS), name="seat-hold-reaper"
+    )
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
