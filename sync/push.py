@@ -1,13 +1,15 @@
 """Push: a device's mutations, applied in order, each once, each in its own transaction.
 
-Every mutation's transaction starts by locking the device's ``sync_clients`` row,
-so two pushes of one device (a retry racing the original) take turns per
-mutation. A mutation id at or below the device's last one is a retry: it is
-answered with the outcome stored the first time and not applied again. A data
-mutation's effect, its outcome and the device's new last id commit together.
+A data mutation's effect, its outcome and the device's new last id commit together:
+the transaction ends by raising ``sync_clients.last_mutation_id`` to the mutation's
+id only if it is still below it. A retry racing the original (both read an older
+last id) waits there for the original's commit, finds the id taken, and rolls its
+own work back. A mutation id at or below the device's last one is answered with the
+outcome stored the first time and not applied again.
 
 A booking command confirms a quote in the booking domain's own transaction, so
-it takes three steps: quote and record the quote id as ``pending``; confirm; record
+it takes three steps: quote and record the quote id as ``pending`` (holding the
+device's row, so a racing retry waits and then reuses that quote); confirm; record
 the outcome. A retry after a crash in between finds the pending quote and confirms
 that same quote, which the booking domain answers at most once.
 """
@@ -40,15 +42,24 @@ from sync.records import read_trips, tombstone
 # Outcomes kept per device, for answering retries.
 KEPT_OUTCOMES = 1000
 
-_CLAIM_CLIENT = """
+_ENSURE_CLIENT = """
 INSERT INTO sync_clients (user_id, client_id) VALUES ($1, $2)
 ON CONFLICT (user_id, client_id) DO UPDATE SET last_push_at = now()
 RETURNING last_mutation_id
 """
 
+_LOCK_CLIENT = """
+SELECT last_mutation_id FROM sync_clients WHERE user_id = $1 AND client_id = $2 FOR UPDATE
+"""
+
 _STORED = """
 SELECT status, reason, quote_id FROM sync_mutations
 WHERE user_id = $1 AND client_id = $2 AND mutation_id = $3
+"""
+
+_STORED_MANY = """
+SELECT mutation_id, status, reason FROM sync_mutations
+WHERE user_id = $1 AND client_id = $2 AND mutation_id = ANY($3::bigint[])
 """
 
 _PENDING = """
@@ -57,18 +68,24 @@ VALUES ($1, $2, $3, $4, 'pending', $5)
 ON CONFLICT (user_id, client_id, mutation_id) DO UPDATE SET quote_id = EXCLUDED.quote_id
 """
 
-# The outcome and the device's new last id, in one statement. event_id: the newest
-# event of what the mutation wrote, its own uncommitted one included.
+# The device's new last id and the outcome, in one statement; nothing when another push
+# of the device processed the mutation first (then the caller rolls back). event_id: the
+# newest event of what the mutation wrote, its own uncommitted one included.
 _RECORD = """
-WITH outcome AS (
+WITH claimed AS (
+    UPDATE sync_clients SET last_mutation_id = $3
+    WHERE user_id = $1 AND client_id = $2 AND last_mutation_id < $3
+    RETURNING user_id
+), outcome AS (
     INSERT INTO sync_mutations (user_id, client_id, mutation_id, name, status, reason, event_id)
-    VALUES ($1, $2, $3, $4, $5, $6,
-            (SELECT max(id) FROM change_events WHERE entity = $7 AND entity_id = ANY($8::text[])))
+    SELECT $1, $2, $3, $4, $5, $6,
+           (SELECT max(id) FROM change_events WHERE entity = $7 AND entity_id = ANY($8::text[]))
+    FROM claimed
     ON CONFLICT (user_id, client_id, mutation_id) DO UPDATE
         SET status = EXCLUDED.status, reason = EXCLUDED.reason, event_id = EXCLUDED.event_id,
             processed_at = now()
 )
-UPDATE sync_clients SET last_mutation_id = $3 WHERE user_id = $1 AND client_id = $2
+SELECT count(*) FROM claimed
 """
 
 _FORGET = """
@@ -113,6 +130,18 @@ def _result(mutation_id: int, outcome: Outcome, replayed: bool = False) -> dict[
     return result
 
 
+class AlreadyProcessed(Exception):
+    """Another push of the device processed this mutation first: roll back, replay."""
+
+
+def _replayed(mutation_id: int, stored: asyncpg.Record | None) -> dict[str, Any]:
+    if stored is None or stored["status"] == "pending":
+        outcome = Outcome("applied", detail="Processed earlier; the outcome is no longer kept.")
+    else:
+        outcome = Outcome(cast(Status, stored["status"]), reason=stored["reason"])
+    return _result(mutation_id, outcome, replayed=True)
+
+
 class Push:
     """One push request of one device."""
 
@@ -125,14 +154,19 @@ class Push:
         self.user_id = user.user_id
         self.client_id = client_id
         self.results: list[dict[str, Any]] = []
+        self.last = 0
+        # Retries answered together, in one query: result index -> mutation id.
+        self._replays: dict[int, int] = {}
 
     async def last_mutation_id(self) -> int:
         return int(await self.conn.fetchval(_LAST, self.user_id, self.client_id) or 0)
 
     async def invalid(self, errors: list[FieldError]) -> MutationInvalid:
+        await self._answer_replays()
         return MutationInvalid(errors, self.results, await self.last_mutation_id())
 
     async def run(self, raw_mutations: list[Any]) -> dict[str, Any]:
+        self.last = int(await self.conn.fetchval(_ENSURE_CLIENT, self.user_id, self.client_id))
         previous: int | None = None
         for index, raw in enumerate(raw_mutations):
             where = f"body.mutations[{index}]"
@@ -146,6 +180,10 @@ class Push:
                     "not_increasing",
                 )])  # fmt: skip
             previous = mutation.id
+            if mutation.id <= self.last:
+                self._replays[len(self.results)] = mutation.id
+                self.results.append({})
+                continue
             clock = Clock.parse(mutation.client_time)
             if clock.node != self.client_id:
                 raise await self.invalid([FieldError(
@@ -159,27 +197,35 @@ class Push:
                     "unknown_mutation",
                 )])  # fmt: skip
             self.results.append(await self.apply(mutation, model, capped(clock), where))
+        await self._answer_replays()
         last = await self.last_mutation_id()
         if last > KEPT_OUTCOMES:
             await self.conn.execute(_FORGET, self.user_id, self.client_id, last - KEPT_OUTCOMES)
         return {"results": self.results, "last_mutation_id": last}
 
-    async def _claim(self) -> int:
-        return int(await self.conn.fetchval(_CLAIM_CLIENT, self.user_id, self.client_id))
+    async def _answer_replays(self) -> None:
+        if not self._replays:
+            return
+        rows = await self.conn.fetch(_STORED_MANY, self.user_id, self.client_id,
+                                     list(self._replays.values()))  # fmt: skip
+        stored = {row["mutation_id"]: row for row in rows}
+        for index, mutation_id in self._replays.items():
+            self.results[index] = _replayed(mutation_id, stored.get(mutation_id))
+        self._replays.clear()
 
     async def _replay(self, mutation_id: int) -> dict[str, Any]:
+        self.last = max(self.last, mutation_id)
         stored = await self.conn.fetchrow(_STORED, self.user_id, self.client_id, mutation_id)
-        if stored is None or stored["status"] == "pending":
-            outcome = Outcome("applied", detail="Processed earlier; the outcome is no longer kept.")
-        else:
-            outcome = Outcome(cast(Status, stored["status"]), reason=stored["reason"])
-        return _result(mutation_id, outcome, replayed=True)
+        return _replayed(mutation_id, stored)
 
     async def _record(self, mutation: Mutation, outcome: Outcome) -> None:
-        await self.conn.execute(
+        claimed = await self.conn.fetchval(
             _RECORD, self.user_id, self.client_id, mutation.id, mutation.name, outcome.status,
             outcome.reason, outcome.entity, outcome.entity_ids,
         )  # fmt: skip
+        if not claimed:
+            raise AlreadyProcessed()
+        self.last = mutation.id
 
     def _arguments(self, mutation: Mutation, model: type[BaseModel], where: str) -> Any:
         try:
@@ -193,15 +239,23 @@ class Push:
         if mutation.name not in _DATA:
             return await self.command(mutation, model, where)
         try:
-            async with self.conn.transaction():
-                if mutation.id <= await self._claim():
-                    return await self._replay(mutation.id)
-                args = self._arguments(mutation, model, where)
-                outcome = await _DATA[mutation.name](self.conn, self.user_id, args, clock)
-                await self._record(mutation, outcome)
+            args = self._arguments(mutation, model, where)
         except MutationInvalid as exc:
             raise await self.invalid(exc.errors) from None
-        return _result(mutation.id, outcome)
+        for attempt in range(2):
+            try:
+                async with self.conn.transaction():
+                    outcome = await _DATA[mutation.name](self.conn, self.user_id, args, clock)
+                    await self._record(mutation, outcome)
+            except AlreadyProcessed:
+                return await self._replay(mutation.id)
+            except asyncpg.UniqueViolationError:
+                # A racing retry created the same record first; once more, it is an update.
+                if attempt:
+                    raise
+                continue
+            return _result(mutation.id, outcome)
+        raise AssertionError("unreachable")
 
     # Commands ---------------------------------------------------------------------------
 
@@ -209,25 +263,40 @@ class Push:
         self, mutation: Mutation, model: type[BaseModel], where: str
     ) -> dict[str, Any]:
         try:
-            async with self.conn.transaction():
-                if mutation.id <= await self._claim():
-                    return await self._replay(mutation.id)
-                args: Command = self._arguments(mutation, model, where)
-                stored = await self.conn.fetchrow(_STORED, self.user_id, self.client_id,
-                                                  mutation.id)  # fmt: skip
-                quote_id = stored["quote_id"] if stored is not None else None
+            args: Command = self._arguments(mutation, model, where)
         except MutationInvalid as exc:
             raise await self.invalid(exc.errors) from None
-        outcome = await self._quote_and_confirm(mutation, args, quote_id, where)
+        # Holding the device's row while quoting: a racing retry waits, then finds the
+        # pending quote and confirms that one instead of taking a second.
         async with self.conn.transaction():
-            await self._claim()
+            if mutation.id <= await self.conn.fetchval(_LOCK_CLIENT, self.user_id,
+                                                       self.client_id):  # fmt: skip
+                return await self._replay(mutation.id)
             stored = await self.conn.fetchrow(_STORED, self.user_id, self.client_id, mutation.id)
-            if stored is not None and stored["status"] != "pending":
-                return await self._replay(mutation.id)  # a racing retry finished it first
-            await self._record(mutation, outcome)
+            quote_id = stored["quote_id"] if stored is not None else None
+            if quote_id is None:
+                try:
+                    quote_id = await self.commands.quote(args, self.user)
+                except Rejected as exc:
+                    outcome = await self._refused(args, exc.reason, exc.detail)
+                    await self._record(mutation, outcome)
+                    return _result(mutation.id, outcome)
+                except REFUSALS as exc:
+                    refused = rejection(exc, where)
+                    outcome = await self._refused(args, refused.reason, refused.detail)
+                    await self._record(mutation, outcome)
+                    return _result(mutation.id, outcome)
+                await self.conn.execute(_PENDING, self.user_id, self.client_id, mutation.id,
+                                        mutation.name, quote_id)  # fmt: skip
+        outcome = await self._confirm(mutation, args, quote_id, where)
+        try:
+            async with self.conn.transaction():
+                await self._record(mutation, outcome)
+        except AlreadyProcessed:
+            return await self._replay(mutation.id)  # a racing retry finished it first
         return _result(mutation.id, outcome)
 
-    async def _quote_and_confirm(
+    async def _confirm(
         self, mutation: Mutation, args: Command, quote_id: uuid.UUID | None, where: str
     ) -> Outcome:
         # Twice at most: a quote that expired or went stale (a crash between quoting and

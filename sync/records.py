@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+import orjson
 
 from domain.bookings.errors import BookingNotFound
 from domain.bookings.models import Booking
@@ -29,7 +30,8 @@ class Record:
     collection: str
     id: str
     version: int
-    data: dict[str, Any] | None
+    # A model already serialised by pydantic (in Rust) travels as an orjson Fragment.
+    data: dict[str, Any] | orjson.Fragment | None
 
     def change(self) -> dict[str, Any]:
         return {
@@ -48,13 +50,15 @@ def tombstone(collection: str, record_id: str, version: int = 0) -> Record:
 # Trips ----------------------------------------------------------------------------------
 
 
+# Each segment's live flight status lives in ``flights``, so that a trip changes exactly
+# when its booking's version does.
+_NOT_IN_TRIPS = {"segments": {"__all__": {"flight_status"}}}
+
+
 def trip_record(booking: Booking) -> Record:
-    """The booking as the REST API shows it, less each segment's live flight status: that
-    lives in ``flights``, so a trip changes exactly when its booking's version does."""
-    data = booking.model_dump(mode="json")
-    for segment in data["segments"]:
-        del segment["flight_status"]
-    return Record("trips", str(booking.id), booking.version, data)
+    """The booking as the REST API shows it, less each segment's live flight status."""
+    data = booking.__pydantic_serializer__.to_json(booking, exclude=_NOT_IN_TRIPS)
+    return Record("trips", str(booking.id), booking.version, orjson.Fragment(data))
 
 
 async def read_trips(
@@ -103,9 +107,9 @@ LIMIT $3
 
 
 def _flight_record(row: asyncpg.Record) -> Record:
-    return Record(
-        "flights", str(row["id"]), row["version"], flight_from_row(row).model_dump(mode="json")
-    )
+    flight = flight_from_row(row)
+    data = orjson.Fragment(flight.__pydantic_serializer__.to_json(flight))
+    return Record("flights", str(row["id"]), row["version"], data)
 
 
 async def read_flights(

@@ -1,0 +1,3 @@
+from bench.sync.driver import main
+
+raise SystemExit(main())
