@@ -74,10 +74,8 @@ async def create_booking(request: web.Request, body: BookingRequest, user: Claim
     result = await request.app[bookings_key].create(
         user.user_id, body, request.headers.get("Idempotency-Key")
     )
-    response = web.Response(
-        body=orjson.dumps(result.body), status=result.status, content_type=JSON_CONTENT_TYPE
-    )
-    response.headers["Location"] = f"/v1/bookings/{result.body['id']}"
+    response = web.Response(body=result.body, status=result.status, content_type=JSON_CONTENT_TYPE)
+    response.headers["Location"] = f"/v1/bookings/{result.booking_id}"
     if result.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return response

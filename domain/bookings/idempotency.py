@@ -78,11 +78,12 @@ class IdempotentRequest:
             )
         return Replay(row["response_status"], row["response"])
 
-    async def complete(self, conn: asyncpg.Connection, status: int, response: Any) -> None:
+    async def complete(self, conn: asyncpg.Connection, status: int, response: bytes) -> None:
+        """Store the response (JSON, serialised once) for replays."""
         await conn.execute(
-            """UPDATE idempotency_keys SET response_status = $4, response = $5
+            """UPDATE idempotency_keys SET response_status = $4, response = $5::text::jsonb
                WHERE user_id = $1 AND operation = $2 AND key = $3""",
-            self.user_id, self.operation, self.key, status, response,
+            self.user_id, self.operation, self.key, status, response.decode(),
         )  # fmt: skip
 
 

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import orjson
 
 from domain.bookings.errors import (
     PaymentDeclined,
@@ -107,7 +108,9 @@ class Written:
 @dataclass(frozen=True, slots=True)
 class BookingResult:
     status: int
-    body: dict[str, Any]
+    booking_id: str
+    body: bytes
+    """The response as JSON, serialised once for the client and the idempotency record."""
     replayed: bool
 
 
@@ -177,7 +180,10 @@ class BookingService:
                 async with conn.transaction():
                     replay = await idempotent.claim(conn)
                     if replay is not None:
-                        return BookingResult(replay.status, replay.response, True)
+                        return BookingResult(
+                            replay.status, replay.response["id"], orjson.dumps(replay.response),
+                            True,
+                        )  # fmt: skip
                     priced = await lock_and_price(conn, terms, ref, now)
                     written = await self._write(conn, user_id, request, terms, priced, ref)
                     total = priced.price.total + written.seats_minor
@@ -193,14 +199,14 @@ class BookingService:
                     )  # fmt: skip
                     booking_id = written.booking_id
                     booking = await load_booking(conn, booking_id)
-                    body = booking.model_dump(mode="json")
+                    body = booking.__pydantic_serializer__.to_json(booking)
                     await idempotent.complete(conn, 201, body)
             except BaseException:
                 if charged:
                     log.warning("booking failed after the charge; voiding it")
                     await self.provider.void(idempotent.provider_key)
                 raise
-        return BookingResult(201, body, False)
+        return BookingResult(201, str(booking_id), body, False)
 
     async def _charge(self, card: Card, amount: int, currency: str, key: str) -> Any:
         try:
