@@ -304,8 +304,8 @@ def traveler_record(row: asyncpg.Record) -> Record:
     key = str(row["id"])
     if row["deleted_at"] is not None:
         return tombstone("travelers", key, row["version"])
-    data = {name: row[name] for name in TRAVELER_FIELDS}
-    data |= {"id": key, "created_at": row["created_at"], "updated_at": row["updated_at"]}
+    data = {"id": key, **{name: row[name] for name in TRAVELER_FIELDS}}
+    data |= {"created_at": row["created_at"], "updated_at": row["updated_at"]}
     return Record("travelers", key, row["version"], data)
 
 
