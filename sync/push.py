@@ -196,6 +196,7 @@ class Push:
                     f"{where}.name", f"Unknown mutation; one of {', '.join(MUTATION_ARGS)}.",
                     "unknown_mutation",
                 )])  # fmt: skip
+            await self._answer_replays()  # in order, before anything can stop the push
             self.results.append(await self.apply(mutation, model, capped(clock), where))
         await self._answer_replays()
         last = await self.last_mutation_id()

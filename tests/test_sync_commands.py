@@ -160,7 +160,24 @@ async def test_commands_on_someone_elses_booking_look_like_no_booking(
     assert [r["reason"] for r in results] == ["booking_not_found", "booking_not_found"]
     for result in results:
         assert _only(result) == {"collection": "trips", "id": booking["id"], "op": "delete",
-                                 "version": 1, "data": None}  # fmt: skip
+                                 "version": 0, "data": None}  # fmt: skip
+    assert await db.fetchval("SELECT status FROM bookings") == "confirmed"
+
+
+async def test_staff_roles_do_not_reach_other_peoples_bookings_through_sync(
+    client: TestClient, db: asyncpg.Connection, search_world: dict[str, int]
+) -> None:
+    owner, agent = uuid.uuid4(), uuid.uuid4()
+    booking = await trip(client, db, owner)
+    device = Device(client, agent)
+    device.mutate("booking.request_cancellation", {"booking_id": booking["id"]})
+    response = await client.post(
+        "/v1/sync/push",
+        json={"client_id": device.client_id, "schema_version": 1, "mutations": device.queue},
+        headers=bearer(agent, app_metadata={"roles": ["agent"]}),
+    )
+    (result,) = (await response.json())["results"]
+    assert (result["status"], result["reason"]) == ("rejected", "booking_not_found")
     assert await db.fetchval("SELECT status FROM bookings") == "confirmed"
 
 
