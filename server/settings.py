@@ -97,6 +97,25 @@ class Settings(BaseSettings):
         validation_alias="SUPABASE_JWKS_URL",
         description="Public keys for ES256/RS256 tokens. Default: SUPABASE_URL's JWKS.",
     )
+    supabase_service_role_key: str | None = Field(
+        default=None,
+        validation_alias="SUPABASE_SERVICE_ROLE_KEY",
+        repr=False,
+        description="The project's service-role key, for Supabase Storage (secret: never logged).",
+    )
+    storage_backend: Literal["auto", "local", "supabase"] = Field(
+        default="auto",
+        description="Where uploaded files live. `auto`: Supabase Storage when SUPABASE_URL and "
+        "SUPABASE_SERVICE_ROLE_KEY are set, else a directory under SKYBOUND_HOME.",
+    )
+    storage_bucket: str = Field(
+        default="skybound",
+        pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}$",
+        description="The (private) Supabase Storage bucket for uploaded files.",
+    )
+    storage_create_bucket: bool = Field(
+        default=True, description="Create the bucket, private, at startup when it is missing."
+    )
 
     @property
     def effective_jwks_url(self) -> str | None:
@@ -105,6 +124,13 @@ class Settings(BaseSettings):
         if self.supabase_url:
             return self.supabase_url.rstrip("/") + "/auth/v1/.well-known/jwks.json"
         return None
+
+    @property
+    def effective_storage_backend(self) -> Literal["local", "supabase"]:
+        if self.storage_backend == "auto":
+            configured = self.supabase_url and self.supabase_service_role_key
+            return "supabase" if configured else "local"
+        return self.storage_backend
 
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from domain.cards import CardVault
 from server import keys
-from server.storage import LocalStorage, Storage
+from server.storage import Storage, open_storage
 
 log = logging.getLogger(__name__)
 
@@ -35,5 +35,6 @@ async def user_data_context(app: web.Application) -> AsyncIterator[None]:
         )
         key = await pool.fetchval("SELECT secret FROM app_secrets WHERE name = 'dev_card_key'")
         app[vault_key] = CardVault({"dev": base64.b64decode(key)}, "dev")
-    app[storage_key] = LocalStorage(settings.home / "storage")
-    yield
+    async with open_storage(settings) as storage:
+        app[storage_key] = storage
+        yield
