@@ -117,6 +117,17 @@ async def test_every_worker_delivers_every_event(database_url: str, db: asyncpg.
     try:
         await _wait_ready(port)
         async with aiohttp.ClientSession() as session:
+            # /readyz answered from one worker; the other may still be connecting.
+            listeners = 0
+            for _ in range(300):
+                listeners = await db.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name ="
+                    " 'skybound-listener' AND datname = current_database()"
+                )
+                if listeners >= 2:
+                    break
+                await asyncio.sleep(0.1)
+            assert listeners == 2  # one LISTEN connection per worker process
             # Separate connections: the kernel spreads them over both workers.
             streams = [
                 await session.get(
@@ -125,11 +136,6 @@ async def test_every_worker_delivers_every_event(database_url: str, db: asyncpg.
                 )
                 for _ in range(8)
             ]
-            listeners = await db.fetchval(
-                "SELECT count(*) FROM pg_stat_activity WHERE application_name ="
-                " 'skybound-listener' AND datname = current_database()"
-            )
-            assert listeners == 2  # one LISTEN connection per worker process
             await db.execute("UPDATE flights SET departure_gate = 'W2' WHERE id = $1", flight)
             lines = await asyncio.gather(*(_first_event(s) for s in streams))
             assert all(b'"gate":"W2"' in line for line in lines)
