@@ -139,6 +139,26 @@ async def test_rest_sql_and_simulator_edits_show_up_in_the_next_pull(
     assert device.records("flights")[str(flight)] == simulated
 
 
+async def test_sql_edits_of_tickets_and_preferences_show_up_too(
+    client: TestClient, db: asyncpg.Connection, search_world: dict[str, int]
+) -> None:
+    user = uuid.uuid4()
+    await _book_and_prepare(client, db, user)
+    device = Device(client, user)
+    await device.pull()
+    (ticket,) = device.records("tickets")
+    await db.execute("UPDATE tickets SET status = 'void'")  # an operator voids it
+    await db.execute("DELETE FROM user_preferences")
+    changes = await device.pull()
+    touched = {(c["collection"], c["id"], c["op"]) for c in changes}
+    assert {("tickets", ticket, "delete"), ("preferences", str(user), "upsert")} <= touched
+    (trip_now,) = device.records("trips").values()
+    assert trip_now["passengers"][0]["tickets"][0]["status"] == "void"
+    assert device.records("tickets") == {}
+    assert device.store[("preferences", str(user))]["version"] == 0
+    assert device.one("preferences")["seat"] == "no_preference"
+
+
 async def test_a_change_committed_late_under_a_smaller_id_is_not_missed(
     client: TestClient, db: asyncpg.Connection, database_url: str, search_world: dict[str, int]
 ) -> None:
