@@ -201,6 +201,21 @@ async def delete_payment_method(
 # GDPR ------------------------------------------------------------------------------
 
 
+_EXPORT_TRAVELERS = """
+SELECT id, given_name, family_name, date_of_birth, nationality, passport_number,
+       passport_expiry, loyalty_numbers, created_at, updated_at
+FROM travelers WHERE user_id = $1 AND deleted_at IS NULL ORDER BY created_at
+"""
+_EXPORT_NOTES = """
+SELECT id, booking_id, title, body, created_at, updated_at
+FROM trip_notes WHERE user_id = $1 AND deleted_at IS NULL ORDER BY created_at
+"""
+_EXPORT_NOTIFICATIONS = """
+SELECT id, kind, title, body, booking_id, flight_id, created_at, read_at
+FROM notifications WHERE user_id = $1 ORDER BY id
+"""
+
+
 async def export_user_data(pool: asyncpg.Pool, user_id: uuid.UUID) -> dict[str, Any]:
     """Everything stored about the user, as one JSON-ready document."""
     profile = await pool.fetchrow(_GET, user_id)
@@ -214,12 +229,16 @@ async def export_user_data(pool: asyncpg.Pool, user_id: uuid.UUID) -> dict[str, 
         ],
         "roles": await granted_roles(pool, user_id),
         "bookings": [booking.model_dump(mode="json") for booking in bookings],
+        "travelers": [dict(r) for r in await pool.fetch(_EXPORT_TRAVELERS, user_id)],
+        "trip_notes": [dict(r) for r in await pool.fetch(_EXPORT_NOTES, user_id)],
+        "notifications": [dict(r) for r in await pool.fetch(_EXPORT_NOTIFICATIONS, user_id)],
     }
 
 
 # Personal data goes; bookings stay for accounting, anonymised: no names, no
 # contacts, and no link back to the person. Stored copies of booking responses
-# (idempotent replays, confirmed quotes) hold names too, so they go as well.
+# (idempotent replays, confirmed quotes), synced records (travellers with passport
+# numbers, notes, the inbox) and the user's private change events go as well.
 _ERASE = """
 WITH own_bookings AS (
     SELECT id FROM bookings WHERE user_id = $1
@@ -239,6 +258,19 @@ WITH own_bookings AS (
     WHERE booking_id IN (SELECT id FROM own_bookings) AND result IS NOT NULL
 ), replays AS (
     DELETE FROM idempotency_keys WHERE user_id = $1
+), travelers_erased AS (
+    DELETE FROM travelers WHERE user_id = $1
+), notes AS (
+    DELETE FROM trip_notes WHERE user_id = $1
+), inbox AS (
+    DELETE FROM notifications WHERE user_id = $1
+), devices AS (
+    DELETE FROM sync_clients WHERE user_id = $1
+), history AS (
+    -- Events only this user could read carry their records (contacts, travellers);
+    -- events shared with public topics (a flight's) carry none and stay.
+    DELETE FROM change_events
+    WHERE topics @> ARRAY['user:' || $1::text] AND cardinality(topics) = 1
 ), holds AS (
     DELETE FROM seat_holds WHERE user_id = $1
 ), bookings_erased AS (

@@ -378,10 +378,23 @@ async def test_erasure_anonymises_bookings_and_drops_stored_replays(
 ) -> None:
     user = uuid.uuid4()
     booking = await book(client, user, booking_body(await offer_for(client)))
+    await db.execute(
+        """INSERT INTO travelers (user_id, id, given_name, family_name, passport_number)
+           VALUES ($1, gen_random_uuid(), 'Charles', 'Babbage', 'X1234567')""",
+        user,
+    )
+    await db.execute(
+        """INSERT INTO trip_notes (user_id, id, booking_id, title, body)
+           VALUES ($1, gen_random_uuid(), $2, 'Hotel', 'Near Paddington')""",
+        user, uuid.UUID(booking["id"]),
+    )  # fmt: skip
     export = await client.get("/v1/me/export", headers=bearer(user))
-    exported = (await export.json())["bookings"]
+    document = await export.json()
+    exported = document["bookings"]
     assert [b["record_locator"] for b in exported] == [booking["record_locator"]]
     assert exported[0]["passengers"][0]["family_name"] == "Lovelace"
+    assert [t["passport_number"] for t in document["travelers"]] == ["X1234567"]
+    assert [n["body"] for n in document["trip_notes"]] == ["Near Paddington"]
 
     assert (await client.delete("/v1/me", headers=bearer(user))).status == 204
     assert await db.fetchval("SELECT count(*) FROM idempotency_keys") == 0
@@ -392,6 +405,25 @@ async def test_erasure_anonymises_bookings_and_drops_stored_replays(
     names = await db.fetch("SELECT given_name, family_name FROM passengers")
     assert [tuple(n) for n in names] == [("ERASED", "ERASED")]
     assert await db.fetchval("SELECT count(*) FROM tickets") == 1
+    assert (
+        await db.fetchval(
+            "SELECT (SELECT count(*) FROM travelers) + (SELECT count(*) FROM trip_notes)"
+        )
+        == 0
+    )
+    assert (
+        await db.fetchval(
+            "SELECT count(*) FROM change_events WHERE topics = ARRAY[$1]", f"user:{user}"
+        )
+        == 0
+    )
+    # Shared events (the flight's inventory) stay for everyone else's history.
+    assert (
+        await db.fetchval(
+            "SELECT count(*) FROM change_events WHERE event_type = 'inventory.changed'"
+        )
+        == 1
+    )
 
 
 async def test_a_booking_stuck_behind_a_lock_gets_503_and_leaves_nothing(
