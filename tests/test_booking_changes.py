@@ -151,6 +151,13 @@ async def test_contact_change_is_free_and_emits_an_event(
     assert changed["contact"] == {"email": "new@example.com", "phone": None}
     assert changed["passengers"][0]["phone"] == "+447700900123"
     assert [p["kind"] for p in changed["payments"]] == ["charge"]
+    assert changed["version"] > booking["version"]
+    # A passenger-only change moves the booking's version too (synced trips see it).
+    email_only = {"type": "contact", "passengers": [{"passenger": 0, "email": "ada@lovelace.org"}]}
+    quote = await _quoted(client, user, booking["id"], email_only)
+    again = await (await _confirm(client, user, booking["id"], quote["id"])).json()
+    assert again["passengers"][0]["email"] == "ada@lovelace.org"
+    assert again["version"] > changed["version"]
     assert await db.fetchval(
         "SELECT topics FROM change_events WHERE event_type = 'booking.changed'"
     ) == [f"user:{user}"]

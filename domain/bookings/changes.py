@@ -408,3 +408,7 @@ async def _apply_contact(
                WHERE id = $1""",
             state["passenger_ids"][p["passenger"]], p["email"], p["phone"],
         )  # fmt: skip
+    if details["passengers"] and details["contact"] is None:
+        # Passengers carry no version of their own: the booking's version covers them,
+        # so that synced trips and stale quotes see the change.
+        await conn.execute("UPDATE bookings SET updated_at = now() WHERE id = $1", state["id"])
