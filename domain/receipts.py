@@ -9,6 +9,7 @@ per segment the BCBP string its boarding-pass barcode carries.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -144,10 +145,10 @@ JOIN fare_brands brand ON brand.code = s.fare_brand
 LEFT JOIN airlines issuer ON issuer.ticket_prefix = left(t.ticket_number, 3)
 LEFT JOIN exchange_rates x ON x.currency = b.currency
 LEFT JOIN seat_assignments seat ON seat.flight_id = s.flight_id AND seat.passenger_id = p.id
-WHERE t.booking_id = $1
+WHERE t.booking_id = ANY($1::uuid[])
   AND t.status = ANY($2::text[])
   AND ($3::text IS NULL OR t.ticket_number = $3)
-ORDER BY p.passenger_no, t.ticket_number, s.segment_no
+ORDER BY b.id, p.passenger_no, t.ticket_number, s.segment_no
 """
 
 
@@ -201,7 +202,17 @@ async def load_receipts(
 
     A booking without segments has nothing to receive and gives no receipts.
     """
-    rows = await conn.fetch(_RECEIPTS, booking_id, list(LIVE_TICKET_STATUSES), ticket_number)
+    return await load_receipts_of(conn, [booking_id], ticket_number=ticket_number)
+
+
+async def load_receipts_of(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    booking_ids: Sequence[uuid.UUID],
+    *,
+    ticket_number: str | None = None,
+) -> list[TicketReceipt]:
+    """``load_receipts`` for several bookings in one round trip (offline sync)."""
+    rows = await conn.fetch(_RECEIPTS, list(booking_ids), list(LIVE_TICKET_STATUSES), ticket_number)
     by_ticket: dict[str, list[asyncpg.Record]] = {}
     for row in rows:
         by_ticket.setdefault(row["ticket_number"], []).append(row)

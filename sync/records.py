@@ -22,7 +22,7 @@ from domain.bookings.models import Booking
 from domain.bookings.queries import load_booking, load_user_bookings
 from domain.flights import FLIGHT_SELECT, flight_from_row
 from domain.profiles import Preferences
-from domain.receipts import LIVE_TICKET_STATUSES, TicketReceipt, load_receipts
+from domain.receipts import LIVE_TICKET_STATUSES, TicketReceipt, load_receipts_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,17 +212,21 @@ async def read_tickets(
 ) -> dict[str, Record]:
     """``ids``: ticket numbers, each of a booking in ``footprints``."""
     found = {i: tombstone("tickets", i) for i in ids}
+    versions: dict[str, int] = {}
     for footprint in footprints.values():
         wanted = [t for t in footprint.tickets if t in found]
         if not wanted:
             continue
         for number in wanted:
             found[number] = tombstone("tickets", number, footprint.version)
-        if footprint.owner != user_id:
-            continue
-        for receipt in await load_receipts(conn, uuid.UUID(footprint.booking_id)):
+        if footprint.owner == user_id:
+            versions[footprint.booking_id] = footprint.version
+    if versions:
+        bookings = [uuid.UUID(booking_id) for booking_id in versions]
+        for receipt in await load_receipts_of(conn, bookings):
             if receipt.ticket_number in found:
-                found[receipt.ticket_number] = _ticket_record(receipt, footprint.version)
+                version = versions[str(receipt.booking_id)]
+                found[receipt.ticket_number] = _ticket_record(receipt, version)
     return found
 
 
@@ -242,11 +246,11 @@ async def tickets_page(
                             after or "", limit)  # fmt: skip
     wanted = {r["ticket_number"]: r for r in rows}
     receipts: dict[str, Record] = {}
-    for booking_id in dict.fromkeys(r["booking_id"] for r in rows):
-        for receipt in await load_receipts(conn, booking_id):
-            row = wanted.get(receipt.ticket_number)
-            if row is not None:
-                receipts[receipt.ticket_number] = _ticket_record(receipt, row["version"])
+    bookings = list(dict.fromkeys(r["booking_id"] for r in rows))
+    for receipt in await load_receipts_of(conn, bookings) if bookings else ():
+        row = wanted.get(receipt.ticket_number)
+        if row is not None:
+            receipts[receipt.ticket_number] = _ticket_record(receipt, row["version"])
     # A ticket of a booking without segments has no receipt and nothing to show.
     return [receipts[number] for number in wanted if number in receipts]
 
