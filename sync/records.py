@@ -10,7 +10,7 @@ travellers and notes that are not deleted, and their notifications.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +53,33 @@ def tombstone(collection: str, record_id: str, version: int = 0) -> Record:
 # Each segment's live flight status lives in ``flights``, so that a trip changes exactly
 # when its booking's version does.
 _NOT_IN_TRIPS = {"segments": {"__all__": {"flight_status"}}}
+
+
+ReadByIds = Callable[[asyncpg.Connection, uuid.UUID, Collection[str]], Awaitable[dict[str, Record]]]
+ReadPage = Callable[[asyncpg.Connection, uuid.UUID, str | None, int], Awaitable[list[Record]]]
+
+
+def _owned_by_uuid(
+    collection: str, by_ids: str, page: str, to_record: Callable[[asyncpg.Record], Record]
+) -> tuple[ReadByIds, ReadPage]:
+    """Readers of a collection of the user's own records with client-chosen uuid ids:
+    given records by id (absent ones as tombstones), and a page of the live ones by id."""
+
+    async def read(
+        conn: asyncpg.Connection, user_id: uuid.UUID, ids: Collection[str]
+    ) -> dict[str, Record]:
+        found = {i: tombstone(collection, i) for i in ids}
+        for row in await conn.fetch(by_ids, user_id, [uuid.UUID(i) for i in ids]):
+            found[str(row["id"])] = to_record(row)
+        return found
+
+    async def page_of(
+        conn: asyncpg.Connection, user_id: uuid.UUID, after: str | None, limit: int
+    ) -> list[Record]:
+        after_id = uuid.UUID(after) if after else uuid.UUID(int=0)
+        return [to_record(row) for row in await conn.fetch(page, user_id, after_id, limit)]
+
+    return read, page_of
 
 
 def trip_record(booking: Booking) -> Record:
@@ -313,22 +340,8 @@ def traveler_record(row: asyncpg.Record) -> Record:
     return Record("travelers", key, row["version"], data)
 
 
-async def read_travelers(
-    conn: asyncpg.Connection, user_id: uuid.UUID, ids: Collection[str]
-) -> dict[str, Record]:
-    found = {i: tombstone("travelers", i) for i in ids}
-    for row in await conn.fetch(_TRAVELERS, user_id, [uuid.UUID(i) for i in ids]):
-        found[str(row["id"])] = traveler_record(row)
-    return found
-
-
-async def travelers_page(
-    conn: asyncpg.Connection, user_id: uuid.UUID, after: str | None, limit: int
-) -> list[Record]:
-    rows = await conn.fetch(
-        _TRAVELERS_PAGE, user_id, uuid.UUID(after) if after else uuid.UUID(int=0), limit
-    )
-    return [traveler_record(row) for row in rows]
+read_travelers, travelers_page = _owned_by_uuid("travelers", _TRAVELERS, _TRAVELERS_PAGE,
+                                               traveler_record)  # fmt: skip
 
 
 # Trip notes -----------------------------------------------------------------------------
@@ -359,22 +372,7 @@ def note_record(row: asyncpg.Record) -> Record:
     return Record("trip_notes", key, row["version"], data)
 
 
-async def read_notes(
-    conn: asyncpg.Connection, user_id: uuid.UUID, ids: Collection[str]
-) -> dict[str, Record]:
-    found = {i: tombstone("trip_notes", i) for i in ids}
-    for row in await conn.fetch(_NOTES, user_id, [uuid.UUID(i) for i in ids]):
-        found[str(row["id"])] = note_record(row)
-    return found
-
-
-async def notes_page(
-    conn: asyncpg.Connection, user_id: uuid.UUID, after: str | None, limit: int
-) -> list[Record]:
-    rows = await conn.fetch(
-        _NOTES_PAGE, user_id, uuid.UUID(after) if after else uuid.UUID(int=0), limit
-    )
-    return [note_record(row) for row in rows]
+read_notes, notes_page = _owned_by_uuid("trip_notes", _NOTES, _NOTES_PAGE, note_record)
 
 
 # Notifications --------------------------------------------------------------------------
