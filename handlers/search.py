@@ -18,7 +18,7 @@ from domain.search.models import (
 )
 from domain.search.service import SearchTimedOut
 from handlers.params import StrictModel
-from server.api import ApiRoutes, field_errors
+from server.api import JSON_CONTENT_TYPE, ApiRoutes, field_errors
 from server.errors import FieldError, ValidationFailed
 from server.keys import search_key
 
@@ -39,11 +39,13 @@ def _located(errors: list[FieldError], rename: dict[str, str], prefix: str) -> V
 
 async def _run(
     request: web.Request, search: SearchRequest, rename: dict[str, str], prefix: str
-) -> SearchResults:
+) -> web.Response:
+    """The service's bytes as they are: a cached answer is not serialised again."""
     try:
-        return await request.app[search_key].search(search)
+        body = await request.app[search_key].search(search)
     except ValidationFailed as exc:
         raise _located(exc.errors, rename, prefix) from None
+    return web.Response(body=body, content_type=JSON_CONTENT_TYPE)
 
 
 @routes.post(
@@ -54,7 +56,7 @@ async def _run(
     errors=[SearchTimedOut],
     tags=["search"],
 )
-async def search_flights(request: web.Request, body: SearchRequest) -> SearchResults:
+async def search_flights(request: web.Request, body: SearchRequest) -> web.Response:
     """Itineraries with up to `max_connections` stops per slice, priced per fare brand for
     the passengers in `currency`, filtered, sorted and paged with `cursor`."""
     return await _run(request, body, {}, "body")
@@ -96,7 +98,7 @@ _QUERY_NAMES = {
     errors=[SearchTimedOut],
     tags=["search"],
 )
-async def search_flights_get(request: web.Request, query: SearchQuery) -> SearchResults:
+async def search_flights_get(request: web.Request, query: SearchQuery) -> web.Response:
     """The same search as `POST /v1/search` for one slice, or two mirrored slices when
     `return_date` is given."""
     slices = [{"origin": query.origin, "destination": query.destination, "date": query.date}]

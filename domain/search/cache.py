@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 from domain.search.itineraries import Itinerary
 
 SliceKey = tuple[str, str, str, str, int, int]  # origin, destination, date, cabin, seats, stops
+# The catch-up barrier (setup.py): True once every change committed before the search has
+# been applied to the caches, False if the change stream is too far behind to wait for.
+CatchUp = Callable[[], Awaitable[bool]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +38,9 @@ class SearchCache(Protocol):
     misses: int
     invalidations: int
 
-    async def get(self, key: SliceKey) -> CachedSlice | None: ...
+    async def get(self, key: SliceKey, catch_up: CatchUp | None = None) -> CachedSlice | None:
+        """The entry, if any; with ``catch_up``, only if it is still held once that has
+        returned True (run only when there is an entry to serve)."""
 
     async def put(
         self, key: SliceKey, itineraries: list[Itinerary], complete: bool, since: int
@@ -90,15 +96,23 @@ class MemorySearchCache:
         self.misses = 0
         self.invalidations = 0
 
-    async def get(self, key: SliceKey) -> CachedSlice | None:
-        entry = self._entries.get(key)
-        if entry is None or time.monotonic() - entry.stored_at > self.ttl_seconds:
-            if entry is not None:
-                self._drop(key)
+    async def get(self, key: SliceKey, catch_up: CatchUp | None = None) -> CachedSlice | None:
+        entry = self._live(key)
+        if entry is not None and catch_up is not None:
+            # Catching up may apply a change that drops this very entry.
+            entry = self._live(key) if await catch_up() else None
+        if entry is None:
             self.misses += 1
             return None
         self._entries.move_to_end(key)
         self.hits += 1
+        return entry
+
+    def _live(self, key: SliceKey) -> CachedSlice | None:
+        entry = self._entries.get(key)
+        if entry is not None and time.monotonic() - entry.stored_at > self.ttl_seconds:
+            self._drop(key)
+            return None
         return entry
 
     async def put(
@@ -166,34 +180,47 @@ class ResponseCache:
     """Whole answers to identical requests, kept seconds, dropped with any of their flights.
 
     In front of the slice cache: a repeated search (the same route, filters, page and
-    currency, as a page refresh or a popular route sends) skips pricing and
-    combination entirely. Per process; short-lived, so offer expiries stay fresh.
+    currency, as a page refresh or a popular route sends) skips pricing, combination and
+    serialisation entirely. Answers are kept as the response's bytes: a few objects per
+    entry instead of a model graph of hundreds, which the cyclic garbage collector would
+    walk on every full collection. Per process; short-lived, so offer expiries stay fresh.
     """
 
     def __init__(self, *, max_entries: int = 5_000, ttl_seconds: float = 30.0) -> None:
         self.max_entries = max_entries
         self.ttl_seconds = ttl_seconds
-        self._entries: OrderedDict[str, tuple[float, object, frozenset[int]]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[float, bytes, frozenset[int]]] = OrderedDict()
         self._by_flight: dict[int, set[str]] = {}
         self._ledger = ChangeLedger()
         self.hits = 0
 
-    def get(self, key: str) -> object | None:
+    async def get(self, key: str, catch_up: CatchUp | None = None) -> bytes | None:
+        """The answer, if any; with ``catch_up``, only if it is still held once that has
+        returned True (run only when there is an answer to serve)."""
+        body = self._live(key)
+        if body is not None and catch_up is not None:
+            # Catching up may apply a change that drops this very answer.
+            body = self._live(key) if await catch_up() else None
+        if body is None:
+            return None
+        self._entries.move_to_end(key)
+        self.hits += 1
+        return body
+
+    def _live(self, key: str) -> bytes | None:
         entry = self._entries.get(key)
         if entry is None:
             return None
         if time.monotonic() - entry[0] > self.ttl_seconds:
             self._drop(key)
             return None
-        self._entries.move_to_end(key)
-        self.hits += 1
         return entry[1]
 
-    def put(self, key: str, value: object, flights: set[int], since: int) -> None:
+    def put(self, key: str, body: bytes, flights: set[int], since: int) -> None:
         if self.max_entries == 0 or self._ledger.changed_since(flights, since):
             return
         self._drop(key)
-        self._entries[key] = (time.monotonic(), value, frozenset(flights))
+        self._entries[key] = (time.monotonic(), body, frozenset(flights))
         for flight_id in flights:
             self._by_flight.setdefault(flight_id, set()).add(key)
         while len(self._entries) > self.max_entries:

@@ -19,7 +19,7 @@ import orjson
 import redis.asyncio as redis
 from redis.exceptions import RedisError
 
-from domain.search.cache import CachedSlice, ChangeLedger, SliceKey, flights_of
+from domain.search.cache import CachedSlice, CatchUp, ChangeLedger, SliceKey, flights_of
 from domain.search.itineraries import Itinerary, Leg
 
 log = logging.getLogger(__name__)
@@ -86,14 +86,12 @@ class RedisSearchCache:
         self.invalidations = 0
         self.errors = 0
 
-    async def get(self, key: SliceKey) -> CachedSlice | None:
-        try:
-            raw = await self.client.get(_slice_key(key))
-        except RedisError as exc:
-            # The cache is an optimisation: without Redis, searches still answer.
-            self.errors += 1
-            log.warning("search cache unavailable", extra={"error": repr(exc)})
-            raw = None
+    async def get(self, key: SliceKey, catch_up: CatchUp | None = None) -> CachedSlice | None:
+        name = _slice_key(key)
+        raw = await self._read(name)
+        if raw is not None and catch_up is not None:
+            # Catching up may apply a change that drops this very entry: read it again.
+            raw = await self._read(name) if await catch_up() else None
         if raw is None:
             self.misses += 1
             return None
@@ -103,6 +101,16 @@ class RedisSearchCache:
         )
         self.hits += 1
         return CachedSlice(itineraries, bool(data["complete"]), time.monotonic())
+
+    async def _read(self, name: str) -> bytes | str | None:
+        try:
+            raw: bytes | str | None = await self.client.get(name)
+        except RedisError as exc:
+            # The cache is an optimisation: without Redis, searches still answer.
+            self.errors += 1
+            log.warning("search cache unavailable", extra={"error": repr(exc)})
+            return None
+        return raw
 
     async def put(
         self, key: SliceKey, itineraries: list[Itinerary], complete: bool, since: int

@@ -1,7 +1,8 @@
 """Flight search: validate, find itineraries per slice (cached), price, combine, page.
 
-Callable without HTTP: ``SearchService.search(request)`` returns results or
-raises ``ValidationFailed`` (naming the field) or ``SearchTimedOut``.
+Callable without HTTP: ``SearchService.search(request)`` returns the response body
+(``SearchResults`` as JSON, the same bytes whether answered afresh or from the
+response cache) or raises ``ValidationFailed`` (naming the field) or ``SearchTimedOut``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import hashlib
 import heapq
 import itertools
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -20,7 +21,7 @@ import orjson
 
 from domain.flights import Carrier
 from domain.reference import ReferenceCache, ReferenceData
-from domain.search.cache import ResponseCache, SearchCache, SliceKey
+from domain.search.cache import CachedSlice, CatchUp, ResponseCache, SearchCache, SliceKey
 from domain.search.itineraries import ConnectionRules, Itinerary, SliceSearch
 from domain.search.models import (
     FareConditions,
@@ -76,7 +77,42 @@ class SearchStats:
     searches: int = 0
     timeouts: int = 0
     partial: int = 0
+    # Catch-up barriers run (a cache had something to serve), and those that timed out.
+    catch_ups: int = 0
+    catch_up_timeouts: int = 0
     durations: list[float] = field(default_factory=list)
+
+
+class _CatchUp:
+    """The catch-up barrier of one search, run at most once, and only when a cache holds
+    something to serve it: what a search reads from the database needs no barrier."""
+
+    __slots__ = ("_barrier", "_passed", "_stats")
+
+    def __init__(self, barrier: CatchUp | None, stats: SearchStats) -> None:
+        self._barrier = barrier
+        self._stats = stats
+        # None until run; False when the change stream was too far behind to wait for.
+        self._passed: bool | None = None if barrier is not None else True
+
+    async def __call__(self) -> bool:
+        if self._passed is None:
+            assert self._barrier is not None
+            self._stats.catch_ups += 1
+            self._passed = await self._barrier()
+            if not self._passed:
+                self._stats.catch_up_timeouts += 1
+        return self._passed
+
+    @property
+    def refused(self) -> bool:
+        """The barrier ran and timed out: this search reads no cache."""
+        return self._passed is False
+
+    @property
+    def pending(self) -> CatchUp | None:
+        """What a cache must await before serving: this barrier until it has passed."""
+        return self if self._passed is None else None
 
 
 class SearchService:
@@ -90,7 +126,7 @@ class SearchService:
         rules: ConnectionRules | None = None,
         limits: SearchLimits | None = None,
         position: Callable[[], int] = lambda: 0,
-        caught_up: Callable[[], Awaitable[bool]] | None = None,
+        caught_up: CatchUp | None = None,
         response_cache_entries: int = 5_000,
     ) -> None:
         self.pool = pool
@@ -160,16 +196,9 @@ class SearchService:
 
     # Itineraries -------------------------------------------------------------------
 
-    async def _slice(
-        self,
-        conn: asyncpg.Connection,
-        ref: ReferenceData,
-        request: SearchRequest,
-        piece: SliceRequest,
-        use_cache: bool,
-        deadline: float,
-    ) -> tuple[list[Itinerary], bool]:
-        key: SliceKey = (
+    @staticmethod
+    def _slice_key(request: SearchRequest, piece: SliceRequest) -> SliceKey:
+        return (
             piece.origin,
             piece.destination,
             piece.date.isoformat(),
@@ -177,10 +206,37 @@ class SearchService:
             request.passengers.seats,
             request.max_connections,
         )
-        if use_cache:
-            cached = await self.cache.get(key)
-            if cached is not None:
-                return list(cached.itineraries), cached.complete
+
+    async def _slices(
+        self, ref: ReferenceData, request: SearchRequest, catch_up: _CatchUp, deadline: float
+    ) -> list[tuple[list[Itinerary], bool]]:
+        """Each slice's itineraries and whether they are complete: cached, else from the
+        database. The cache is read first: the barrier it may run takes a connection of its
+        own, which must not queue behind the ones searches hold for their queries."""
+        cached: list[CachedSlice | None] = []
+        for piece in request.slices:
+            key = self._slice_key(request, piece)
+            cached.append(None if catch_up.refused else await self.cache.get(key, catch_up.pending))
+        fresh: dict[int, tuple[list[Itinerary], bool]] = {}
+        if any(entry is None for entry in cached):
+            async with self.pool.acquire() as conn:
+                for n, piece in enumerate(request.slices):
+                    if cached[n] is None:
+                        fresh[n] = await self._find(conn, ref, request, piece, deadline)
+        return [
+            fresh[n] if entry is None else (list(entry.itineraries), entry.complete)
+            for n, entry in enumerate(cached)
+        ]
+
+    async def _find(
+        self,
+        conn: asyncpg.Connection,
+        ref: ReferenceData,
+        request: SearchRequest,
+        piece: SliceRequest,
+        deadline: float,
+    ) -> tuple[list[Itinerary], bool]:
+        """A slice's itineraries from the database, stored in the slice cache if complete."""
         since = self._position()
         finder = SliceSearch(
             conn, ref, self.rules, cabin=request.cabin, seats=request.passengers.seats
@@ -202,7 +258,7 @@ class SearchService:
             except TimeoutError:
                 complete = False  # keep what was found: direct and one-stop
         if complete:
-            await self.cache.put(key, found, complete, since)
+            await self.cache.put(self._slice_key(request, piece), found, complete, since)
         return found, complete
 
     # Ranking ---------------------------------------------------------------------------
@@ -409,34 +465,26 @@ class SearchService:
 
     # Entry point ---------------------------------------------------------------------------
 
-    async def search(self, request: SearchRequest, *, now: datetime | None = None) -> SearchResults:
+    async def search(self, request: SearchRequest, *, now: datetime | None = None) -> bytes:
         started = time.monotonic()
         now = now or datetime.now(UTC)
         ref = await self.reference.get()
         self._validate(request, ref, now)
         search_hash = self._search_hash(request)
         after = self._cursor_after(request, search_hash)
-        # Serve from cache only once every change committed before this request has been
+        # A cache serves only once every change committed before this request has been
         # applied to it: a search right after a price change or a seat sale is never stale.
-        use_cache = self._caught_up is None or await self._caught_up()
+        # The barrier runs when a cache first has something to serve, not before.
+        catch_up = _CatchUp(self._caught_up, self.stats)
         response_key = request.model_dump_json()
-        if use_cache:
-            cached = self.responses.get(response_key)
-            if isinstance(cached, SearchResults):
-                return cached
+        cached = await self.responses.get(response_key, catch_up.pending)
+        if cached is not None:
+            return cached
         since = self._position()
         deadline = started + self.limits.budget_seconds
-        per_slice: list[list[Itinerary]] = []
-        complete = True
         self.stats.searches += 1
         try:
-            async with self.pool.acquire() as conn:
-                for piece in request.slices:
-                    found, done = await self._slice(conn, ref, request, piece, use_cache, deadline)
-                    complete &= done
-                    per_slice.append(
-                        [it for it in found if self._per_slice_filter(request, ref, piece, it)]
-                    )
+            found = await self._slices(ref, request, catch_up, deadline)
         except TimeoutError:
             self.stats.timeouts += 1
             raise SearchTimedOut(
@@ -444,6 +492,13 @@ class SearchService:
                 "(fewer connections or slices).",
                 retry_after=2,
             ) from None
+        per_slice: list[list[Itinerary]] = []
+        complete = True
+        for piece, (itineraries, done) in zip(request.slices, found, strict=True):
+            complete &= done
+            per_slice.append(
+                [it for it in itineraries if self._per_slice_filter(request, ref, piece, it)]
+            )
         if not complete:
             self.stats.partial += 1
         candidates = self._combine(request, ref, per_slice)
@@ -465,7 +520,13 @@ class SearchService:
             complete=complete,
             currency=request.currency,
         )
+        body = self._body(results)
         if complete:
             flights = {leg.id for options in per_slice for it in options for leg in it.legs}
-            self.responses.put(response_key, results, flights, since)
-        return results
+            self.responses.put(response_key, body, flights, since)
+        return body
+
+    @staticmethod
+    def _body(results: SearchResults) -> bytes:
+        """The response body, serialised once: answered now or from the response cache."""
+        return SearchResults.__pydantic_serializer__.to_json(results)

@@ -95,6 +95,14 @@ async def search_context(app: web.Application) -> AsyncIterator[None]:
                     "Searches over budget.",
                     lambda: service.stats.timeouts,
                 ),
+                "skybound_search_catch_ups": (
+                    "Catch-up barriers run before serving a cached search.",
+                    lambda: service.stats.catch_ups,
+                ),
+                "skybound_search_catch_up_timeouts": (
+                    "Searches that read the database: the change stream was behind.",
+                    lambda: service.stats.catch_up_timeouts,
+                ),
             }
         )
     )
