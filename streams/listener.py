@@ -164,8 +164,9 @@ class ChangeListener:
             events = await changelog.released_events(
                 conn, hub.cursor, bounds.released, hub.epoch, limit=self.batch_size
             )
-            for event in events:
-                hub.publish(event)
+            # One write per subscriber for the lot: a bulk update releases hundreds at once.
+            if events:
+                hub.publish_batch(events)
             if events and events[-1].id < bounds.released:
                 continue  # more than one batch released; keep going
             hub.advance(bounds.released)

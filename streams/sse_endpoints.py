@@ -147,8 +147,8 @@ async def _send_catch_up(
     if plan.snapshot:
         data = (await realtime.snapshots.get(topic, snapshot)).decode()
         sink.write(http_chunk(sse_event(data, event="snapshot", event_id=position)))
-    for event in plan.history:
-        sink.write(event.sse_chunk())
+    if plan.history:
+        sink.write(b"".join(event.sse_chunk() for event in plan.history))
     return plan.live_after
 
 

@@ -167,8 +167,8 @@ class WebSocketSession:
                 self.sink.write(
                     websocket_text_frame(ws_event_message(name, position, "snapshot", data))
                 )
-            for event in plan.history:
-                self.sink.write(event.ws_frame(name))
+            if plan.history:
+                self.sink.write(b"".join(event.ws_frame(name) for event in plan.history))
             subscription.go_live(plan.live_after)
         except BaseException:
             hub.unsubscribe(subscription)

@@ -49,6 +49,10 @@ LIMIT 1
 """
 
 _GATE_CHANGE = "UPDATE flights SET departure_gate = $1 WHERE id = $2"
+# Many flights in one statement: each row gets a gate of its own ("B7-1234"), never used before.
+_BULK_GATE_CHANGE = (
+    "UPDATE flights SET departure_gate = $1 || '-' || id::text WHERE id = ANY($2::bigint[])"
+)
 
 
 def dsn_for(pgdata: Path) -> str:
@@ -130,5 +134,28 @@ class GateChanges:
                 await conn.execute(_GATE_CHANGE, *self._next())
                 durations.append(time.perf_counter() - t0)
             return Commits(len(durations), started, time.time(), durations)
+        finally:
+            await conn.close()
+
+    async def bulk(self, count: int) -> Commits:
+        """``count`` gate changes in one transaction, as a bulk schedule update makes them.
+
+        One commit sends one NOTIFY to Skybound (its payload is the transaction id), so
+        the listener releases all ``count`` events at once; the peers' trigger sends one
+        NOTIFY per row. Board flights are updated in turns, each statement with new gates.
+        """
+        ids = self.board.flight_ids
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            started = time.time()
+            t0 = time.perf_counter()
+            async with conn.transaction():
+                left = count
+                while left > 0:
+                    self.sequence += 1
+                    batch = ids[: min(left, len(ids))]
+                    await conn.execute(_BULK_GATE_CHANGE, f"B{self.sequence}", batch)
+                    left -= len(batch)
+            return Commits(count, started, time.time(), [time.perf_counter() - t0])
         finally:
             await conn.close()

@@ -124,6 +124,15 @@ def machine_busy_seconds() -> float:
     return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
+def write_syscalls(pid: int) -> int:
+    """write(2)-family syscalls of a process so far: uvloop writes sockets with write/writev,
+    so for these servers it counts their socket writes (send(2) would not be counted)."""
+    for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+        if line.startswith("syscw:"):
+            return int(line.split()[1])
+    raise BenchError(f"no syscw for pid {pid}")
+
+
 def cpu_seconds(pids: Sequence[int]) -> float:
     """User plus system time of these processes so far."""
     ticks = 0
@@ -256,6 +265,8 @@ class Plan:
     rate: float
     burst_events: int | None
     burst_seconds: float
+    bulk_events: int
+    bulk_transactions: int
     drain_timeout: float
     connect_timeout: float
     concurrency: int
@@ -375,6 +386,8 @@ def _measure_running(
 
         _latency_phase(plan, load, row)
         _burst_phase(plan, load, server, clients, row)
+        if plan.bulk_events:
+            _bulk_phase(plan, load, server, row)
         if profile:
             _profile_burst(plan, load, server, clients, report)
         if not server.alive:
@@ -425,12 +438,14 @@ def _burst_phase(plan: Plan, load: LoadGenerators, server: Server, clients: int,
     wall0 = time.monotonic()
     server_cpu0, load_cpu0 = cpu_seconds([server.pid]), cpu_seconds(load.pids)
     machine0 = machine_busy_seconds()
+    writes0 = write_syscalls(server.pid)
     commits = asyncio.run(plan.events.burst(burst_size(plan, clients), plan.burst_seconds))
     waited = load.ask(
         {"cmd": "wait", "per_client": commits.count, "timeout": plan.drain_timeout},
         plan.drain_timeout + 30,
     )
     wall = time.monotonic() - wall0
+    row.burst_writes = write_syscalls(server.pid) - writes0
     row.server_cpu_seconds = cpu_seconds([server.pid]) - server_cpu0
     row.server_cpu = row.server_cpu_seconds / wall
     row.loadgen_cpu = (cpu_seconds(load.pids) - load_cpu0) / wall
@@ -464,6 +479,45 @@ def _burst_phase(plan: Plan, load: LoadGenerators, server: Server, clients: int,
         f"burst: {commits.count} events committed in {commits.ended - commits.started:.2f} s "
         f"({commits.count / max(commits.ended - commits.started, 1e-9):,.0f}/s)"
     )
+
+
+def _bulk_phase(plan: Plan, load: LoadGenerators, server: Server, row: Row) -> None:
+    """Bulk updates: each transaction changes ``plan.bulk_events`` flights of the board.
+
+    Transactions go one at a time, each waited for until every client has all its events,
+    so each is one release of many events at once. Deliveries/s is per transaction (first
+    to last client receipt), summed; CPU and write syscalls cover the whole phase.
+    """
+    server_cpu0 = cpu_seconds([server.pid])
+    writes0 = write_syscalls(server.pid)
+    lost: list[Any] = []
+    for _ in range(plan.bulk_transactions):
+        load.ask({"cmd": "phase", "mode": "burst"}, 30)
+        commits = asyncio.run(plan.events.bulk(plan.bulk_events))
+        waited = load.ask(
+            {"cmd": "wait", "per_client": commits.count, "timeout": plan.drain_timeout},
+            plan.drain_timeout + 30,
+        )
+        replies = load.ask({"cmd": "report"}, 60)
+        lost += replies
+        row.bulk_deliveries += sum(r["events"] for r in replies)
+        row.bulk_expected += commits.count * sum(r["open"] for r in replies)
+        row.bulk_pings += sum(r.get("pings", 0) for r in replies)
+        firsts = [r["first"] for r in replies if r["first"]]
+        lasts = [r["last"] for r in replies if r["last"]]
+        if firsts and lasts:
+            row.bulk_seconds += max(lasts) - min(firsts)
+        behind = sum(w["behind"] for w in waited)
+        if behind:
+            row.notes.append(
+                f"bulk: {behind:,} clients had not received all {commits.count} events of a "
+                f"transaction after {plan.drain_timeout:.0f} s"
+            )
+    row.bulk_cpu_seconds = cpu_seconds([server.pid]) - server_cpu0
+    row.bulk_writes = write_syscalls(server.pid) - writes0
+    row.bulk_events = plan.bulk_events
+    row.bulk_transactions = plan.bulk_transactions
+    _lost(row, "bulk", lost)
 
 
 def _lost(row: Row, phase: str, replies: list[Any]) -> None:
@@ -572,6 +626,17 @@ def parser() -> argparse.ArgumentParser:
         "--burst-events",
         type=int,
         help="events of the burst (default: 1,000,000 / clients, between 50 and 300)",
+    )
+    p.add_argument(
+        "--bulk",
+        type=int,
+        default=0,
+        metavar="EVENTS",
+        help="then a bulk phase: transactions that each change this many of the board's "
+        "flights (0: none)",
+    )
+    p.add_argument(
+        "--bulk-transactions", type=_positive, default=3, help="transactions of the bulk phase"
     )
     p.add_argument(
         "--drain-timeout", type=float, default=120.0, help="longest wait for a phase's deliveries"
@@ -696,6 +761,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 rate=args.rate,
                 burst_events=args.burst_events,
                 burst_seconds=args.duration,
+                bulk_events=max(0, args.bulk),
+                bulk_transactions=args.bulk_transactions,
                 drain_timeout=args.drain_timeout,
                 connect_timeout=args.connect_timeout,
                 concurrency=args.concurrency,
@@ -712,6 +779,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"connect (≤ {args.concurrency} handshakes in flight), {SETTLE_SECONDS:g} s idle, "
                 f"{args.events} events at {args.rate:g}/s (latency), then a burst of back-to-back "
                 "events (peak deliveries/s); "
+                + (
+                    f"then {args.bulk_transactions} transactions of {args.bulk} gate changes "
+                    "each (bulk), one at a time; "
+                    if args.bulk > 0
+                    else ""
+                )
                 + (
                     f"{args.rounds} rounds, targets interleaved within each"
                     if args.rounds > 1

@@ -39,6 +39,7 @@ from typing import Any
 import uvloop
 
 AT = b'"at"'
+PING = b": ping"
 # The longest prefix of AT that can end a read without AT itself being complete.
 AT_TAIL = len(AT) - 1
 HEAD_END = b"\r\n\r\n"
@@ -59,6 +60,7 @@ class Stats:
         self.latencies = array("d")
         self.lost: Counter[str] = Counter()
         self.bad_at = 0
+        self.pings = 0
         self._instants: dict[bytes, float] = {}
 
     def reset(self, mode: str) -> None:
@@ -69,6 +71,7 @@ class Stats:
         self.latencies = array("d")
         self.lost.clear()
         self.bad_at = 0
+        self.pings = 0
         self._instants.clear()
 
     def instant(self, text: bytes) -> float | None:
@@ -136,6 +139,8 @@ class SseClient(asyncio.Protocol):
         buf = self.tail + data if self.tail else data
         if stats.mode == BURST:
             found = buf.count(AT)
+            # Heartbeats are writes too: the driver sets them against the server's syscalls.
+            stats.pings += data.count(PING)
             self.tail = buf[-AT_TAIL:]
         else:
             found = self._latencies(buf, time.time())
@@ -277,6 +282,7 @@ class LoadGenerator:
             "max_per_client": max(counts, default=0),
             "lost": dict(stats.lost),
             "bad_at": stats.bad_at,
+            "pings": stats.pings,
         }
 
     def close(self) -> None:

@@ -49,6 +49,15 @@ class Row:
     loadgen_cpu: float | None = None
     machine_cpu: float | None = None
     load_average: float | None = None
+    burst_writes: int | None = None
+    bulk_events: int = 0
+    bulk_transactions: int = 0
+    bulk_deliveries: int = 0
+    bulk_expected: int = 0
+    bulk_seconds: float = 0.0
+    bulk_cpu_seconds: float | None = None
+    bulk_writes: int | None = None
+    bulk_pings: int = 0
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -57,6 +66,31 @@ class Row:
         if not self.server_cpu_seconds or not self.burst_deliveries:
             return None
         return self.burst_deliveries / self.server_cpu_seconds
+
+    @property
+    def burst_writes_per_delivery(self) -> float | None:
+        if self.burst_writes is None or not self.burst_deliveries:
+            return None
+        return self.burst_writes / self.burst_deliveries
+
+    @property
+    def bulk_rate(self) -> float | None:
+        if not self.bulk_seconds or not self.bulk_deliveries:
+            return None
+        return self.bulk_deliveries / self.bulk_seconds
+
+    @property
+    def bulk_cpu_us(self) -> float | None:
+        """Server CPU per bulk delivery, in microseconds."""
+        if self.bulk_cpu_seconds is None or not self.bulk_deliveries:
+            return None
+        return self.bulk_cpu_seconds / self.bulk_deliveries * 1e6
+
+    @property
+    def bulk_writes_per_delivery(self) -> float | None:
+        if self.bulk_writes is None or not self.bulk_deliveries:
+            return None
+        return self.bulk_writes / self.bulk_deliveries
 
     @property
     def kb_per_client(self) -> float | None:
@@ -85,6 +119,9 @@ class Summary:
     peak_rate: float | None
     kb_per_client: float | None
     per_cpu_second: float | None
+    bulk_rate: float | None
+    bulk_cpu_us: float | None
+    bulk_writes_per_delivery: float | None
 
     @classmethod
     def of(cls, rows: Sequence[Row]) -> Summary:
@@ -101,6 +138,9 @@ class Summary:
             peak_rate=_median(rows, lambda r: r.peak_rate),
             kb_per_client=_median(rows, lambda r: r.kb_per_client),
             per_cpu_second=_median(rows, lambda r: r.per_cpu_second),
+            bulk_rate=_median(rows, lambda r: r.bulk_rate),
+            bulk_cpu_us=_median(rows, lambda r: r.bulk_cpu_us),
+            bulk_writes_per_delivery=_median(rows, lambda r: r.bulk_writes_per_delivery),
         )
 
 
@@ -150,6 +190,52 @@ def _pct(value: float | None) -> str:
 
 def _ratio(value: float | None) -> str:
     return "" if value is None else f"{value:.2f}x"
+
+
+def _bulk(report: Report) -> list[str]:
+    bulk_rows = [r for r in report.rows if r.bulk_events]
+    if not bulk_rows:
+        return []
+    first = bulk_rows[0]
+    out = [
+        "## Bulk updates",
+        "",
+        f"{first.bulk_transactions} transactions, one at a time, each changing "
+        f"{first.bulk_events} gates of the board's flights: Skybound's listener releases each "
+        "transaction's events at once; the peers get one NOTIFY per row.",
+        "",
+        "| target | clients | deliveries/s | server CPU per delivery (us) "
+        "| write syscalls per delivery |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for s in report.summaries():
+        if s.bulk_rate is None and s.bulk_cpu_us is None:
+            continue
+        out.append(
+            f"| {s.label} | {s.clients:,} | {_num(s.bulk_rate, 0)} | {_num(s.bulk_cpu_us, 2)} "
+            f"| {_num(s.bulk_writes_per_delivery, 3)} |"
+        )
+    out += [
+        "",
+        "*deliveries/s*: each transaction's deliveries over the time from its first to its "
+        "last client receipt, summed over transactions. *CPU* and *write syscalls* "
+        "(`syscw` of `/proc/<pid>/io`) cover the whole phase, heartbeats included "
+        "(a `: ping` to every client every 15 s; the details count those received).",
+        "",
+        "| target | clients | round | deliveries | seconds | server CPU s | write syscalls "
+        "| pings received |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in sorted(bulk_rows, key=lambda r: (r.clients, ORDER.get(r.target, 9), r.round)):
+        out.append(
+            f"| {row.label} | {row.clients:,} | {row.round} | {row.bulk_deliveries:,} / "
+            f"{row.bulk_expected:,} | {_num(row.bulk_seconds, 2)} | "
+            f"{_num(row.bulk_cpu_seconds, 2)} | "
+            f"{'n/a' if row.bulk_writes is None else f'{row.bulk_writes:,}'} | "
+            f"{row.bulk_pings:,} |"
+        )
+    out.append("")
+    return out
 
 
 def _goals(report: Report) -> list[str]:
@@ -246,8 +332,9 @@ def _details(report: Report) -> list[str]:
         "",
         "| target | clients | round | latency deliveries | max ms | burst deliveries "
         "| burst s | bytes/event | server CPU | load generator CPU | machine CPU | load average "
-        "| deliveries per server CPU-s | RSS before → connected (MB) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| deliveries per server CPU-s | write syscalls per delivery "
+        "| RSS before → connected (MB) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in sorted(report.rows, key=lambda r: (r.clients, ORDER.get(r.target, 9), r.round)):
         rss = (
@@ -261,7 +348,8 @@ def _details(report: Report) -> list[str]:
             f"{row.burst_expected:,} ({row.burst_events} events) | "
             f"{_num(row.burst_seconds, 2)} | {_num(row.bytes_per_event, 0)} | "
             f"{_pct(row.server_cpu)} | {_pct(row.loadgen_cpu)} | {_pct(row.machine_cpu)} | "
-            f"{_num(row.load_average)} | {_num(row.per_cpu_second, 0)} | {rss} |"
+            f"{_num(row.load_average)} | {_num(row.per_cpu_second, 0)} | "
+            f"{_num(row.burst_writes_per_delivery, 3)} | {rss} |"
         )
     out += [
         "",
@@ -273,7 +361,8 @@ def _details(report: Report) -> list[str]:
         "that other processes competed for the two cores, so that round's wall-clock figures "
         "are unreliable. *deliveries per server "
         "CPU-s* divides the burst's deliveries by the server's CPU time, which a busy machine "
-        "disturbs less than wall time.",
+        "disturbs less than wall time. *write syscalls per delivery*: the server's `syscw` "
+        "during the burst over its deliveries.",
         "",
     ]
     return out
@@ -282,7 +371,7 @@ def _details(report: Report) -> list[str]:
 def render(report: Report) -> str:
     out = ["# Fan-out benchmark", "", f"Command: `{report.command}`", ""]
     out += [f"- {k}: {v}" for k, v in report.settings.items()]
-    out += ["", *_results(report), *_goals(report), *_details(report)]
+    out += ["", *_results(report), *_bulk(report), *_goals(report), *_details(report)]
     notes = [*report.notes]
     for row in report.rows:
         where = f"{row.label} at {row.clients:,} clients" + (
