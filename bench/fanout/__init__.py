@@ -6,4 +6,5 @@ generator process holds N SSE connections to a live departures board while the
 driver commits gate changes through SQL. See bench/README.md, "fanout".
 
     .venv/bin/python -m bench.fanout [--clients 1000,10000] [--targets skybound,peer,bare]
+        [--bulk 200]    # then transactions of 200 gate changes each: one NOTIFY, many events
 """
