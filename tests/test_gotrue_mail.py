@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
@@ -27,19 +27,11 @@ from server.mailer import Mailer, MailOutbox, retry_delay
 from server.settings import Settings
 from tests import smtp
 from tests.smtp import Mailbox, recovery_code, with_smtp
+from tests.waiting import eventually
 
 smtp_server = smtp.smtp_server  # the fixture, from its helper module
 
 PASSWORD = "correct horse battery"
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 10.0) -> None:
-    """Wait until ``check`` holds (polling), failing after ``within`` seconds."""
-    deadline = asyncio.get_running_loop().time() + within
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 async def delivered(mailbox: Mailbox, count: int = 1, within: float = 10.0) -> list[EmailMessage]:

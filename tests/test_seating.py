@@ -6,7 +6,7 @@ import asyncio
 import logging
 import random
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -37,6 +37,7 @@ from tests.factories import add_aircraft, add_aircraft_cabins, add_cabin, add_fl
 from tests.problems import assert_problem
 from tests.sse_client import SseReader
 from tests.tokens import access_token
+from tests.waiting import eventually
 
 ALICE = uuid.UUID("00000000-0000-4000-8000-00000000a11c")
 BOB = uuid.UUID("00000000-0000-4000-8000-000000000b0b")
@@ -125,16 +126,6 @@ async def expire_holds(db: asyncpg.Connection, flight_id: int) -> None:
         "UPDATE seat_holds SET expires_at = now() - interval '1 second' WHERE flight_id = $1",
         flight_id,
     )
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 10.0) -> None:
-    """Wait until ``check`` holds (polling), failing after ``within`` seconds."""
-
-    deadline = asyncio.get_running_loop().time() + within
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 # Seat maps ---------------------------------------------------------------------------

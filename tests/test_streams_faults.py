@@ -17,6 +17,7 @@ from server.keys import realtime_key
 from server.settings import Settings
 from tests.factories import add_flight, add_world
 from tests.sse_client import SseReader
+from tests.waiting import eventually
 
 
 @pytest.fixture
@@ -37,14 +38,6 @@ async def _open_board(client: TestClient, last_id: str | None = None) -> SseRead
     if last_id is None:
         assert (await reader.next()).event == "snapshot"
     return reader
-
-
-async def _wait_for(predicate: Any, within: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 async def test_out_of_order_commits_are_released_in_id_order(
@@ -103,7 +96,7 @@ async def test_resume_across_out_of_order_commit_loses_nothing(
         last_id = await newest.fetchval("SELECT max(id) FROM change_events")
     finally:
         await newest.close()
-    await _wait_for(lambda: hub.cursor >= last_id)
+    await eventually(lambda: hub.cursor >= last_id)
     resumed = await _open_board(client, snapshot.id)
     gates = [(await resumed.next()).json()["flight"]["departure"]["gate"] for _ in range(3)]
     assert gates == ["E1", "L2", "L3"]
@@ -182,7 +175,7 @@ async def test_readyz_reports_a_listener_that_is_down(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
         " WHERE application_name = 'skybound-listener' AND datname = current_database()"
     )
-    await _wait_for(lambda: not listener.listening)
+    await eventually(lambda: not listener.listening)
     response = await client.get("/readyz")
     assert response.status == 503
     assert (await response.json())["checks"]["change_listener"] is False
@@ -203,7 +196,7 @@ async def test_stalled_client_is_disconnected_and_others_are_unaffected(
     await loop.sock_connect(stalled, (client.host, client.port))
     await loop.sock_sendall(stalled, b"GET /v1/streams/boards/JFK HTTP/1.1\r\nHost: test\r\n\r\n")
     hub = app[realtime_key].hub
-    await _wait_for(lambda: hub.subscriber_count("board:JFK:departures") == 2)
+    await eventually(lambda: hub.subscriber_count("board:JFK:departures") == 2)
     # Loopback send buffers autotune to megabytes; cap the stalled connection's server
     # side as a slow network would, so its unsent bytes pile up in the transport.
     client_port = stalled.getsockname()[1]
@@ -219,7 +212,7 @@ async def test_stalled_client_is_disconnected_and_others_are_unaffected(
         )
     gates = [(await healthy.next()).json()["flight"]["departure"]["gate"] for _ in range(updates)]
     assert gates == [f"G{n}" for n in range(updates)]
-    await _wait_for(lambda: hub.slow_disconnects == 1)
+    await eventually(lambda: hub.slow_disconnects == 1)
     assert hub.subscriber_count("board:JFK:departures") == 1
     stalled.close()
 
