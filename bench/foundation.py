@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TypedDict
+from typing import Protocol, TypedDict
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = BENCH_DIR.parent
@@ -310,6 +310,39 @@ def no_stray_postgres(home: Path, owned: bool, notes: list[str]) -> None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGINT)
         time.sleep(3)
+
+
+class _Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
+@dataclass
+class GuardedRun:
+    """How a run ended (0, 1 aborted, 130 interrupted) and the PostgreSQL it started."""
+
+    code: int = 0
+    postgres: _Stoppable | None = None
+
+
+@contextlib.contextmanager
+def guarded_run(home: Path, owned: bool, notes: list[str]) -> Iterator[GuardedRun]:
+    """Turn a BenchError or Ctrl-C into a note and an exit code, so the report still covers
+    what ran; then stop the run's PostgreSQL and check none outlived it."""
+    run = GuardedRun()
+    try:
+        yield run
+    except BenchError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        lines = [line for line in str(exc).splitlines() if line.strip()]
+        notes.append(f"run aborted: {lines[0] if lines else exc!r}")
+        run.code = 1
+    except KeyboardInterrupt:
+        notes.append("run interrupted: the report covers what ran so far")
+        run.code = 130
+    finally:
+        if run.postgres is not None:
+            run.postgres.stop()
+        no_stray_postgres(home, owned, notes)
 
 
 # --- wrk --------------------------------------------------------------------------------

@@ -23,8 +23,9 @@ def summarise(
     top: int = 12,
     samples_of: str = "",
 ) -> list[str]:
-    """Markdown lines: samples by area (first matching part of the own frame wins), the
-    top own frames, and the top inclusive frames of the project's code."""
+    """Markdown lines: samples by area (first matching part of the own frame wins; no
+    table without areas), the top own frames, and the top inclusive frames of the
+    project's code (of all code, with ``project=("",)``)."""
 
     def area_of(frame: str) -> str:
         return next((name for part, name in areas if part in frame), other)
@@ -47,11 +48,14 @@ def summarise(
     if not total:
         return ["py-spy recorded no samples."]
     out = [f"{total:,} CPU samples{samples_of} (idle time not sampled).", ""]
-    out += ["| area (where the sampled frame's code lives) | share |", "|---|---:|"]
-    out += [f"| {name} | {n / total:.1%} |" for name, n in by_area.most_common()]
-    out += ["", "| own % | frame |", "|---:|---|"]
+    if areas:
+        out += ["| area (where the sampled frame's code lives) | share |", "|---|---:|"]
+        out += [f"| {name} | {n / total:.1%} |" for name, n in by_area.most_common()]
+        out += [""]
+    out += ["| own % | frame |", "|---:|---|"]
     out += [f"| {n / total:.1%} | `{frame}` |" for frame, n in own.most_common(top)]
     ours = Counter({f: n for f, n in inclusive.items() if any(p in f for p in project)})
-    out += ["", "| inclusive % | frame (project code) |", "|---:|---|"]
+    label = "frame (project code)" if any(project) else "frame"
+    out += ["", f"| inclusive % | {label} |", "|---:|---|"]
     out += [f"| {n / total:.1%} | `{frame}` |" for frame, n in ours.most_common(top)]
     return out

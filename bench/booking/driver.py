@@ -35,7 +35,7 @@ from bench.foundation import (
     _end_group,
     _free_port,
     bench_home,
-    no_stray_postgres,
+    guarded_run,
     run_bounded,
     seed,
 )
@@ -550,39 +550,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         clients=args.clients,
         workers=args.workers,
     )
-    code = 0
-    with bench_home(args.home) as (home, owned):
-        pg = None
-        try:
-            if owned:
-                print(f"seeding {args.seed_flights:,} legs into {home} ...", flush=True)
-                seeded = seed(home, args.seed_flights, args.seed_days, args.seed_timeout, WORK_DIR)
-                report.commands.append(f"{_shown_env(server_env(home))} {seeded.command}")
-                report.settings["data"] = (
-                    f"`{seeded.command}`: {seeded.flights:,} legs, {seeded.cabins:,} cabins"
-                )
-            else:
-                report.settings["data"] = f"an already seeded home ({home})"
-            from server.embedded import EmbeddedPostgres
+    with (
+        bench_home(args.home) as (home, owned),
+        guarded_run(home, owned, report.notes) as outcome,
+    ):
+        if owned:
+            print(f"seeding {args.seed_flights:,} legs into {home} ...", flush=True)
+            seeded = seed(home, args.seed_flights, args.seed_days, args.seed_timeout, WORK_DIR)
+            report.commands.append(f"{_shown_env(server_env(home))} {seeded.command}")
+            report.settings["data"] = (
+                f"`{seeded.command}`: {seeded.flights:,} legs, {seeded.cabins:,} cabins"
+            )
+        else:
+            report.settings["data"] = f"an already seeded home ({home})"
+        from server.embedded import EmbeddedPostgres
 
-            pg = EmbeddedPostgres(home / "pgdata")
-            pg.start()
-            plan = Plan(args, home, dsn_for(home / "pgdata"), report)
-            report.settings["database at the start"] = asyncio.run(_state(plan.dsn))
-            run(plan)
-        except BenchError as exc:
-            print(f"bench: {exc}", file=sys.stderr)
-            lines = [line for line in str(exc).splitlines() if line.strip()]
-            report.notes.append(f"run aborted: {lines[0] if lines else exc!r}")
-            code = 1
-        except KeyboardInterrupt:
-            report.notes.append("run interrupted: the report covers what ran so far")
-            code = 130
-        finally:
-            if pg is not None:
-                pg.stop()
-            no_stray_postgres(home, owned, report.notes)
-
+        outcome.postgres = pg = EmbeddedPostgres(home / "pgdata")
+        pg.start()
+        plan = Plan(args, home, dsn_for(home / "pgdata"), report)
+        report.settings["database at the start"] = asyncio.run(_state(plan.dsn))
+        run(plan)
+    code = outcome.code
     if any(not race.passed for race in report.races):
         code = code or 1
     finished = code_version()

@@ -41,10 +41,11 @@ from bench.foundation import (
     _free_port,
     _tail,
     bench_home,
+    guarded_run,
     run_bounded,
     skybound_bin,
-    stray_postgres,
 )
+from bench.pyspy import summarise as summarise_stacks
 
 PEERS_DIR = PROJECT_DIR / "bench" / "peers"
 TARGETS = (SKYBOUND, PEER, BARE)
@@ -230,26 +231,7 @@ def py_spy_bin() -> str | None:
 
 def summarise_profile(raw: Path, top: int = 15) -> list[str]:
     """Top frames of a py-spy raw (collapsed stacks) file: by own samples and inclusive."""
-    own: Counter[str] = Counter()
-    inclusive: Counter[str] = Counter()
-    total = 0
-    for line in raw.read_text(errors="replace").splitlines():
-        stack, _, count = line.rpartition(" ")
-        if not stack or not count.isdigit():
-            continue
-        frames = stack.split(";")
-        n = int(count)
-        total += n
-        own[frames[-1]] += n
-        for frame in set(frames):
-            inclusive[frame] += n
-    if not total:
-        return ["py-spy recorded no samples."]
-    out = [f"{total:,} samples.", "", "| own % | frame |", "|---:|---|"]
-    out += [f"| {n / total:.1%} | `{frame}` |" for frame, n in own.most_common(top)]
-    out += ["", "| inclusive % | frame |", "|---:|---|"]
-    out += [f"| {n / total:.1%} | `{frame}` |" for frame, n in inclusive.most_common(top)]
-    return out
+    return summarise_stacks(raw, (), other="", project=("",), top=top)
 
 
 # --- one target at one client count ----------------------------------------------------
@@ -730,102 +712,86 @@ def main(argv: Sequence[str] | None = None) -> int:
             "SKYBOUND_LOG_LEVEL=WARNING and every other setting at its default",
         },
     )
-    code = 0
-    with bench_home(None) as (home, _owned):
-        pg = None
-        try:
-            print(f"seeding {args.seed_flights:,} legs into {home} ...", flush=True)
-            seed_argv = [skybound_bin(), "seed", "--flights", str(args.seed_flights)]
-            seed_argv += ["--days", str(args.seed_days), "--seed", "1"]
-            status, output, _wall = run_bounded(seed_argv, _env(home), 600, run_logs / "seed.log")
-            if status != 0:
-                raise BenchError(f"{_display(seed_argv)} failed with {status}:\n{output[-2000:]}")
-            report.commands.append(f"{_env_shown(home)} {_display(seed_argv)}")
+    with (
+        bench_home(None) as (home, _owned),
+        guarded_run(home, True, report.notes) as outcome,
+    ):
+        print(f"seeding {args.seed_flights:,} legs into {home} ...", flush=True)
+        seed_argv = [skybound_bin(), "seed", "--flights", str(args.seed_flights)]
+        seed_argv += ["--days", str(args.seed_days), "--seed", "1"]
+        status, output, _wall = run_bounded(seed_argv, _env(home), 600, run_logs / "seed.log")
+        if status != 0:
+            raise BenchError(f"{_display(seed_argv)} failed with {status}:\n{output[-2000:]}")
+        report.commands.append(f"{_env_shown(home)} {_display(seed_argv)}")
 
-            # The bench holds the embedded PostgreSQL for the whole run: Skybound attaches to
-            # it through SKYBOUND_HOME (and leaves it running on exit), the peers use its URL.
-            from server.embedded import EmbeddedPostgres
+        # The bench holds the embedded PostgreSQL for the whole run: Skybound attaches to
+        # it through SKYBOUND_HOME (and leaves it running on exit), the peers use its URL.
+        from server.embedded import EmbeddedPostgres
 
-            pg = EmbeddedPostgres(home / "pgdata")
-            pg.start()
-            dsn = dsn_for(home / "pgdata")
-            board = asyncio.run(prepare(dsn))
-            work = home / "work"
-            work.mkdir()
-            plan = Plan(
-                home=home,
-                dsn=dsn,
-                board=board,
-                events=GateChanges(dsn, board),
-                latency_events=args.events,
-                rate=args.rate,
-                burst_events=args.burst_events,
-                burst_seconds=args.duration,
-                bulk_events=max(0, args.bulk),
-                bulk_transactions=args.bulk_transactions,
-                drain_timeout=args.drain_timeout,
-                connect_timeout=args.connect_timeout,
-                concurrency=args.concurrency,
-                loadgen_procs=args.loadgen_procs,
-                logs=run_logs,
-                work=work,
+        outcome.postgres = pg = EmbeddedPostgres(home / "pgdata")
+        pg.start()
+        dsn = dsn_for(home / "pgdata")
+        board = asyncio.run(prepare(dsn))
+        work = home / "work"
+        work.mkdir()
+        plan = Plan(
+            home=home,
+            dsn=dsn,
+            board=board,
+            events=GateChanges(dsn, board),
+            latency_events=args.events,
+            rate=args.rate,
+            burst_events=args.burst_events,
+            burst_seconds=args.duration,
+            bulk_events=max(0, args.bulk),
+            bulk_transactions=args.bulk_transactions,
+            drain_timeout=args.drain_timeout,
+            connect_timeout=args.connect_timeout,
+            concurrency=args.concurrency,
+            loadgen_procs=args.loadgen_procs,
+            logs=run_logs,
+            work=work,
+        )
+        report.settings["board"] = (
+            f"`/v1/streams/boards/{board.iata}` (departures; {len(board.flight_ids)} flights "
+            f"on the live board of the {args.seed_flights:,}-leg seed); each event is "
+            f"`UPDATE flights SET departure_gate = $1 WHERE id = $2`, autocommit"
+        )
+        report.settings["phases"] = (
+            f"connect (≤ {args.concurrency} handshakes in flight), {SETTLE_SECONDS:g} s idle, "
+            f"{args.events} events at {args.rate:g}/s (latency), then a burst of back-to-back "
+            "events (peak deliveries/s); "
+            + (
+                f"then {args.bulk_transactions} transactions of {args.bulk} gate changes "
+                "each (bulk), one at a time; "
+                if args.bulk > 0
+                else ""
             )
-            report.settings["board"] = (
-                f"`/v1/streams/boards/{board.iata}` (departures; {len(board.flight_ids)} flights "
-                f"on the live board of the {args.seed_flights:,}-leg seed); each event is "
-                f"`UPDATE flights SET departure_gate = $1 WHERE id = $2`, autocommit"
+            + (
+                f"{args.rounds} rounds, targets interleaved within each"
+                if args.rounds > 1
+                else "one round"
             )
-            report.settings["phases"] = (
-                f"connect (≤ {args.concurrency} handshakes in flight), {SETTLE_SECONDS:g} s idle, "
-                f"{args.events} events at {args.rate:g}/s (latency), then a burst of back-to-back "
-                "events (peak deliveries/s); "
-                + (
-                    f"then {args.bulk_transactions} transactions of {args.bulk} gate changes "
-                    "each (bulk), one at a time; "
-                    if args.bulk > 0
-                    else ""
-                )
-                + (
-                    f"{args.rounds} rounds, targets interleaved within each"
-                    if args.rounds > 1
-                    else "one round"
-                )
-            )
-            for clients in args.clients:
-                for round_ in range(1, args.rounds + 1):
-                    for name in args.targets:
-                        target = TARGET_INFO[name]
-                        print(
-                            f"measuring {target.label} with {clients:,} clients "
-                            f"(round {round_} of {args.rounds}) ...",
-                            flush=True,
-                        )
-                        profile = (
-                            args.profile
-                            and name == SKYBOUND
-                            and clients == max(args.clients)
-                            and round_ == args.rounds
-                        )
-                        row = measure(plan, target, clients, round_, report, profile=profile)
-                        report.rows.append(row)
-                        print(f"  {_progress(row)}", flush=True)
-        except BenchError as exc:
-            print(f"bench: {exc}", file=sys.stderr)
-            report.notes.append(f"run aborted: {str(exc).splitlines()[0]}")
-            code = 1
-        finally:
-            if pg is not None:
-                pg.stop()
-            strays = stray_postgres(home)
-            if strays:
-                report.notes.append(f"stray PostgreSQL left on {home}/pgdata: pids {strays}")
-                for pid in strays:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(pid, signal.SIGINT)
-                time.sleep(3)
-            else:
-                report.notes.append("no PostgreSQL left running on the bench home afterwards")
-
+        )
+        for clients in args.clients:
+            for round_ in range(1, args.rounds + 1):
+                for name in args.targets:
+                    target = TARGET_INFO[name]
+                    print(
+                        f"measuring {target.label} with {clients:,} clients "
+                        f"(round {round_} of {args.rounds}) ...",
+                        flush=True,
+                    )
+                    profile = (
+                        args.profile
+                        and name == SKYBOUND
+                        and clients == max(args.clients)
+                        and round_ == args.rounds
+                    )
+                    row = measure(plan, target, clients, round_, report, profile=profile)
+                    report.rows.append(row)
+                    print(f"  {_progress(row)}", flush=True)
+    code = outcome.code
     report.notes.append(
         "every target's events are the same UPDATE; Skybound's capture trigger and the peers' "
         "NOTIFY trigger both fire for each, so the database does the same work for every target"

@@ -34,7 +34,7 @@ from bench.foundation import (
     _env,
     _free_port,
     bench_home,
-    no_stray_postgres,
+    guarded_run,
     run_bounded,
     seed,
     skybound_bin,
@@ -638,54 +638,42 @@ def main(argv: Sequence[str] | None = None) -> int:
             ),
         },
     )
-    code = 0
-    with bench_home(args.home) as (home, owned):
-        pg = None
-        try:
-            if owned:
-                print(f"seeding {args.seed_flights:,} legs into {home} ...", flush=True)
-                seeded = seed(home, args.seed_flights, args.seed_days, args.seed_timeout, WORK_DIR)
-                report.commands.append(f"{_shown_env(server_env(home))} {seeded.command}")
-                report.settings["data"] = (
-                    f"`{seeded.command}`: {seeded.flights:,} legs, {seeded.cabins:,} cabins in "
-                    f"{seeded.seconds:.1f} s"
-                )
-            else:
-                report.settings["data"] = f"an already seeded home ({home})"
-            # The bench holds the embedded PostgreSQL for the whole run; each `skybound serve`
-            # attaches to it through SKYBOUND_HOME and leaves it running when it exits.
-            from server.embedded import EmbeddedPostgres
+    with (
+        bench_home(args.home) as (home, owned),
+        guarded_run(home, owned, report.notes) as outcome,
+    ):
+        if owned:
+            print(f"seeding {args.seed_flights:,} legs into {home} ...", flush=True)
+            seeded = seed(home, args.seed_flights, args.seed_days, args.seed_timeout, WORK_DIR)
+            report.commands.append(f"{_shown_env(server_env(home))} {seeded.command}")
+            report.settings["data"] = (
+                f"`{seeded.command}`: {seeded.flights:,} legs, {seeded.cabins:,} cabins in "
+                f"{seeded.seconds:.1f} s"
+            )
+        else:
+            report.settings["data"] = f"an already seeded home ({home})"
+        # The bench holds the embedded PostgreSQL for the whole run; each `skybound serve`
+        # attaches to it through SKYBOUND_HOME and leaves it running when it exits.
+        from server.embedded import EmbeddedPostgres
 
-            pg = EmbeddedPostgres(home / "pgdata")
-            pg.start()
-            dsn = dsn_for(home / "pgdata")
-            plan = Plan(args, home, dsn, report)
-            repaired = asyncio.run(repair_indexes(dsn))
-            if repaired:
-                report.notes.append(f"recreated missing indexes before the run: {repaired}")
-            print("building the search mix ...", flush=True)
-            mix = prepare_mix(plan)
-            if args.explain:
-                print("explaining the leg and board queries ...", flush=True)
-                run_explain(plan)
-            for workers in args.workers:
-                print(f"measuring with {workers} worker(s) ...", flush=True)
-                measure_workers(plan, workers)
-            if args.breakdown_searches:
-                run_breakdown(plan, mix)
-        except BenchError as exc:
-            print(f"bench: {exc}", file=sys.stderr)
-            lines = [line for line in str(exc).splitlines() if line.strip()]
-            report.notes.append(f"run aborted: {lines[0] if lines else exc!r}")
-            code = 1
-        except KeyboardInterrupt:
-            report.notes.append("run interrupted: the report covers the passes done so far")
-            code = 130
-        finally:
-            if pg is not None:
-                pg.stop()
-            no_stray_postgres(home, owned, report.notes)
-
+        outcome.postgres = pg = EmbeddedPostgres(home / "pgdata")
+        pg.start()
+        dsn = dsn_for(home / "pgdata")
+        plan = Plan(args, home, dsn, report)
+        repaired = asyncio.run(repair_indexes(dsn))
+        if repaired:
+            report.notes.append(f"recreated missing indexes before the run: {repaired}")
+        print("building the search mix ...", flush=True)
+        mix = prepare_mix(plan)
+        if args.explain:
+            print("explaining the leg and board queries ...", flush=True)
+            run_explain(plan)
+        for workers in args.workers:
+            print(f"measuring with {workers} worker(s) ...", flush=True)
+            measure_workers(plan, workers)
+        if args.breakdown_searches:
+            run_breakdown(plan, mix)
+    code = outcome.code
     finished = code_version()
     if finished != report.settings["code"]:
         report.notes.append(
