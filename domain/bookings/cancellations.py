@@ -24,7 +24,7 @@ import asyncpg
 from domain.bookings.errors import AlreadyCancelled, AlreadyFlown, BookingNotFound
 from domain.bookings.money import refund
 from domain.bookings.payments import PaymentProvider
-from domain.bookings.queries import check_visible, load_booking, may_read
+from domain.bookings.queries import BOOKING_STATE, check_visible, load_booking, may_read
 from domain.bookings.quotes import LockedQuote, Quote, confirm_quote, create_quote
 
 FREE_CANCELLATION = timedelta(hours=24)
@@ -60,18 +60,6 @@ def cancellation_terms(
     return CancellationTerms(paid_minor - fee, fee, "refundable")
 
 
-# The booking as the policy sees it; FOR UPDATE when confirming.
-_STATE = """
-SELECT b.id, b.user_id, b.status, b.version, b.created_at, b.total_minor, b.currency, b.fare,
-       (SELECT count(*) FROM passengers p WHERE p.booking_id = b.id) AS passengers,
-       (SELECT min(f.scheduled_departure) FROM booking_segments s
-          JOIN flights f ON f.id = s.flight_id WHERE s.booking_id = b.id) AS first_departure,
-       (SELECT bool_or(f.status = 'cancelled') FROM booking_segments s
-          JOIN flights f ON f.id = s.flight_id WHERE s.booking_id = b.id) AS airline_cancelled
-FROM bookings b WHERE b.id = $1
-"""
-
-
 def _terms_for(state: asyncpg.Record, now: datetime) -> CancellationTerms:
     if state["status"] == "cancelled":
         raise AlreadyCancelled("Nothing left to cancel.")
@@ -92,7 +80,7 @@ async def quote_cancellation(
     now: datetime | None = None,
 ) -> Quote:
     now = now or datetime.now(UTC)
-    state = await pool.fetchrow(_STATE, booking_id)
+    state = await pool.fetchrow(BOOKING_STATE, booking_id)
     if state is None or not may_read(state["user_id"], viewer, roles):
         raise BookingNotFound()
     terms = _terms_for(state, now)
@@ -141,7 +129,7 @@ async def cancel_booking(
     await check_visible(pool, booking_id, viewer, roles)
 
     async def apply(conn: asyncpg.Connection, quote: LockedQuote) -> dict[str, Any]:
-        state = await conn.fetchrow(_STATE, booking_id)
+        state = await conn.fetchrow(BOOKING_STATE, booking_id)
         terms = _terms_for(state, now)  # the booking may have flown since the quote
         refund_minor = min(quote.details["refund_minor"], terms.refund_minor)
         await release_inventory(conn, booking_id)

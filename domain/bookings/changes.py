@@ -34,7 +34,7 @@ from domain.bookings.models import Contact, Email, Payment, Phone, SeatRequest
 from domain.bookings.money import record_charge, refund
 from domain.bookings.offers import lock_and_price, read_offer
 from domain.bookings.payments import Declined, ProviderTimeout, provider_key
-from domain.bookings.queries import check_visible, load_booking, may_read
+from domain.bookings.queries import BOOKING_STATE, check_visible, load_booking, may_read
 from domain.bookings.quotes import LockedQuote, Quote, confirm_quote, create_quote
 from domain.bookings.service import BookingService, insert_segments, issue_tickets
 from domain.documents import forget_documents
@@ -82,30 +82,6 @@ class ChangeConfirmation(_Input):
     )
 
 
-# The booking as a change sees it.
-_STATE = """
-SELECT b.id, b.user_id, b.status, b.version, b.currency, b.fare, b.total_minor,
-       (SELECT min(f.scheduled_departure) FROM booking_segments s
-          JOIN flights f ON f.id = s.flight_id WHERE s.booking_id = b.id) AS first_departure,
-       (SELECT bool_or(f.status = 'cancelled') FROM booking_segments s
-          JOIN flights f ON f.id = s.flight_id WHERE s.booking_id = b.id) AS airline_cancelled,
-       (SELECT array_agg(p.passenger_type ORDER BY p.passenger_no) FROM passengers p
-         WHERE p.booking_id = b.id) AS passenger_types,
-       (SELECT array_agg(p.id ORDER BY p.passenger_no) FROM passengers p
-         WHERE p.booking_id = b.id) AS passenger_ids,
-       (SELECT jsonb_agg(jsonb_build_object('slice_no', x.slice_no, 'origin', x.origin,
-                                            'destination', x.destination) ORDER BY x.slice_no)
-          FROM (SELECT s.slice_no,
-                       (array_agg(f.origin ORDER BY s.segment_no))[1] AS origin,
-                       (array_agg(f.destination ORDER BY s.segment_no DESC))[1] AS destination
-                  FROM booking_segments s JOIN flights f ON f.id = s.flight_id
-                 WHERE s.booking_id = b.id GROUP BY s.slice_no) x) AS slices,
-       (SELECT jsonb_agg(jsonb_build_object('flight_id', s.flight_id, 'cabin', s.cabin))
-          FROM booking_segments s WHERE s.booking_id = b.id) AS segments
-FROM bookings b WHERE b.id = $1
-"""
-
-
 def _check_open(state: asyncpg.Record, now: datetime) -> None:
     if state["status"] == "cancelled":
         raise AlreadyCancelled("A cancelled booking cannot be changed.")
@@ -121,7 +97,7 @@ class ChangeService:
     async def _state(
         self, booking_id: uuid.UUID, viewer: uuid.UUID, roles: Collection[str]
     ) -> asyncpg.Record:
-        state = await self.pool.fetchrow(_STATE, booking_id)
+        state = await self.pool.fetchrow(BOOKING_STATE, booking_id)
         if state is None or not may_read(state["user_id"], viewer, roles):
             raise BookingNotFound()
         return state
@@ -210,10 +186,13 @@ class ChangeService:
         )
         old = {(r["flight_id"], r["passenger_id"]): r["seat"] for r in current}
         ref = await self.bookings.reference.get()
+        layouts = {
+            f: await flight_layout(self.pool, f) for f in {s.flight_id for s in request.seats}
+        }
         charge = 0
         moves = []
         for index, seat in enumerate(request.seats):
-            layout = await flight_layout(self.pool, seat.flight_id)
+            layout = layouts[seat.flight_id]
             cabin = next((c for c in layout.cabins if c.cabin == segments[seat.flight_id]), None)
             new_place = cabin.characteristics(seat.seat) if cabin else None
             if cabin is None or new_place is None:
@@ -244,7 +223,7 @@ class ChangeService:
         provider = self.bookings.provider
 
         async def apply(conn: asyncpg.Connection, quote: LockedQuote) -> dict[str, Any]:
-            state = await conn.fetchrow(_STATE, booking_id)
+            state = await conn.fetchrow(BOOKING_STATE, booking_id)
             _check_open(state, now)
             details = quote.details
             if details["type"] == "flight":

@@ -80,6 +80,33 @@ WHERE b.id = $1
 _USER_BOOKINGS = _BOOKING.replace("WHERE b.id = $1", "WHERE b.user_id = $1 ORDER BY b.created_at")
 
 
+# A booking as the change and cancellation rules see it: its fare, what was paid, its
+# passengers, slices and segments, when it first flies and whether the airline cancelled
+# a flight of it. Read again inside the confirming transaction, with the row locked.
+BOOKING_STATE = """
+SELECT b.id, b.user_id, b.status, b.version, b.created_at, b.currency, b.fare, b.total_minor,
+       (SELECT count(*) FROM passengers p WHERE p.booking_id = b.id) AS passengers,
+       (SELECT min(f.scheduled_departure) FROM booking_segments s
+          JOIN flights f ON f.id = s.flight_id WHERE s.booking_id = b.id) AS first_departure,
+       (SELECT bool_or(f.status = 'cancelled') FROM booking_segments s
+          JOIN flights f ON f.id = s.flight_id WHERE s.booking_id = b.id) AS airline_cancelled,
+       (SELECT array_agg(p.passenger_type ORDER BY p.passenger_no) FROM passengers p
+         WHERE p.booking_id = b.id) AS passenger_types,
+       (SELECT array_agg(p.id ORDER BY p.passenger_no) FROM passengers p
+         WHERE p.booking_id = b.id) AS passenger_ids,
+       (SELECT jsonb_agg(jsonb_build_object('slice_no', x.slice_no, 'origin', x.origin,
+                                            'destination', x.destination) ORDER BY x.slice_no)
+          FROM (SELECT s.slice_no,
+                       (array_agg(f.origin ORDER BY s.segment_no))[1] AS origin,
+                       (array_agg(f.destination ORDER BY s.segment_no DESC))[1] AS destination
+                  FROM booking_segments s JOIN flights f ON f.id = s.flight_id
+                 WHERE s.booking_id = b.id GROUP BY s.slice_no) x) AS slices,
+       (SELECT jsonb_agg(jsonb_build_object('flight_id', s.flight_id, 'cabin', s.cabin))
+          FROM booking_segments s WHERE s.booking_id = b.id) AS segments
+FROM bookings b WHERE b.id = $1
+"""
+
+
 def document_url(booking_id: uuid.UUID | str, ticket_number: str) -> str:
     return f"/v1/bookings/{booking_id}/documents/{ticket_number}.pdf"
 

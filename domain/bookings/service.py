@@ -20,7 +20,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import asyncpg
 import orjson
@@ -39,7 +38,7 @@ from domain.bookings.models import (
 )
 from domain.bookings.offers import OfferTerms, PricedLegs, lock_and_price, read_offer
 from domain.bookings.passengers import check_ages, check_mix, check_seat_requests
-from domain.bookings.payments import Card, Declined, PaymentProvider, ProviderTimeout
+from domain.bookings.payments import Card, Charge, Declined, PaymentProvider, ProviderTimeout
 from domain.bookings.queries import load_booking
 from domain.cards import CardDetails, CardVault, InvalidCard, Sealed
 from domain.reference import ReferenceCache, ReferenceData
@@ -208,7 +207,7 @@ class BookingService:
                 raise
         return BookingResult(201, str(booking_id), body, False)
 
-    async def _charge(self, card: Card, amount: int, currency: str, key: str) -> Any:
+    async def _charge(self, card: Card, amount: int, currency: str, key: str) -> Charge:
         try:
             return await self.provider.charge(card, amount, currency, key)
         except Declined as exc:
