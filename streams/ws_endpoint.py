@@ -98,7 +98,8 @@ class WebSocketSession:
         elif kind == "unsubscribe":
             self.unsubscribe(_text(message, "topic"))
         elif kind == "auth":
-            await self.authenticate(_text(message, "token"))
+            # Tokens carry the user's metadata: far longer than a topic name.
+            await self.authenticate(_text(message, "token", max_length=16_384))
         else:
             raise ClientError("unknown_type", f"Unknown message type {kind!r}.")
 
@@ -200,9 +201,9 @@ class WebSocketSession:
         self.subscriptions.clear()
 
 
-def _text(message: dict[str, Any], key: str) -> str:
+def _text(message: dict[str, Any], key: str, *, max_length: int = 256) -> str:
     value = message.get(key)
-    if not isinstance(value, str) or not value or len(value) > 256:
+    if not isinstance(value, str) or not value or len(value) > max_length:
         raise ClientError("invalid_message", f"`{key}` must be a non-empty string.")
     return value
 

@@ -119,6 +119,17 @@ async def test_issued_access_token_works_on_v1_me(client: TestClient) -> None:
     assert profile["email"] == "ada@example.com"
 
 
+async def test_issued_access_token_authenticates_a_websocket(client: TestClient) -> None:
+    """A token carries the user's metadata, so it is longer than any topic name."""
+    session = await _sign_up(client, data={"display_name": "Ada " * 40})
+    assert len(session["access_token"]) > 256
+    async with client.ws_connect("/v1/ws") as ws:
+        await ws.send_json({"type": "auth", "token": session["access_token"]})
+        hello = await ws.receive_json(timeout=5)
+        assert hello["type"] == "authenticated"
+        assert hello["user_id"] == session["user"]["id"]
+
+
 async def test_sign_in_is_case_insensitive_and_starts_a_new_session(client: TestClient) -> None:
     first = await _sign_up(client)
     response = await _sign_in(client, "  ADA@example.COM")
