@@ -1,0 +1,42 @@
+"""Client input the database or the code cannot hold is a 4xx naming the field, never a 500."""
+
+from __future__ import annotations
+
+import uuid
+
+from aiohttp.test_utils import TestClient
+
+from tests.booking_helpers import bearer
+from tests.problems import assert_problem
+
+# NUL characters ---------------------------------------------------------------------------
+
+
+async def test_nul_in_a_query_parameter_is_422_naming_it(client: TestClient) -> None:
+    response = await client.get("/v1/airports?q=lon%00don")
+    await assert_problem(response, 422, field="query.q")
+
+
+async def test_nul_in_a_profile_name_is_422_naming_it(client: TestClient) -> None:
+    response = await client.patch(
+        "/v1/me", json={"given_name": "Ada\u0000"}, headers=bearer(uuid.uuid4())
+    )
+    await assert_problem(response, 422, field="body.given_name")
+
+
+async def test_nul_in_a_sign_up_email_is_422_naming_it(client: TestClient) -> None:
+    response = await client.post(
+        "/auth/v1/signup", json={"email": "ada\u0000@example.com", "password": "long enough pw"}
+    )
+    await assert_problem(response, 422, field="body.email")
+
+
+async def test_nul_deep_in_free_form_json_is_422_naming_its_path(client: TestClient) -> None:
+    # user_metadata is free-form jsonb, which cannot hold \u0000 in keys or values either.
+    response = await client.post(
+        "/auth/v1/signup",
+        json={"email": "ada@example.com", "password": "long enough pw",
+              "data": {"tags": ["ok", "n\u0000o"], "k\u0000": 1}},
+    )  # fmt: skip
+    body = await assert_problem(response, 422, field="body.data.tags.1")
+    assert "body.data" in [error["field"] for error in body["errors"]]  # the key's object
