@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import uuid
 
+import asyncpg
+import pytest
 from aiohttp.test_utils import TestClient
 
 from tests.booking_helpers import bearer
+from tests.factories import add_world
 from tests.problems import assert_problem
+from tests.search_world import one_way
 
 # NUL characters ---------------------------------------------------------------------------
 
@@ -40,3 +44,31 @@ async def test_nul_deep_in_free_form_json_is_422_naming_its_path(client: TestCli
     )  # fmt: skip
     body = await assert_problem(response, 422, field="body.data.tags.1")
     assert "body.data" in [error["field"] for error in body["errors"]]  # the key's object
+
+
+# Search time windows ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "window",
+    [{"from": "10:00", "to": "11:00Z"}, {"from": "10:00+01:00", "to": "11:00"},
+     {"from": "10:00Z", "to": "11:00Z"}],
+)  # fmt: skip
+async def test_a_time_window_with_a_zone_is_422_naming_it(
+    client: TestClient, db: asyncpg.Connection, window: dict[str, str]
+) -> None:
+    await add_world(db)
+    body = one_way("JFK", "LHR")
+    body["slices"][0]["departure_window"] = window
+    response = await client.post("/v1/search", json=body)
+    problem = await assert_problem(response, 422)
+    fields = [error["field"] for error in problem["errors"]]
+    assert all(f.startswith("body.slices.0.departure_window.") for f in fields), fields
+
+
+async def test_a_board_start_time_with_a_zone_is_422_naming_it(
+    client: TestClient, db: asyncpg.Connection
+) -> None:
+    await add_world(db)
+    response = await client.get("/v1/airports/JFK/departures?from=10:00Z")
+    await assert_problem(response, 422, field="query.from")
