@@ -72,3 +72,33 @@ async def test_a_board_start_time_with_a_zone_is_422_naming_it(
     await add_world(db)
     response = await client.get("/v1/airports/JFK/departures?from=10:00Z")
     await assert_problem(response, 422, field="query.from")
+
+
+# Sync: notification ids -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("too_large", [2**63, 2**64 - 1, 2**64, 10**30])
+async def test_marking_a_notification_id_beyond_64_bits_rejects_only_that_mutation(
+    client: TestClient, db: asyncpg.Connection, too_large: int
+) -> None:
+    user = uuid.uuid4()
+    mutations = [
+        {"id": 1, "name": "notifications.mark_read", "args": {"ids": [1, too_large]},
+         "client_time": "1764077191102:0001:phone"},
+        {"id": 2, "name": "preferences.update", "args": {"seat": "aisle"},
+         "client_time": "1764077191102:0002:phone"},
+    ]  # fmt: skip
+    response = await client.post(
+        "/v1/sync/push",
+        json={"client_id": "phone", "schema_version": 1, "mutations": mutations},
+        headers=bearer(user),
+    )
+    assert response.status == 200, await response.text()
+    body = await response.json()
+    rejected, applied = body["results"]
+    assert (rejected["id"], rejected["status"], rejected["reason"]) == (1, "rejected", "not_found")
+    assert [r["op"] for r in rejected["records"]] == ["delete"]
+    assert (applied["id"], applied["status"]) == (2, "applied")
+    assert body["last_mutation_id"] == 2
+    seat = await db.fetchval("SELECT seat FROM user_preferences WHERE user_id = $1", user)
+    assert seat == "aisle"
