@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import math
+import time
 import uuid
+from typing import Any
 
 import asyncpg
+import jwt
 import pytest
 from aiohttp.test_utils import TestClient
 
@@ -12,6 +16,7 @@ from tests.booking_helpers import bearer
 from tests.factories import add_world
 from tests.problems import assert_problem
 from tests.search_world import one_way
+from tests.tokens import TEST_JWT_SECRET
 
 # NUL characters ---------------------------------------------------------------------------
 
@@ -102,3 +107,42 @@ async def test_marking_a_notification_id_beyond_64_bits_rejects_only_that_mutati
     assert body["last_mutation_id"] == 2
     seat = await db.fetchval("SELECT seat FROM user_preferences WHERE user_id = $1", user)
     assert seat == "aisle"
+
+
+# NumericDate claims -----------------------------------------------------------------------
+
+
+def _token(**claims: Any) -> str:
+    now = int(time.time())
+    payload = {"sub": str(uuid.uuid4()), "aud": "authenticated", "role": "authenticated",
+               "iat": now, "exp": now + 3600, **claims}  # fmt: skip
+    return jwt.encode(payload, TEST_JWT_SECRET, algorithm="HS256")
+
+
+NOW = int(time.time())
+YEAR_10000 = 253_402_300_800
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"exp": str(NOW + 3600)},
+        {"exp": YEAR_10000},
+        {"exp": 10**30},
+        {"exp": True},
+        {"nbf": str(NOW - 60)},
+        {"nbf": -(10**30)},
+        {"iat": str(NOW)},
+        {"iat": -YEAR_10000},
+        {"exp": NOW + 3600.5, "iat": math.inf},
+    ],
+    ids=["exp-string", "exp-year-10000", "exp-huge", "exp-bool", "nbf-string", "nbf-huge",
+         "iat-string", "iat-negative", "iat-infinite"],
+)  # fmt: skip
+async def test_numeric_dates_that_are_not_plausible_numbers_are_401(
+    client: TestClient, claims: dict[str, Any]
+) -> None:
+    token = _token(**claims)
+    for method, path in (("GET", "/v1/me"), ("POST", "/v1/streams/tickets")):
+        response = await client.request(method, path, headers={"Authorization": f"Bearer {token}"})
+        await assert_problem(response, 401)
