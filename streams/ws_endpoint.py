@@ -45,6 +45,9 @@ HEARTBEAT_SECONDS = 30.0
 # for a client too slow to keep up (it resumes from its last id).
 CLOSE_RESTARTING = 1012
 CLOSE_TRY_AGAIN_LATER = 1013
+# Access tokens carry their claims (metadata, amr, session): 400-700 characters is usual
+# and custom claims add more, so a token may be far longer than a topic (256).
+MAX_TOKEN_CHARS = 8192
 
 
 def _frame(message: dict[str, Any]) -> bytes:
@@ -98,7 +101,7 @@ class WebSocketSession:
         elif kind == "unsubscribe":
             self.unsubscribe(_text(message, "topic"))
         elif kind == "auth":
-            await self.authenticate(_text(message, "token"))
+            await self.authenticate(_text(message, "token", MAX_TOKEN_CHARS))
         else:
             raise ClientError("unknown_type", f"Unknown message type {kind!r}.")
 
@@ -200,10 +203,12 @@ class WebSocketSession:
         self.subscriptions.clear()
 
 
-def _text(message: dict[str, Any], key: str) -> str:
+def _text(message: dict[str, Any], key: str, limit: int = 256) -> str:
     value = message.get(key)
-    if not isinstance(value, str) or not value or len(value) > 256:
-        raise ClientError("invalid_message", f"`{key}` must be a non-empty string.")
+    if not isinstance(value, str) or not value or len(value) > limit:
+        raise ClientError(
+            "invalid_message", f"`{key}` must be a non-empty string of at most {limit} characters."
+        )
     return value
 
 
