@@ -39,7 +39,10 @@ class AirportList(BaseModel):
 class BoardQuery(StrictModel):
     date: Annotated[
         ScheduleDate | None,
-        Field(description="Local date at the airport. Omit both date and from for a live board."),
+        Field(
+            description="Local date at the airport, within a year of today. Omit both date "
+            "and from for a live board."
+        ),
     ] = None
     from_: Annotated[
         LocalTime | None, Field(alias="from", description="Local start time (HH:MM).")
