@@ -51,40 +51,55 @@ def redact(text: str) -> str:
     return text
 
 
-class _RedactSecrets(logging.Filter):
-    """Keep credentials out of every line: the message, its arguments, the traceback and
-    string extras. A request the HTTP parser refused is logged without its bytes at all:
-    aiohttp quotes the offending line, which may be any header's value without its name
-    (a too-long ``Authorization`` shows as ``b'Bearer eyJ...'``), and it is the client's
-    mistake, so a warning rather than an error."""
+def _redacted(record: logging.LogRecord) -> logging.LogRecord:
+    """A copy of ``record`` with credentials kept out of the message, its arguments, the
+    traceback and string extras. A request the HTTP parser refused is logged without its
+    bytes at all: aiohttp quotes the offending line, which may be any header's value
+    without its name (a too-long ``Authorization`` shows as ``b'Bearer eyJ...'``), and it
+    is the client's mistake, so a warning rather than an error.
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        exc = record.exc_info[1] if record.exc_info else None
-        if isinstance(exc, HttpProcessingError):
-            record.msg = (
-                f"{record.getMessage()}: {type(exc).__name__} ({exc.code}); the "
-                "request's bytes are not logged"
-            )
-            record.args = None
-            record.exc_info = record.exc_text = None
-            if record.levelno > logging.WARNING:
-                record.levelno, record.levelname = logging.WARNING, "WARNING"
-            return True
-        try:
-            message = record.getMessage()
-        except (TypeError, ValueError):  # arguments that do not fit: logging reports it
-            return True
-        record.msg, record.args = redact(message), None
-        if record.exc_info:
-            record.exc_text = redact("".join(traceback.format_exception(*record.exc_info)))
-            record.exc_text = record.exc_text.rstrip("\n")
-            record.exc_info = None
-        if record.stack_info:
-            record.stack_info = redact(record.stack_info)
-        for name, value in vars(record).items():
-            if name not in _PLAIN and isinstance(value, str):
-                setattr(record, name, redact(value))
-        return True
+    A copy, because a record is shared by every handler (pytest's capture, say) and a
+    filter that changed it in place would take the traceback from all of them."""
+    record = logging.makeLogRecord(vars(record))
+    exc = record.exc_info[1] if record.exc_info else None
+    if isinstance(exc, HttpProcessingError):
+        record.msg = (
+            f"{record.getMessage()}: {type(exc).__name__} ({exc.code}); the "
+            "request's bytes are not logged"
+        )
+        record.args = None
+        record.exc_info = record.exc_text = None
+        if record.levelno > logging.WARNING:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return record
+    try:
+        message = record.getMessage()
+    except (TypeError, ValueError):  # arguments that do not fit: logging reports it
+        return record
+    record.msg, record.args = redact(message), None
+    if record.exc_info:
+        record.exc_text = redact("".join(traceback.format_exception(*record.exc_info)))
+        record.exc_text = record.exc_text.rstrip("\n")
+        record.exc_info = None
+    elif record.exc_text:
+        record.exc_text = redact(record.exc_text)
+    if record.stack_info:
+        record.stack_info = redact(record.stack_info)
+    for name, value in vars(record).items():
+        if name not in _PLAIN and isinstance(value, str):
+            setattr(record, name, redact(value))
+    return record
+
+
+class _RedactingFormatter(logging.Formatter):
+    """Formats with ``inner`` what ``_redacted`` leaves of a record."""
+
+    def __init__(self, inner: logging.Formatter) -> None:
+        super().__init__()
+        self._inner = inner
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self._inner.format(_redacted(record))
 
 
 # Attributes every record has and the filter has already handled or that hold no input.
@@ -95,7 +110,6 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     """Route every logger to stderr in the chosen format; safe to call more than once."""
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_RequestIdFilter())
-    handler.addFilter(_RedactSecrets())
     if fmt == "json":
         formatter: logging.Formatter = JsonFormatter(
             "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
@@ -106,7 +120,7 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
         formatter = logging.Formatter(
             "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
         )
-    handler.setFormatter(formatter)
+    handler.setFormatter(_RedactingFormatter(formatter))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -22,6 +22,7 @@ from typing import Any
 import hypothesis
 import pytest
 import schemathesis
+import uvloop
 from aiohttp import web
 from argon2 import PasswordHasher
 from argon2.profiles import CHEAPEST
@@ -60,8 +61,9 @@ class LiveApi:
 
 def _serve(settings: Settings, started: threading.Event, box: dict[str, Any]) -> None:
     """Run the app in this thread's own event loop until the loop is stopped."""
-    loop = asyncio.new_event_loop()
-    runner = web.AppRunner(create_app(settings))
+    loop = uvloop.new_event_loop()  # the loop production runs
+    # No access log: this thread outlives the capture of the test that started it.
+    runner = web.AppRunner(create_app(settings), access_log=None)
     loop.run_until_complete(runner.setup())
     site = web.TCPSite(runner, "127.0.0.1", 0)
     loop.run_until_complete(site.start())
