@@ -60,10 +60,38 @@ async def _migrate(url: str) -> list[int]:
 # --- serve ---------------------------------------------------------------------
 
 
+def _die_with_parent(parent_pid: int) -> None:
+    """Have the kernel send this worker SIGTERM when its supervisor dies.
+
+    A supervisor killed outright (SIGKILL, the OOM killer) runs no handler, and its
+    workers would go on serving the port as orphans that nobody replaces or stops,
+    beside whatever `skybound serve` starts next.
+    """
+    if not sys.platform.startswith("linux"):  # pragma: no cover - Linux runs production
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(pr_set_pdeathsig, int(signal.SIGTERM), 0, 0, 0) != 0:
+        log.warning("cannot ask to be stopped with the supervisor",
+                    extra={"errno": ctypes.get_errno()})  # fmt: skip
+        return
+    if os.getppid() != parent_pid:  # it died before we asked
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def _serve_one(
-    settings: Settings, *, reuse_port: bool, worker_restarts: Synchronized[int] | None = None
+    settings: Settings,
+    *,
+    reuse_port: bool,
+    worker_restarts: Synchronized[int] | None = None,
+    parent_pid: int | None = None,
 ) -> None:
-    """Run one server process until SIGINT or SIGTERM."""
+    """Run one server process until SIGINT or SIGTERM (or, for a worker of a pool, until
+    its supervisor dies)."""
+    if parent_pid is not None:
+        _die_with_parent(parent_pid)
     from aiohttp import web
 
     from server import keys
@@ -130,7 +158,11 @@ class WorkerPool:
         worker = self._context.Process(
             target=_serve_one,
             args=(self.settings,),
-            kwargs={"reuse_port": True, "worker_restarts": self.restarts},
+            kwargs={
+                "reuse_port": True,
+                "worker_restarts": self.restarts,
+                "parent_pid": os.getpid(),
+            },
             name=f"skybound-worker-{slot}",
         )
         worker.start()
