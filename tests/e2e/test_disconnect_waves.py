@@ -1,0 +1,139 @@
+"""Clients that leave abruptly (RST) or in order (FIN) while events flow, on the real server.
+
+A closed stream must cost no one else anything: every client that stays gets every
+event, and every client that comes back with its last position gets exactly what it
+missed, counted by event id against ``change_events``. Afterwards the server is still
+ready and its metrics still render.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+
+import asyncpg
+
+from tests.e2e.clients import SseSubscriber, Subscriber, WsSubscriber, wait_complete
+from tests.e2e.harness import GateWriter, ServerProcess, World, newest_event, running_server
+from tests.tokens import access_token
+from tests.waiting import eventually
+
+WAVES = 3
+BOARD = "board:JFK:departures"
+
+
+async def start_all(subscribers: Sequence[Subscriber], within: float = 60.0) -> None:
+    """Start every subscriber and wait for each one's first snapshot."""
+    for subscriber in subscribers:
+        subscriber.start()
+
+    def snapshots() -> bool:
+        failed = [s for s in subscribers if s.failure is not None]
+        assert not failed, f"{failed[0].name}: {failed[0].failure!r}"
+        return all(log.start is not None for s in subscribers for log in s.logs)
+
+    await eventually(snapshots, within, what="a snapshot for every subscriber")
+
+
+async def events_after(
+    db: asyncpg.Connection, subscribers: Sequence[Subscriber], what: str, within: float = 45.0
+) -> None:
+    """Wait until every running subscriber got an event committed after this call."""
+    mark = await newest_event(db)
+    running = [s for s in subscribers if s.running]
+    await eventually(
+        lambda: all(log.ids and log.ids[-1] > mark for s in running for log in s.logs),
+        within,
+        what=f"events after id {mark} at every remaining subscriber ({what})",
+    )
+
+
+async def disconnect_waves(db: asyncpg.Connection, subscribers: Sequence[Subscriber]) -> None:
+    """Waves of simultaneous RST and FIN disconnects; after each, events must keep reaching
+    everyone still connected. Half the leavers come back at once, half after the last wave
+    (so they miss many events and get them as a replay)."""
+    away: list[Subscriber] = []
+    for wave in range(1, WAVES + 1):
+        await events_after(db, subscribers, f"before wave {wave}")
+        running = [s for s in subscribers if s.running]
+        leaving = running[wave % 3 :: 3]
+        await asyncio.gather(
+            *(s.drop("rst" if n % 2 == 0 else "fin") for n, s in enumerate(leaving))
+        )
+        for n, subscriber in enumerate(leaving):
+            if (n // 2) % 2 == 0:
+                subscriber.start()
+            else:
+                away.append(subscriber)
+        await events_after(db, subscribers, f"after wave {wave}")
+    for subscriber in away:
+        subscriber.start()
+
+
+async def assert_sane(server: ServerProcess) -> None:
+    """Still the same process, ready, and its metrics render with no task restarted."""
+    assert server.process is not None
+    assert server.process.returncode is None
+    answer = await server.readiness()
+    assert answer is not None
+    status, body = answer
+    assert status == 200, body
+    assert body["status"] == "ready", body
+    assert all(body["checks"].values()), body
+    samples = await server.metrics()
+    assert samples.get("skybound_http_requests_total"), "no request metrics"
+    # Clients leaving is routine: nothing in the server should have died and restarted.
+    restarts = samples.get("skybound_task_restarts_total", [])
+    restarted = [labels for labels, value in restarts if value]
+    assert not restarted, f"tasks restarted: {restarted}"
+
+
+async def run_waves(
+    db: asyncpg.Connection, database_url: str, world: World, server: ServerProcess,
+    subscribers: list[Subscriber],
+) -> None:  # fmt: skip
+    writer = GateWriter(database_url, world.flights)
+    try:
+        await start_all(subscribers)
+        writer.start()
+        await disconnect_waves(db, subscribers)
+        await events_after(db, subscribers, "after the resumes")
+        await writer.stop()
+        await wait_complete(db, subscribers, through=await newest_event(db))
+        await assert_sane(server)
+    finally:
+        await writer.stop()
+        await asyncio.gather(*(s.drop("rst") for s in subscribers))
+    assert await server.terminate() == 0
+
+
+async def test_sse_disconnect_waves_lose_no_event_for_anyone(
+    db: asyncpg.Connection, database_url: str, world: World, tmp_path: Path
+) -> None:
+    private = {"Authorization": f"Bearer {access_token(world.traveller)}"}
+    async with running_server(database_url, tmp_path / "home") as server:
+        subscribers: list[Subscriber] = []
+        for n in range(6):
+            flight = world.flights[n % len(world.flights)]
+            subscribers += [
+                SseSubscriber(server.port, "/v1/streams/boards/JFK", BOARD),
+                SseSubscriber(server.port, f"/v1/streams/flights/{flight}", f"flight:{flight}"),
+                SseSubscriber(server.port, "/v1/streams/me", world.user_topic, private),
+            ]
+        await run_waves(db, database_url, world, server, subscribers)
+
+
+async def test_websocket_disconnect_waves_lose_no_event_for_anyone(
+    db: asyncpg.Connection, database_url: str, world: World, tmp_path: Path
+) -> None:
+    token = access_token(world.traveller)
+    async with running_server(database_url, tmp_path / "home") as server:
+        subscribers: list[Subscriber] = []
+        for n in range(6):
+            flight = f"flight:{world.flights[n % len(world.flights)]}"
+            subscribers += [
+                WsSubscriber(server.port, [BOARD, flight]),
+                WsSubscriber(server.port, [world.user_topic, flight], token=token),
+            ]
+        await run_waves(db, database_url, world, server, subscribers)
