@@ -16,7 +16,7 @@ import contextlib
 import os
 import socket
 import struct
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -358,6 +358,36 @@ class WsSubscriber(Subscriber):
             elif kind not in ("authenticated", "pong"):
                 log = self.topic_logs.get(message.get("topic", ""), self.logs[0])
                 log.unexpected.append(f"frame {message}")
+
+
+async def start_all(subscribers: Sequence[Subscriber], within: float = 60.0) -> None:
+    """Start every subscriber and wait for each one's first snapshot."""
+    for subscriber in subscribers:
+        subscriber.start()
+
+    def snapshots() -> bool:
+        failed = [s for s in subscribers if s.failure is not None]
+        assert not failed, f"{failed[0].name}: {failed[0].failure!r}"
+        return all(log.start is not None for s in subscribers for log in s.logs)
+
+    await eventually(snapshots, within, what="a snapshot for every subscriber")
+
+
+async def newest_event(db: asyncpg.Connection) -> int:
+    return int(await db.fetchval("SELECT coalesce(max(id), 0) FROM change_events"))
+
+
+async def events_after(
+    db: asyncpg.Connection, subscribers: Sequence[Subscriber], what: str, within: float = 45.0
+) -> None:
+    """Wait until every running subscriber got an event committed after this call."""
+    mark = await newest_event(db)
+    running = [s for s in subscribers if s.running]
+    await eventually(
+        lambda: all(log.ids and log.ids[-1] > mark for s in running for log in s.logs),
+        within,
+        what=f"events after id {mark} at every running subscriber ({what})",
+    )
 
 
 async def expected_ids(db: asyncpg.Connection, topic: str, after: int, through: int) -> list[int]:

@@ -25,9 +25,11 @@ import asyncpg
 import psutil
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.e2e.clients import SseSubscriber, Subscriber, WsSubscriber
 from tests.factories import add_brands, add_flight, add_world
-from tests.tokens import TEST_JWT_SECRET
+from tests.tokens import TEST_JWT_SECRET, access_token
 
+BOARD = "board:JFK:departures"
 READY_WITHIN = 90.0  # a cold start of two workers on a loaded 2-core machine
 STOP_WITHIN = 30.0
 
@@ -123,6 +125,10 @@ class ServerProcess:
         except (aiohttp.ClientError, TimeoutError, ValueError):
             return None
 
+    async def is_ready(self) -> bool:
+        answer = await self.readiness()
+        return answer is not None and answer[0] == 200
+
     async def wait_ready(self, within: float = READY_WITHIN) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
         give_up = loop.time() + within
@@ -148,6 +154,23 @@ class ServerProcess:
             for sample in family.samples:
                 samples.setdefault(sample.name, []).append((sample.labels, sample.value))
         return samples
+
+    async def assert_sane(self) -> None:
+        """Still running, ready, and its metrics render with no background task restarted."""
+        assert self.process is not None
+        assert self.process.returncode is None, "the server exited"
+        answer = await self.readiness()
+        assert answer is not None, "/readyz does not answer"
+        status, body = answer
+        assert status == 200, body
+        assert body["status"] == "ready", body
+        assert all(body["checks"].values()), body
+        samples = await self.metrics()
+        assert samples.get("skybound_http_requests_total"), "no request metrics"
+        # Clients leaving or a database blip is routine: no task should have died for it.
+        restarts = samples.get("skybound_task_restarts_total", [])
+        restarted = [labels for labels, value in restarts if value]
+        assert not restarted, f"tasks restarted: {restarted}"
 
     async def terminate(self, within: float = STOP_WITHIN) -> int:
         """SIGTERM and wait for the exit code; SIGKILL if it takes longer than ``within``."""
@@ -207,10 +230,6 @@ async def listener_pids(db: asyncpg.Connection) -> set[int]:
     return {row["pid"] for row in rows}
 
 
-async def newest_event(db: asyncpg.Connection) -> int:
-    return int(await db.fetchval("SELECT coalesce(max(id), 0) FROM change_events"))
-
-
 # --- data -------------------------------------------------------------------------
 
 
@@ -247,6 +266,23 @@ async def build_world(db: asyncpg.Connection, legs: int = 4) -> World:
             booking, n, flight,
         )  # fmt: skip
     return World(flights, traveller)
+
+
+def mixed_subscribers(port: int, world: World, rounds: int) -> list[Subscriber]:
+    """Per round: SSE board, flight and private streams, and two WebSockets (one private)."""
+    token = access_token(world.traveller)
+    private = {"Authorization": f"Bearer {token}"}
+    subscribers: list[Subscriber] = []
+    for n in range(rounds):
+        flight = world.flights[n % len(world.flights)]
+        subscribers += [
+            SseSubscriber(port, "/v1/streams/boards/JFK", BOARD),
+            SseSubscriber(port, f"/v1/streams/flights/{flight}", f"flight:{flight}"),
+            SseSubscriber(port, "/v1/streams/me", world.user_topic, private),
+            WsSubscriber(port, [BOARD, f"flight:{flight}"]),
+            WsSubscriber(port, [world.user_topic, f"flight:{flight}"], token=token),
+        ]
+    return subscribers
 
 
 class GateWriter:

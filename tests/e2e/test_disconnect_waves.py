@@ -14,39 +14,19 @@ from pathlib import Path
 
 import asyncpg
 
-from tests.e2e.clients import SseSubscriber, Subscriber, WsSubscriber, wait_complete
-from tests.e2e.harness import GateWriter, ServerProcess, World, newest_event, running_server
+from tests.e2e.clients import (
+    SseSubscriber,
+    Subscriber,
+    WsSubscriber,
+    events_after,
+    newest_event,
+    start_all,
+    wait_complete,
+)
+from tests.e2e.harness import BOARD, GateWriter, ServerProcess, World, running_server
 from tests.tokens import access_token
-from tests.waiting import eventually
 
 WAVES = 3
-BOARD = "board:JFK:departures"
-
-
-async def start_all(subscribers: Sequence[Subscriber], within: float = 60.0) -> None:
-    """Start every subscriber and wait for each one's first snapshot."""
-    for subscriber in subscribers:
-        subscriber.start()
-
-    def snapshots() -> bool:
-        failed = [s for s in subscribers if s.failure is not None]
-        assert not failed, f"{failed[0].name}: {failed[0].failure!r}"
-        return all(log.start is not None for s in subscribers for log in s.logs)
-
-    await eventually(snapshots, within, what="a snapshot for every subscriber")
-
-
-async def events_after(
-    db: asyncpg.Connection, subscribers: Sequence[Subscriber], what: str, within: float = 45.0
-) -> None:
-    """Wait until every running subscriber got an event committed after this call."""
-    mark = await newest_event(db)
-    running = [s for s in subscribers if s.running]
-    await eventually(
-        lambda: all(log.ids and log.ids[-1] > mark for s in running for log in s.logs),
-        within,
-        what=f"events after id {mark} at every remaining subscriber ({what})",
-    )
 
 
 async def disconnect_waves(db: asyncpg.Connection, subscribers: Sequence[Subscriber]) -> None:
@@ -71,24 +51,6 @@ async def disconnect_waves(db: asyncpg.Connection, subscribers: Sequence[Subscri
         subscriber.start()
 
 
-async def assert_sane(server: ServerProcess) -> None:
-    """Still the same process, ready, and its metrics render with no task restarted."""
-    assert server.process is not None
-    assert server.process.returncode is None
-    answer = await server.readiness()
-    assert answer is not None
-    status, body = answer
-    assert status == 200, body
-    assert body["status"] == "ready", body
-    assert all(body["checks"].values()), body
-    samples = await server.metrics()
-    assert samples.get("skybound_http_requests_total"), "no request metrics"
-    # Clients leaving is routine: nothing in the server should have died and restarted.
-    restarts = samples.get("skybound_task_restarts_total", [])
-    restarted = [labels for labels, value in restarts if value]
-    assert not restarted, f"tasks restarted: {restarted}"
-
-
 async def run_waves(
     db: asyncpg.Connection, database_url: str, world: World, server: ServerProcess,
     subscribers: list[Subscriber],
@@ -101,7 +63,7 @@ async def run_waves(
         await events_after(db, subscribers, "after the resumes")
         await writer.stop()
         await wait_complete(db, subscribers, through=await newest_event(db))
-        await assert_sane(server)
+        await server.assert_sane()
     finally:
         await writer.stop()
         await asyncio.gather(*(s.drop("rst") for s in subscribers))
