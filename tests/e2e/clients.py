@@ -39,6 +39,10 @@ HEADER_LINES = 100
 class StreamRefused(Exception):
     """The server answered with something other than the stream (a 503 while stopping)."""
 
+    def __init__(self, status: int) -> None:
+        super().__init__(f"status {status}")
+        self.status = status
+
 
 @dataclass
 class TopicLog:
@@ -266,7 +270,11 @@ class Subscriber:
             try:
                 conn = self.conn = await RawConnection.open(self.port)
                 await self._stream(conn)
-            except (OSError, EOFError, StreamRefused):
+            except StreamRefused as exc:
+                if exc.status < 500:  # a client error does not go away by retrying
+                    self.failure = exc
+                    return
+            except (OSError, EOFError):
                 pass  # refused, reset, or ended by the server: resume like EventSource
             except Exception as exc:  # a bug in the client or a malformed stream
                 self.failure = exc
@@ -378,10 +386,16 @@ async def newest_event(db: asyncpg.Connection) -> int:
 
 
 async def events_after(
-    db: asyncpg.Connection, subscribers: Sequence[Subscriber], what: str, within: float = 45.0
+    db: asyncpg.Connection,
+    subscribers: Sequence[Subscriber],
+    what: str,
+    *,
+    ahead: int = 0,
+    within: float = 45.0,
 ) -> None:
-    """Wait until every running subscriber got an event committed after this call."""
-    mark = await newest_event(db)
+    """Wait until every running subscriber got an event committed after this call (and
+    ``ahead`` more: while events flow, enough of them for a fault to matter)."""
+    mark = await newest_event(db) + ahead
     running = [s for s in subscribers if s.running]
     await eventually(
         lambda: all(log.ids and log.ids[-1] > mark for s in running for log in s.logs),

@@ -35,7 +35,7 @@ async def test_listener_connection_killed_while_events_flow_loses_nothing(
             await start_all(subscribers)
             writer.start()
             for kill in range(1, KILLS + 1):
-                await events_after(db, subscribers, f"before kill {kill}")
+                await events_after(db, subscribers, f"before kill {kill}", ahead=10)
                 before = await listener_pids(db)
                 assert len(before) == 1
                 await db.execute("SELECT pg_terminate_backend($1)", before.pop())
@@ -45,7 +45,7 @@ async def test_listener_connection_killed_while_events_flow_loses_nothing(
                     return len(now) == 1 and not now & old
 
                 await eventually(reconnected, 60, what=f"a new LISTEN connection after kill {kill}")
-                await events_after(db, subscribers, f"after kill {kill}")
+                await events_after(db, subscribers, f"after kill {kill}", ahead=10)
             await writer.stop()
             await wait_complete(db, subscribers, through=await newest_event(db))
             # A reconnect is the listener's own business, not a task restart.

@@ -27,6 +27,7 @@ from tests.e2e.harness import BOARD, GateWriter, ServerProcess, World, running_s
 from tests.tokens import access_token
 
 WAVES = 3
+EVENTS_PER_WAVE = 20
 
 
 async def disconnect_waves(db: asyncpg.Connection, subscribers: Sequence[Subscriber]) -> None:
@@ -35,7 +36,7 @@ async def disconnect_waves(db: asyncpg.Connection, subscribers: Sequence[Subscri
     (so they miss many events and get them as a replay)."""
     away: list[Subscriber] = []
     for wave in range(1, WAVES + 1):
-        await events_after(db, subscribers, f"before wave {wave}")
+        await events_after(db, subscribers, f"before wave {wave}", ahead=EVENTS_PER_WAVE)
         running = [s for s in subscribers if s.running]
         leaving = running[wave % 3 :: 3]
         await asyncio.gather(
@@ -46,7 +47,7 @@ async def disconnect_waves(db: asyncpg.Connection, subscribers: Sequence[Subscri
                 subscriber.start()
             else:
                 away.append(subscriber)
-        await events_after(db, subscribers, f"after wave {wave}")
+        await events_after(db, subscribers, f"after wave {wave}", ahead=EVENTS_PER_WAVE)
     for subscriber in away:
         subscriber.start()
 

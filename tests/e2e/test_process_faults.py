@@ -26,7 +26,7 @@ async def test_sigterm_and_restart_clients_resume_without_loss(
         try:
             await start_all(subscribers)
             writer.start()
-            await events_after(db, subscribers, "before the stop")
+            await events_after(db, subscribers, "before the stop", ahead=10)
             assert await server.terminate() == 0
             # Events keep being committed while no server runs; the clients keep retrying.
             mark = await newest_event(db)
@@ -72,7 +72,7 @@ async def test_killed_worker_is_replaced_and_its_clients_resume_without_loss(
             assert None not in placement.values(), placement
             victim, _ = Counter(placement.values()).most_common(1)[0]
             writer.start()
-            await events_after(db, subscribers, "before the kill")
+            await events_after(db, subscribers, "before the kill", ahead=10)
 
             os.kill(victim, signal.SIGKILL)
 
