@@ -167,10 +167,20 @@ class ServerProcess:
         assert all(body["checks"].values()), body
         samples = await self.metrics()
         assert samples.get("skybound_http_requests_total"), "no request metrics"
-        # Clients leaving or a database blip is routine: no task should have died for it.
-        restarts = samples.get("skybound_task_restarts_total", [])
-        restarted = [labels for labels, value in restarts if value]
+        # Clients leaving or a database blip is routine: no task should have died for it,
+        # and a departed client is not an error the hub had to contain.
+        restarted = [labels for labels, n in samples.get("skybound_task_restarts_total", []) if n]
         assert not restarted, f"tasks restarted: {restarted}"
+        down = [labels for labels, up in samples.get("skybound_task_up", []) if not up]
+        assert not down, f"tasks down: {down}"
+        assert self.metric(samples, "skybound_stream_contained_errors") == 0
+
+    @staticmethod
+    def metric(samples: dict[str, list[tuple[dict[str, str], float]]], name: str) -> float:
+        """The value of an unlabelled metric (the test fails if it is not exposed)."""
+        assert name in samples, f"{name} is not in /metrics"
+        [(_, value)] = samples[name]
+        return value
 
     async def terminate(self, within: float = STOP_WITHIN) -> int:
         """SIGTERM and wait for the exit code; SIGKILL if it takes longer than ``within``."""

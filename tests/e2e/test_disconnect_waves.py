@@ -25,6 +25,7 @@ from tests.e2e.clients import (
 )
 from tests.e2e.harness import BOARD, GateWriter, ServerProcess, World, running_server
 from tests.tokens import access_token
+from tests.waiting import eventually
 
 WAVES = 3
 EVENTS_PER_WAVE = 20
@@ -52,6 +53,23 @@ async def disconnect_waves(db: asyncpg.Connection, subscribers: Sequence[Subscri
         subscriber.start()
 
 
+async def departed_clients_are_forgotten(
+    server: ServerProcess, subscribers: Sequence[Subscriber]
+) -> None:
+    """The stream gauges come back to the clients still connected: none that left lingers."""
+    sse = sum(isinstance(s, SseSubscriber) and s.running for s in subscribers)
+    ws = sum(isinstance(s, WsSubscriber) and s.running for s in subscribers)
+
+    async def counted() -> bool:
+        samples = await server.metrics()
+        return (
+            server.metric(samples, "skybound_stream_sse_clients") == sse
+            and server.metric(samples, "skybound_stream_ws_clients") == ws
+        )
+
+    await eventually(counted, 60, what=f"{sse} SSE and {ws} WebSocket clients in /metrics")
+
+
 async def run_waves(
     db: asyncpg.Connection, database_url: str, world: World, server: ServerProcess,
     subscribers: list[Subscriber],
@@ -65,6 +83,7 @@ async def run_waves(
         await writer.stop()
         await wait_complete(db, subscribers, through=await newest_event(db))
         await server.assert_sane()
+        await departed_clients_are_forgotten(server, subscribers)
     finally:
         await writer.stop()
         await asyncio.gather(*(s.drop("rst") for s in subscribers))

@@ -91,6 +91,8 @@ async def test_killed_worker_is_replaced_and_its_clients_resume_without_loss(
             expected = {s.name for s in subscribers if placement[s.name, id(s)] == victim}
             assert cut_off == expected
             await server.assert_sane()
+            samples = await server.metrics()
+            assert server.metric(samples, "skybound_worker_restarts_total") == 1
         finally:
             await writer.stop()
             await asyncio.gather(*(s.drop("rst") for s in subscribers))
