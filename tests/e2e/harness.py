@@ -165,8 +165,8 @@ class ServerProcess:
         assert status == 200, body
         assert body["status"] == "ready", body
         assert all(body["checks"].values()), body
+        # Under --workers this is whichever worker answers, maybe one that just started.
         samples = await self.metrics()
-        assert samples.get("skybound_http_requests_total"), "no request metrics"
         # Clients leaving or a database blip is routine: no task should have died for it,
         # and a departed client is not an error the hub had to contain.
         restarted = [labels for labels, n in samples.get("skybound_task_restarts_total", []) if n]
