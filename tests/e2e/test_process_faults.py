@@ -75,13 +75,15 @@ async def test_killed_worker_is_replaced_and_its_clients_resume_without_loss(
             await events_after(db, subscribers, "before the kill", ahead=10)
 
             os.kill(victim, signal.SIGKILL)
+            # The other worker answers on the port meanwhile (the new one takes a moment).
+            await eventually(server.is_ready, 60, what="/readyz answering 200 after the kill")
 
             def replaced() -> bool:
                 workers = server.worker_pids()
                 return len(workers) == 2 and victim not in workers
 
             await eventually(replaced, 60, what="a new worker in place of the killed one")
-            await eventually(server.is_ready, 60, what="/readyz answering 200")
+            await eventually(server.is_ready, 60, what="/readyz answering 200 after the swap")
             await eventually(both_listening, 90, what="the new worker's LISTEN connection")
             await events_after(db, subscribers, "after the kill", within=60)
             await writer.stop()
