@@ -11,16 +11,18 @@ from collections import Counter
 from pathlib import Path
 
 import asyncpg
+import pytest
 
 from tests.e2e.clients import events_after, newest_event, start_all, wait_complete
 from tests.e2e.harness import GateWriter, World, listener_pids, mixed_subscribers, running_server
 from tests.waiting import eventually
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 async def test_sigterm_and_restart_clients_resume_without_loss(
-    db: asyncpg.Connection, database_url: str, world: World, tmp_path: Path
+    db: asyncpg.Connection, database_url: str, world: World, tmp_path: Path, workers: int
 ) -> None:
-    async with running_server(database_url, tmp_path / "home") as server:
+    async with running_server(database_url, tmp_path / "home", workers=workers) as server:
         subscribers = mixed_subscribers(server.port, world, rounds=2)
         writer = GateWriter(database_url, world.flights)
         try:
@@ -28,6 +30,7 @@ async def test_sigterm_and_restart_clients_resume_without_loss(
             writer.start()
             await events_after(db, subscribers, "before the stop", ahead=10)
             assert await server.terminate() == 0
+            await eventually(lambda: not server.leftovers(), 20, what="every server process gone")
             # Events keep being committed while no server runs; the clients keep retrying.
             mark = await newest_event(db)
 
