@@ -103,3 +103,19 @@ async def test_killed_worker_is_replaced_and_its_clients_resume_without_loss(
             await asyncio.gather(*(s.drop("rst") for s in subscribers))
         assert await server.terminate() == 0
         await eventually(lambda: not server.leftovers(), 20, what="every worker gone")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="workers do not watch their supervisor: killed with SIGKILL (say by the OOM "
+    "killer), it leaves them serving the port as orphans, beside any new `serve`",
+)
+async def test_workers_exit_when_their_supervisor_is_killed(
+    db: asyncpg.Connection, database_url: str, tmp_path: Path
+) -> None:
+    async with running_server(database_url, tmp_path / "home", workers=2) as server:
+        await eventually(lambda: len(server.worker_pids()) == 2, 90, what="two workers")
+        assert server.process is not None
+        server.process.kill()
+        await server.process.wait()
+        await eventually(lambda: not server.leftovers(), 20, what="the orphaned workers gone")
