@@ -7,12 +7,14 @@ import asyncio
 from pathlib import Path
 
 import asyncpg
+import pytest
 
 from server.database import connect
 from server.migrator import migrate
 from tests.e2e.clients import events_after, newest_event, start_all, wait_complete
 from tests.e2e.dedicated_postgres import DedicatedPostgres
 from tests.e2e.harness import (
+    BOARD,
     GateWriter,
     World,
     build_world,
@@ -20,6 +22,7 @@ from tests.e2e.harness import (
     mixed_subscribers,
     running_server,
 )
+from tests.e2e.wire import RawConnection, ws_messages, ws_send, ws_upgrade
 from tests.waiting import eventually
 
 KILLS = 3
@@ -100,3 +103,40 @@ async def test_postgres_restart_under_a_running_server_loses_nothing(
             await server.assert_sane()
         finally:
             await asyncio.gather(*(s.drop("rst") for s in subscribers))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a WebSocket message whose handling fails on the database (subscribe, auth) "
+    "ends the reader silently and the server closes the connection with 1000, taking "
+    "the connection's live subscriptions with it",
+)
+async def test_websocket_subscribe_during_outage_keeps_live_subscriptions(
+    dedicated_postgres: DedicatedPostgres, tmp_path: Path
+) -> None:
+    url = dedicated_postgres.url
+    setup = await connect(url)
+    try:
+        await migrate(setup)
+        world = await build_world(setup)
+    finally:
+        await setup.close()
+    async with running_server(url, tmp_path / "home") as server:
+        conn = await RawConnection.open(server.port)
+        try:
+            await ws_upgrade(conn, "/v1/ws")
+            messages = ws_messages(conn)
+            ws_send(conn, {"type": "subscribe", "topic": BOARD})
+            assert (await asyncio.wait_for(anext(messages), 30))["type"] == "subscribed"
+            assert (await asyncio.wait_for(anext(messages), 30))["event"] == "snapshot"
+            await asyncio.to_thread(dedicated_postgres.stop_fast)
+            ws_send(conn, {"type": "subscribe", "topic": f"flight:{world.flights[0]}"})
+            answer = await asyncio.wait_for(anext(messages), 30)
+            assert answer["type"] == "error"
+            await asyncio.to_thread(dedicated_postgres.start_again)
+            await GateWriter(url, world.flights).write(1)
+            # The board subscription lives on: its event arrives on the same connection.
+            event = await asyncio.wait_for(anext(messages), 60)
+            assert (event["type"], event["topic"]) == ("event", BOARD)
+        finally:
+            conn.reset()
