@@ -107,6 +107,7 @@ async def test_killed_worker_is_replaced_and_its_clients_resume_without_loss(
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="workers do not watch their supervisor: killed with SIGKILL (say by the OOM "
     "killer), it leaves them serving the port as orphans, beside any new `serve`",
 )
