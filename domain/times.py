@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from functools import lru_cache
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_serializer
 
 
 @lru_cache(maxsize=1024)
 def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
+
+
+def _without_zone(value: time) -> time:
+    # The airport's zone gives a local time its meaning; an offset would contradict it,
+    # and an aware time cannot be compared with a naive one.
+    if value.tzinfo is not None:
+        raise ValueError("A local time has no zone or offset: send HH:MM.")
+    return value
+
+
+LocalTime = Annotated[
+    time,
+    AfterValidator(_without_zone),
+    Field(description="Wall-clock time at the airport, without a zone.", examples=["06:00"]),
+]
 
 
 class Instant(BaseModel):

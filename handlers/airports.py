@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import time
 from typing import Annotated
 
 from aiohttp import web
@@ -10,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from domain.airports import Airport, get_airport, list_airports, search_airports
 from domain.boards import Board, board
+from domain.times import LocalTime
 from handlers.params import IataCode, IataPath, ScheduleDate, StrictModel
 from server.api import ApiRoutes
 from server.errors import AirportNotFound
@@ -39,11 +39,14 @@ class AirportList(BaseModel):
 class BoardQuery(StrictModel):
     date: Annotated[
         ScheduleDate | None,
-        Field(description="Local date at the airport. Omit both date and from for a live board."),
+        Field(
+            description="Local date at the airport, within a year of today. Omit both date "
+            "and from for a live board."
+        ),
     ] = None
-    from_: Annotated[time | None, Field(alias="from", description="Local start time (HH:MM).")] = (
-        None
-    )
+    from_: Annotated[
+        LocalTime | None, Field(alias="from", description="Local start time (HH:MM).")
+    ] = None
     hours: Annotated[
         int | None, Field(ge=1, le=48, description="Window length. Default: to the day's end.")
     ] = None

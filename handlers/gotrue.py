@@ -140,10 +140,14 @@ class LogoutQuery(GoTrueInput):
 
 
 class RecoverQuery(GoTrueInput):
+    # A URL is printable ASCII: percent-encoded, 2,000 other characters could take 24 KB,
+    # past the HTTP parser's 8,190-byte request line, which answers in plain text.
     redirect_to: str | None = Field(
         default=None,
         max_length=2000,
-        description="Page the email links to; used only when on SKYBOUND_SITE_URL's origin.",
+        pattern=r"^[!-~]*$",
+        description="Page the email links to (a URL, printable ASCII); used only when on "
+        "SKYBOUND_SITE_URL's origin.",
     )
 
 

@@ -301,7 +301,8 @@ async def put_avatar(request: web.Request, user: Claims) -> None:
 
 
 @routes.get("/v1/me/avatar", summary="The profile image (WebP)", response=str,
-            response_content_type="image/webp", auth=True, tags=["users"])  # fmt: skip
+            response_content_type="image/webp", auth=True, errors=[NotFound],
+            tags=["users"])  # fmt: skip
 async def get_avatar(request: web.Request, user: Claims) -> web.Response:
     key = await request.app[pool_key].fetchval(
         "SELECT avatar_key FROM profiles WHERE user_id = $1", user.user_id

@@ -24,7 +24,11 @@ def _near_today(value: date) -> date:
     return value
 
 
-ScheduleDate = Annotated[date, AfterValidator(_near_today)]
+ScheduleDate = Annotated[
+    date,
+    AfterValidator(_near_today),
+    Field(description="A date within a year (366 days) of today; others are a 422."),
+]
 
 
 class StrictModel(BaseModel):

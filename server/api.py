@@ -74,6 +74,37 @@ def field_errors(exc: ValidationError, prefix: str) -> list[FieldError]:
     return found
 
 
+def nul_errors(value: Any, where: str) -> list[FieldError]:
+    """Every string in ``value`` (JSON keys included) holding U+0000, located from ``where``.
+
+    PostgreSQL's text and jsonb cannot store NUL, so such input would fail only when it
+    reaches the database; refused here, it is a 422 naming the field on every route.
+    """
+    if isinstance(value, str):
+        return [FieldError(where, _NUL_MESSAGE, "nul_character")] if "\x00" in value else []
+    found: list[FieldError] = []
+    if isinstance(value, Mapping):
+        if any("\x00" in key for key in value):
+            found.append(FieldError(where, "A key contains a NUL character (U+0000).",
+                                    "nul_character"))  # fmt: skip
+        for key, item in value.items():
+            if "\x00" not in key:
+                found += nul_errors(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += nul_errors(item, f"{where}.{index}")
+    return found
+
+
+_NUL_MESSAGE = "Text must not contain a NUL character (U+0000)."
+
+
+def _refuse_nul(value: Any, where: str) -> None:
+    errors = nul_errors(value, where)
+    if errors:
+        raise ValidationFailed(errors)
+
+
 def _list_fields(model: type[BaseModel]) -> frozenset[str]:
     """Query fields that take repeated values (``?airline=AA&airline=BA``)."""
     names = set()
@@ -88,6 +119,7 @@ def _list_fields(model: type[BaseModel]) -> frozenset[str]:
 
 
 def _parse_query(request: web.Request, model: type[BaseModel], lists: frozenset[str]) -> Any:
+    _refuse_nul(request.query, "query")
     raw: dict[str, Any] = {}
     for key in request.query:
         if key in raw:
@@ -122,6 +154,7 @@ async def _parse_body(request: web.Request, model: type[BaseModel]) -> Any:
         raise MalformedBody(
             [FieldError("body", f"Not valid JSON: {exc.msg} at position {exc.pos}.", "json")]
         ) from None
+    _refuse_nul(data, "body")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -289,6 +322,7 @@ def _bind(operation: Operation) -> BoundHandler:
         if needs_user:
             kwargs["user"] = await authenticate(request, roles)
         if path_model is not None:
+            _refuse_nul(request.match_info, "path")
             try:
                 kwargs["path"] = path_model.model_validate(request.match_info)
             except ValidationError as exc:

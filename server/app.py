@@ -135,11 +135,13 @@ def create_app(settings: Settings) -> web.Application:
     app.on_response_prepare.append(add_response_headers)
     app.cleanup_ctx.append(supervision)
     app.cleanup_ctx.append(database)
+    # The process's one LISTEN connection comes with the realtime context; the roles
+    # directory (auth) registers its channel on it.
+    app.cleanup_ctx.append(realtime_context)
     app.cleanup_ctx.append(auth_context)
     app.cleanup_ctx.append(mail_outbox_context)
     app.cleanup_ctx.append(user_data_context)
     app.cleanup_ctx.append(seat_hold_reaper)
-    app.cleanup_ctx.append(realtime_context)
     app.cleanup_ctx.append(search_context)
     app.cleanup_ctx.append(bookings_context)
     app.cleanup_ctx.append(sync_context)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 import uuid
 from collections import OrderedDict
@@ -52,6 +53,30 @@ class Forbidden(SkyboundError):
 
 
 ROLES = ("passenger", "agent", "ops", "admin")
+
+NUMERIC_DATES = ("exp", "nbf", "iat")
+# 9999-12-31T23:59:59Z: the last second a datetime can hold.
+LATEST_NUMERIC_DATE = 253_402_300_799
+
+
+def _implausible_date(payload: dict[str, Any]) -> str | None:
+    """The first NumericDate claim that is not a number of seconds in years 1970-9999.
+
+    PyJWT accepts numeric strings and numbers of any size, which later fail as
+    datetimes and timers (a ticket's session end, a WebSocket's expiry) with a 500.
+    """
+    for name in NUMERIC_DATES:
+        if name not in payload:
+            continue
+        value = payload[name]
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or not 0 <= value <= LATEST_NUMERIC_DATE
+        ):
+            return name
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +183,9 @@ class TokenVerifier:
                 leeway=LEEWAY_SECONDS,
                 options={"require": ["exp", "sub"], "verify_iss": self.issuer is not None},
             )
+            implausible = _implausible_date(payload)
+            if implausible is not None:
+                raise Unauthorized(f"Invalid bearer token: {implausible} is not a NumericDate.")
             return Claims.from_payload(payload)
         except (jwt.InvalidTokenError, ValueError, KeyError) as exc:
             raise Unauthorized(f"Invalid bearer token: {_reason(exc)}.") from None

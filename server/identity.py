@@ -12,18 +12,17 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import asyncpg
 from aiohttp import web
 
 from server import keys
 from server.auth import Claims, Forbidden, TokenRevoked, TokenVerifier, Unauthorized, bearer_token
-from server.database import connect
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -34,9 +33,6 @@ log = logging.getLogger(__name__)
 ROLE_CACHE_SECONDS = 30.0
 ROLE_CACHE_ENTRIES = 100_000
 ROLES_CHANNEL = "skybound_roles"
-ROLES_TASK = "roles-listener"
-LISTEN_KEEPALIVE_SECONDS = 10.0
-LISTEN_MAX_BACKOFF_SECONDS = 10.0
 claims_key: web.RequestKey[Claims] = web.RequestKey("claims")
 
 _STANDING = """
@@ -60,6 +56,16 @@ class Standing:
         return claims.issued_at is not None and claims.issued_at >= self.tokens_valid_from
 
 
+class Notifications(Protocol):
+    """The process's LISTEN connection (the change listener), as the directory uses it."""
+
+    def listening_on(self, name: str) -> bool: ...
+
+    def add_channel(
+        self, name: str, on_notify: Callable[[str], None], on_missed: Callable[[], None]
+    ) -> None: ...
+
+
 class RoleDirectory:
     """Each user's standing (roles granted in user_roles, a revocation in
     token_revocations), cached per user until it changes.
@@ -73,20 +79,18 @@ class RoleDirectory:
     from before a revocation cannot outlive it.
     """
 
-    def __init__(self, pool: asyncpg.Pool, listen_dsn: str | None = None) -> None:
+    def __init__(self, pool: asyncpg.Pool, notifications: Notifications | None = None) -> None:
         self.pool = pool
-        self.listen_dsn = listen_dsn
+        self._notifications = notifications
         self._cache: dict[uuid.UUID, tuple[float, Standing]] = {}
         # Long-lived streams of a user, woken to recheck whenever that user is forgotten.
         self._watchers: dict[uuid.UUID, set[asyncio.Event]] = {}
         # Bumped by every forget; a lookup stores its answer only if it is unchanged.
         self.generation = 0
-        self._conn: asyncpg.Connection | None = None
-        self._lost = asyncio.Event()
 
     @property
     def listening(self) -> bool:
-        return self._conn is not None and not self._conn.is_closed()
+        return self._notifications is not None and self._notifications.listening_on(ROLES_CHANNEL)
 
     async def standing(self, user_id: uuid.UUID) -> Standing:
         cached = self._cache.get(user_id)
@@ -137,78 +141,16 @@ class RoleDirectory:
 
     # Listening ------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Listen for role changes, if there is a connection to listen on; ``watch``
-        (run under the process's supervisor) keeps listening from then on."""
-        if self.listen_dsn is None:
-            return  # no notifications: no cache
-        with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-            await self._listen()  # else watch keeps trying; lookups read meanwhile
+    def start(self) -> None:
+        """Hear of changes on the process's LISTEN connection, if there is one."""
+        if self._notifications is not None:
+            self._notifications.add_channel(ROLES_CHANNEL, self._on_notify, self.forget_all)
 
-    async def stop(self) -> None:
-        """Close the connection (stop ``watch`` first)."""
-        await self._close()
-
-    async def _listen(self) -> None:
-        assert self.listen_dsn is not None
-        conn = await connect(self.listen_dsn, application_name="skybound-roles-listener")
-        conn.add_termination_listener(self._on_terminated)
-        await conn.add_listener(ROLES_CHANNEL, self._on_notify)
-        self._lost.clear()
-        self._conn = conn
-        # Changes made while nobody listened: forget everything cached before.
-        self.forget_all()
-
-    async def _close(self) -> None:
-        conn, self._conn = self._conn, None
-        self.forget_all()
-        if conn is not None and not conn.is_closed():
-            conn.remove_termination_listener(self._on_terminated)
-            try:
-                await asyncio.wait_for(conn.close(), timeout=2)
-            except (TimeoutError, OSError, asyncpg.PostgresError):
-                conn.terminate()
-
-    def _on_notify(self, _conn: object, _pid: object, _channel: object, payload: object) -> None:
+    def _on_notify(self, payload: str) -> None:
         try:
-            self.forget(uuid.UUID(str(payload)))
+            self.forget(uuid.UUID(payload))
         except ValueError:
             self.forget_all()  # '*' (TRUNCATE) or anything unexpected
-
-    def _on_terminated(self, *_: object) -> None:
-        self.forget_all()
-        self._lost.set()
-
-    async def watch(self) -> None:
-        """Keep the LISTEN connection alive (a half-open one only shows when used) and
-        reconnect with jittered backoff when it is lost. On any other failure the
-        connection is closed (so nothing cached outlives it) and the failure propagates
-        to the supervisor, which starts ``watch`` again."""
-        try:
-            await self._watch()
-        except BaseException:
-            await asyncio.shield(self._close())
-            raise
-
-    async def _watch(self) -> None:
-        retry_in = 0.0
-        while True:
-            try:
-                if not self.listening:
-                    await self._listen()
-                    retry_in = 0.0
-                assert self._conn is not None
-                await asyncio.wait_for(self._conn.fetchval("SELECT 1"), LISTEN_KEEPALIVE_SECONDS)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._lost.wait(), LISTEN_KEEPALIVE_SECONDS)
-                if not self._lost.is_set():
-                    continue
-                raise ConnectionError("listen connection terminated")
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("role listener lost its connection", extra={"error": repr(exc)})
-            await self._close()
-            retry_in = min(LISTEN_MAX_BACKOFF_SECONDS, max(0.1, retry_in * 2))
-            await asyncio.sleep(retry_in * random.uniform(0.5, 1.0))
 
 
 roles_key: web.AppKey[RoleDirectory] = web.AppKey("role_directory")
@@ -283,16 +225,10 @@ async def auth_context(app: web.Application) -> AsyncIterator[None]:
         jwks_url=settings.effective_jwks_url,
     )
     app[keys.verifier_key] = verifier
-    directory = RoleDirectory(
-        app[keys.pool_key], settings.listen_database_url or app[keys.database_url_key]
-    )
-    await directory.start()
+    directory = RoleDirectory(app[keys.pool_key], app[keys.realtime_key].listener)
+    directory.start()
     app[roles_key] = directory
-    supervisor = app[keys.supervisor_key]
-    supervisor.start(ROLES_TASK, directory.watch)
     try:
         yield
     finally:
-        await supervisor.stop(ROLES_TASK)
-        await directory.stop()
         await verifier.close()

@@ -1,14 +1,17 @@
-"""Structured logs: one JSON object per line, each carrying the request id."""
+"""Structured logs: one JSON object per line, each carrying the request id, no secret."""
 
 from __future__ import annotations
 
 import contextvars
 import logging
+import re
 import sys
 import time
+import traceback
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
+from aiohttp.http_exceptions import HttpProcessingError
 from pythonjsonlogger.json import JsonFormatter
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
@@ -23,10 +26,76 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
+REDACTED = "[REDACTED]"
+_SECRETS = [
+    # A credential header on the wire, in a repr or in a dict: the value up to its end.
+    re.compile(
+        r"(?i)\b((?:proxy-)?authorization|(?:set-)?cookie|apikey|x-api-key)"
+        r"(['\"]?\s*[:=]\s*['\"]?)(?:(?!\\r|\\n)[^\r\n'\"])+"
+    ),
+    # A token in a query string or a form: ?ticket=..., &token=..., apikey=...
+    re.compile(
+        r"(?i)\b(ticket|token|access_token|refresh_token|id_token|token_hash|apikey|api_key"
+        r"|password)(=)[^&\s'\"#]+"
+    ),
+    # Whatever is left of a bearer token or a JWT, wherever it stands.
+    re.compile(r"(?i)\b(bearer)(\s+)[A-Za-z0-9._~+/=-]+"),
+    re.compile(r"()()\beyJ[A-Za-z0-9_-]{4,}(?:\.[A-Za-z0-9_-]*){0,2}"),
+]
+
+
+def redact(text: str) -> str:
+    """``text`` with credentials (headers, query tokens, bearer tokens, JWTs) replaced."""
+    for pattern in _SECRETS:
+        text = pattern.sub(rf"\1\2{REDACTED}", text)
+    return text
+
+
+class _RedactSecrets(logging.Filter):
+    """Keep credentials out of every line: the message, its arguments, the traceback and
+    string extras. A request the HTTP parser refused is logged without its bytes at all:
+    aiohttp quotes the offending line, which may be any header's value without its name
+    (a too-long ``Authorization`` shows as ``b'Bearer eyJ...'``), and it is the client's
+    mistake, so a warning rather than an error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            record.msg = (
+                f"{record.getMessage()}: {type(exc).__name__} ({exc.code}); the "
+                "request's bytes are not logged"
+            )
+            record.args = None
+            record.exc_info = record.exc_text = None
+            if record.levelno > logging.WARNING:
+                record.levelno, record.levelname = logging.WARNING, "WARNING"
+            return True
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # arguments that do not fit: logging reports it
+            return True
+        record.msg, record.args = redact(message), None
+        if record.exc_info:
+            record.exc_text = redact("".join(traceback.format_exception(*record.exc_info)))
+            record.exc_text = record.exc_text.rstrip("\n")
+            record.exc_info = None
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        for name, value in vars(record).items():
+            if name not in _PLAIN and isinstance(value, str):
+                setattr(record, name, redact(value))
+        return True
+
+
+# Attributes every record has and the filter has already handled or that hold no input.
+_PLAIN = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "request_id"}
+
+
 def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     """Route every logger to stderr in the chosen format; safe to call more than once."""
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_RequestIdFilter())
+    handler.addFilter(_RedactSecrets())
     if fmt == "json":
         formatter: logging.Formatter = JsonFormatter(
             "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",

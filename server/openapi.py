@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema
 
-from server.api import Operation
+from server.api import Operation, PayloadTooLarge, UnsupportedMediaType
 from server.errors import MalformedBody, SkyboundError, ValidationFailed
 
 REF_TEMPLATE = "#/components/schemas/{model}"
@@ -139,7 +139,7 @@ def _operation(op: Operation, schemas: _SchemaCollector) -> dict[str, Any]:
         )
     errors: list[type[SkyboundError]] = list(op.errors)
     if op.body_model is not None:
-        errors.append(MalformedBody)
+        errors += [MalformedBody, PayloadTooLarge, UnsupportedMediaType]
     if op.body_model or op.query_model or op.path_model:
         errors.append(ValidationFailed)
     for error in errors:

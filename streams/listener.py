@@ -6,6 +6,11 @@ nothing. When the connection drops, the listener reconnects with jittered
 backoff and catches up from the same cursor: nothing committed meanwhile is
 lost. LISTEN needs a session, so this connection never comes from the pool
 (a pool resets connections with UNLISTEN, and transaction poolers drop it).
+
+It is the process's only LISTEN connection: other parts of the process register
+their channels on it (``add_channel``) with a synchronous callback for each
+notification and one for "notifications may have been missed" (the connection
+was lost, or is back after a loss), and share its keepalive and reconnects.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ import contextlib
 import logging
 import random
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Literal
 
 import asyncpg
@@ -27,6 +34,18 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "skybound_changes"
 ListenerState = Literal["starting", "listening", "reconnecting", "stopped"]
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """Another channel on the listener's connection."""
+
+    name: str
+    on_notify: Callable[[str], None]
+    """Called synchronously with each notification's payload: flag work, do not do it."""
+    on_missed: Callable[[], None]
+    """Called when notifications may have been missed: the connection was lost, or is
+    back after a loss."""
 
 
 class ChangeListener:
@@ -49,6 +68,9 @@ class ChangeListener:
         self._conn: asyncpg.Connection | None = None
         self._poke = asyncio.Event()
         self._lost = asyncio.Event()
+        self._channels: dict[str, Channel] = {}
+        # Channels LISTENed on the current connection.
+        self._active: set[str] = set()
 
     # Lifecycle --------------------------------------------------------------
 
@@ -70,7 +92,35 @@ class ChangeListener:
 
     @property
     def listening(self) -> bool:
-        return self.state == "listening"
+        """Connected, so every notification sent from now on arrives."""
+        conn = self._conn
+        return (
+            self.state == "listening"
+            and conn is not None
+            and not conn.is_closed()
+            and not self._lost.is_set()
+        )
+
+    def add_channel(
+        self, name: str, on_notify: Callable[[str], None], on_missed: Callable[[], None]
+    ) -> None:
+        """Listen on channel ``name`` too, from the pump's next pass (the connection runs
+        one statement at a time, and the pump owns it) and after every reconnect."""
+        self._channels[name] = Channel(name, on_notify, on_missed)
+        self._poke.set()
+
+    def listening_on(self, name: str) -> bool:
+        """Every notification on channel ``name`` sent from now on arrives."""
+        return self.listening and name in self._active
+
+    def _dispatch(self, _conn: object, _pid: object, channel: str, payload: object) -> None:
+        registered = self._channels.get(channel)
+        if registered is not None:
+            registered.on_notify(str(payload))
+
+    def _missed(self) -> None:
+        for channel in self._channels.values():
+            channel.on_missed()
 
     # Connection ---------------------------------------------------------------
 
@@ -82,15 +132,28 @@ class ChangeListener:
     async def _connect(self) -> None:
         conn = await connect(self.dsn, application_name="skybound-listener")
         conn.add_termination_listener(self._on_terminated)
-        await conn.add_listener(CHANNEL, self._on_notify)
+        try:
+            await conn.add_listener(CHANNEL, self._on_notify)
+            channels = tuple(self._channels)
+            for channel in channels:
+                await conn.add_listener(channel, self._dispatch)
+        except BaseException:
+            conn.terminate()
+            raise
+        self._active = set(channels)
         self._conn = conn
         self._lost.clear()
         self.state = "listening"
-        # Anything committed while we were away is read by the next pass.
+        # Anything committed while we were away is read by the next pass; other
+        # channels hear that they may have missed notifications.
         self._poke.set()
+        self._missed()
 
     async def _close(self) -> None:
         conn, self._conn = self._conn, None
+        self._active = set()
+        if conn is not None:
+            self._missed()
         if conn is not None and not conn.is_closed():
             conn.remove_termination_listener(self._on_terminated)
             try:
@@ -104,7 +167,9 @@ class ChangeListener:
 
     def _on_terminated(self, *_: object) -> None:
         self._lost.set()
+        self._active = set()
         self._poke.set()
+        self._missed()
 
     # Main loop ---------------------------------------------------------------
 
@@ -161,10 +226,18 @@ class ChangeListener:
                 # A half-open TCP connection never reports its death; a query does.
                 await asyncio.wait_for(conn.fetchval("SELECT 1"), self.keepalive_seconds)
                 last_keepalive = time.monotonic()
+            await self._listen_on_new_channels(conn)
             withheld = await self._drain(conn)
             # Events held back by an older open transaction: look again soon, as
             # that transaction's end (if it wrote no events) sends no notification.
             withheld_wait = min(0.2, max(0.005, withheld_wait * 2)) if withheld else 0.0
+
+    async def _listen_on_new_channels(self, conn: asyncpg.Connection) -> None:
+        for name, channel in tuple(self._channels.items()):
+            if name not in self._active:
+                await conn.add_listener(name, self._dispatch)
+                self._active.add(name)
+                channel.on_missed()  # whatever came before is unknown
 
     async def _drain(self, conn: asyncpg.Connection) -> bool:
         hub = self.hub

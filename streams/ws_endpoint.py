@@ -46,6 +46,9 @@ HEARTBEAT_SECONDS = 30.0
 # for a client too slow to keep up (it resumes from its last id).
 CLOSE_RESTARTING = 1012
 CLOSE_TRY_AGAIN_LATER = 1013
+# Access tokens carry their claims (metadata, amr, session): 400-700 characters is usual
+# and custom claims add more, so a token may be far longer than a topic (256).
+MAX_TOKEN_CHARS = 8192
 
 
 def _frame(message: dict[str, Any]) -> bytes:
@@ -100,8 +103,7 @@ class WebSocketSession:
         elif kind == "unsubscribe":
             self.unsubscribe(_text(message, "topic"))
         elif kind == "auth":
-            # Tokens carry the user's metadata: far longer than a topic name.
-            await self.authenticate(_text(message, "token", max_length=16_384))
+            await self.authenticate(_text(message, "token", MAX_TOKEN_CHARS))
         else:
             raise ClientError("unknown_type", f"Unknown message type {kind!r}.")
 
@@ -217,10 +219,12 @@ class WebSocketSession:
         self.subscriptions.clear()
 
 
-def _text(message: dict[str, Any], key: str, *, max_length: int = 256) -> str:
+def _text(message: dict[str, Any], key: str, limit: int = 256) -> str:
     value = message.get(key)
-    if not isinstance(value, str) or not value or len(value) > max_length:
-        raise ClientError("invalid_message", f"`{key}` must be a non-empty string.")
+    if not isinstance(value, str) or not value or len(value) > limit:
+        raise ClientError(
+            "invalid_message", f"`{key}` must be a non-empty string of at most {limit} characters."
+        )
     return value
 
 

@@ -285,10 +285,19 @@ RETURNING id
 """
 
 
+# Notification ids are bigints: a larger one names nothing that can exist.
+_LARGEST_ID = 2**63 - 1
+
+
 async def mark_read(
     conn: asyncpg.Connection, user_id: uuid.UUID, args: NotificationsRead, clock: Clock
 ) -> Outcome:
     ids = list(dict.fromkeys(args.ids))
+    impossible = [str(i) for i in ids if i > _LARGEST_ID]
+    if impossible:
+        return Outcome("rejected", [tombstone("notifications", key) for key in impossible],
+                       "not_found", f"No notification can have the id {', '.join(impossible)}; "
+                       "ids are 64-bit.")  # fmt: skip
     marked = await conn.fetch(_MARK_READ, user_id, ids, clock.wall_ms)
     found = await read_notifications(conn, user_id, [str(i) for i in ids])
     unknown = [key for key, record in found.items() if record.data is None]

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -231,8 +232,19 @@ class TripNoteDelete(Strict):
     id: uuid.UUID
 
 
+def _whole_number(value: Any) -> Any:
+    # The JSON parser reads an integer beyond 64 bits as a float; it is still a whole
+    # number (of no notification), which mark_read rejects rather than the push failing.
+    if isinstance(value, float) and value.is_integer() and abs(value) >= 2**63:
+        return int(value)
+    return value
+
+
+NotificationId = Annotated[int, BeforeValidator(_whole_number), Field(ge=1)]
+
+
 class NotificationsRead(Strict):
-    ids: Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=1, max_length=500)]
+    ids: Annotated[list[NotificationId], Field(min_length=1, max_length=500)]
 
 
 class SeatChangeRequest(Strict):

@@ -283,7 +283,7 @@ async def test_a_revoked_role_stops_working_on_every_worker_once_notified(
     for _ in range(2):  # the second answer comes from the cache
         assert (await second.get(target, headers=staff)).status == 200
     directory = second.app[roles_key]
-    assert directory.listening
+    await eventually(lambda: directory.listening, what="listening on the roles channel")
 
     before = directory.generation
     revoked = await first.put(f"/v1/admin/users/{staff_id}/roles", json={"roles": ["ops"]},
@@ -304,14 +304,13 @@ async def test_a_revoked_role_stops_working_on_every_worker_once_notified(
 async def test_without_notifications_granted_roles_are_read_every_time(
     client: TestClient, db: asyncpg.Connection
 ) -> None:
-    directory = RoleDirectory(client.app[pool_key], listen_dsn=None)
-    await directory.start()
+    directory = RoleDirectory(client.app[pool_key])  # no notifications: no cache
+    directory.start()
     user = uuid.uuid4()
     await db.execute("INSERT INTO user_roles (user_id, role) VALUES ($1, 'ops')", user)
     assert await directory.granted(user) == {"ops"}
     await db.execute("DELETE FROM user_roles WHERE user_id = $1", user)
     assert await directory.granted(user) == frozenset()
-    await directory.stop()
 
 
 async def test_roles_outside_the_known_set_are_ignored_or_refused(client: TestClient) -> None:
@@ -362,3 +361,27 @@ async def test_a_cached_token_still_expires(
     monkeypatch.setattr("server.auth.LEEWAY_SECONDS", 0)
     await assert_problem(await client.get("/v1/me", headers=_bearer(token)), 401)
     assert token not in verifier._verified
+
+
+async def test_the_roles_directory_shares_the_one_listen_connection(
+    client: TestClient, db: asyncpg.Connection
+) -> None:
+    """One LISTEN connection per process: the directory listens on the change
+    listener's, and hears of changes after that connection is killed and comes back."""
+    listeners = await db.fetch(
+        "SELECT pid, application_name FROM pg_stat_activity "
+        "WHERE datname = current_database() AND application_name LIKE 'skybound-%listener'"
+    )
+    assert [row["application_name"] for row in listeners] == ["skybound-listener"]
+    directory = client.app[roles_key]
+    await eventually(lambda: directory.listening, what="listening on the roles channel")
+    user = uuid.uuid4()
+    await directory.granted(user)  # cached while listening
+    before = directory.generation
+    await db.execute("SELECT pg_terminate_backend($1)", listeners[0]["pid"])
+    await _notified(directory, before)  # the loss empties the cache
+    await eventually(lambda: directory.listening, within=30, what="listening again")
+    before = directory.generation
+    await db.execute("INSERT INTO user_roles (user_id, role) VALUES ($1, 'agent')", user)
+    await _notified(directory, before)
+    assert await directory.granted(user) == {"agent"}

@@ -16,7 +16,7 @@ from pydantic import (
 )
 
 from domain.flights import Carrier
-from domain.times import Instant
+from domain.times import Instant, LocalTime
 
 Cabin = Literal["economy", "premium_economy", "business", "first"]
 SortOrder = Literal["best", "price", "duration", "departure", "arrival"]
@@ -48,8 +48,8 @@ class _Input(BaseModel):
 class TimeWindow(_Input):
     """Local times at the airport, inclusive: ``{"from": "06:00", "to": "12:00"}``."""
 
-    from_: Annotated[time, Field(alias="from")] = time(0, 0)
-    to: time = time(23, 59)
+    from_: Annotated[LocalTime, Field(alias="from")] = time(0, 0)
+    to: LocalTime = time(23, 59)
 
     @field_validator("to")
     @classmethod
