@@ -8,6 +8,33 @@ import asyncpg
 import orjson
 
 
+class DatabaseUnreachable(ConnectionError):
+    """The pool could not open a connection: the server is down or restarting, or its
+    socket is gone (a stopped local server removes it: FileNotFoundError)."""
+
+
+async def _pool_connect(*args: Any, **kwargs: Any) -> asyncpg.Connection:
+    try:
+        return await asyncpg.connect(*args, **kwargs)
+    except ConnectionError:
+        raise
+    except OSError as exc:
+        raise DatabaseUnreachable(repr(exc)) from exc
+
+
+# The database could not be reached, or dropped the connection: nothing the request did
+# is committed (a transaction ends with its connection), and a retry may well succeed.
+UNREACHABLE: tuple[type[BaseException], ...] = (
+    ConnectionError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+)
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
     # jsonb arrives as Python objects and goes out from them, via orjson.
     for type_name in ("json", "jsonb"):
@@ -46,6 +73,7 @@ async def create_pool(
         dsn,
         min_size=min(min_size, max_size),
         max_size=max_size,
+        connect=_pool_connect,
         init=_init_connection,
         reset=_keep_session,
         server_settings=server_settings,

@@ -14,6 +14,7 @@ import orjson
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from server.database import UNREACHABLE
 from server.errors import PROBLEM_CONTENT_TYPE, Problem, ServiceUnavailable, SkyboundError
 from server.keys import metrics_key, settings_key
 from server.logs import request_id_var
@@ -69,6 +70,14 @@ class DatabaseBusy(ServiceUnavailable):
         super().__init__(detail, retry_after=2)
 
 
+class DatabaseUnavailable(ServiceUnavailable):
+    slug = "database-unavailable"
+    title = "The database is unavailable"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, retry_after=2)
+
+
 @web.middleware
 async def problem_details(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Turn every error into application/problem+json; a 500 never echoes the exception."""
@@ -93,6 +102,11 @@ async def problem_details(request: web.Request, handler: Handler) -> web.StreamR
         busy = DatabaseBusy("The database is busy; nothing was changed. Try again shortly.")
         body = busy.problem()
         headers = busy.headers()
+    except UNREACHABLE as exc:
+        log.warning("database unreachable", extra={"path": request.path, "error": repr(exc)})
+        down = DatabaseUnavailable("The database cannot be reached; try again shortly.")
+        body = down.problem()
+        headers = down.headers()
     except Exception:
         log.exception("unhandled error", extra={"path": request.path})
         body = Problem(500, "Internal Server Error", "Something went wrong on our side.").as_dict()

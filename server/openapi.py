@@ -158,8 +158,19 @@ def _operation(op: Operation, schemas: _SchemaCollector) -> dict[str, Any]:
             responses.setdefault(
                 "403", _problem_response(f"Needs one of the roles: {', '.join(op.roles)}")
             )
+    if op.path not in _NO_DATABASE:
+        responses.setdefault(
+            "503",
+            _problem_response(
+                "The database is busy or cannot be reached; retry after `Retry-After` seconds"
+            ),
+        )
     spec["responses"] = responses
     return spec
+
+
+# Operations that never touch the database, so never answer 503 for it.
+_NO_DATABASE = frozenset({"/healthz", "/openapi.json"})
 
 
 def build_openapi(

@@ -26,6 +26,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from server.api import ApiRoutes
 from server.auth import Claims, Unauthorized
+from server.database import UNREACHABLE
 from server.errors import SkyboundError
 from server.identity import admit, until_revoked
 from server.keys import pool_key, realtime_key, settings_key, verifier_key
@@ -296,6 +297,14 @@ async def _read(session: WebSocketSession) -> None:
                 await session.handle(message.data)
             except ClientError as exc:
                 session.error(exc.code, str(exc), **exc.extra)
+            except UNREACHABLE as exc:
+                # One message failed, not the connection: its live subscriptions go on.
+                log.warning("websocket message met an unreachable database",
+                            extra={"error": repr(exc)})  # fmt: skip
+                session.error("unavailable", "The database cannot be reached; try again.")
+            except Exception:
+                log.exception("websocket message failed")
+                session.error("internal_error", "The message could not be handled.")
         elif message.type == WSMsgType.BINARY:
             await ws.close(code=WSCloseCode.UNSUPPORTED_DATA, message=b"text frames only")
             return

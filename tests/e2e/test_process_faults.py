@@ -105,12 +105,6 @@ async def test_killed_worker_is_replaced_and_its_clients_resume_without_loss(
         await eventually(lambda: not server.leftovers(), 20, what="every worker gone")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="workers do not watch their supervisor: killed with SIGKILL (say by the OOM "
-    "killer), it leaves them serving the port as orphans, beside any new `serve`",
-)
 async def test_workers_exit_when_their_supervisor_is_killed(
     db: asyncpg.Connection, database_url: str, tmp_path: Path
 ) -> None:
