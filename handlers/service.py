@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Literal
+from typing import Any, Literal
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from server.api import ApiRoutes
-from server.keys import metrics_key, openapi_key, readiness_key
+from server.keys import ReadinessCheck, metrics_key, openapi_key, readiness_key
 
 routes = ApiRoutes()
 
@@ -24,6 +24,11 @@ class Health(BaseModel):
 class Readiness(BaseModel):
     status: Literal["ready", "not_ready"]
     checks: dict[str, bool]
+    details: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="What some checks measured, e.g. `change_listener_lag`: events released "
+        "in the log but not yet published by this process.",
+    )
 
 
 @routes.get("/healthz", summary="Liveness", response=Health, tags=["service"])
@@ -32,11 +37,14 @@ async def healthz(request: web.Request) -> Health:
     return Health()
 
 
-async def _run_check(check: object) -> bool:
+async def _run_check(check: ReadinessCheck) -> tuple[bool, dict[str, Any] | None]:
     try:
-        return bool(await asyncio.wait_for(check(), READINESS_TIMEOUT))  # type: ignore[operator]
+        result = await asyncio.wait_for(check(), READINESS_TIMEOUT)
     except Exception:
-        return False
+        return False, None
+    if isinstance(result, tuple):
+        return bool(result[0]), result[1]
+    return bool(result), None
 
 
 @routes.get(
@@ -47,12 +55,18 @@ async def _run_check(check: object) -> bool:
     tags=["service"],
 )
 async def readyz(request: web.Request) -> web.Response:
-    """503 until every dependency (the database, later the change listener) answers."""
+    """503 until every dependency answers: the database, the change listener (connected,
+    its task alive, and not stuck behind the log), and every critical background task."""
     checks = request.app[readiness_key]
     results = await asyncio.gather(*(_run_check(c) for c in checks.values()))
-    named = dict(zip(checks, results, strict=True))
-    ready = all(results)
-    body = Readiness(status="ready" if ready else "not_ready", checks=named)
+    named = {name: passed for name, (passed, _) in zip(checks, results, strict=True)}
+    details = {
+        name: detail
+        for name, (_, detail) in zip(checks, results, strict=True)
+        if detail is not None
+    }
+    ready = all(named.values())
+    body = Readiness(status="ready" if ready else "not_ready", checks=named, details=details)
     return web.Response(
         body=body.model_dump_json(),
         status=200 if ready else 503,

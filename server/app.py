@@ -17,6 +17,7 @@ from server import keys
 from server.database import connect, create_pool
 from server.embedded import embedded_postgres
 from server.identity import auth_context
+from server.keys import ReadinessResult
 from server.mailer import mail_outbox_context
 from server.metrics import Metrics
 from server.middleware import (
@@ -28,6 +29,7 @@ from server.middleware import (
 from server.migrator import migrate
 from server.openapi import build_openapi
 from server.settings import Settings
+from server.supervisor import Supervisor
 from server.vault import user_data_context
 from streams import sse_endpoints, ws_endpoint
 from streams.realtime import announce_shutdown, realtime_context
@@ -43,6 +45,24 @@ API_DESCRIPTION = (
     "Realtime-first flight search and booking backend. Errors are RFC 9457 problem "
     "details (application/problem+json)."
 )
+
+
+async def supervision(app: web.Application) -> AsyncIterator[None]:
+    """The supervisor of every background task; first up and last down, so each owner
+    stops its own tasks before the resources they use go."""
+    supervisor = Supervisor(app[keys.metrics_key])
+    app[keys.supervisor_key] = supervisor
+
+    async def background_tasks() -> ReadinessResult:
+        down = supervisor.down()
+        return (False, {"down": down}) if down else True
+
+    app[keys.readiness_key]["background_tasks"] = background_tasks
+    try:
+        yield
+    finally:
+        app[keys.readiness_key].pop("background_tasks", None)
+        await supervisor.stop_all()
 
 
 async def database(app: web.Application) -> AsyncIterator[None]:
@@ -113,6 +133,7 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.metrics_key] = Metrics()
     app[keys.readiness_key] = {}
     app.on_response_prepare.append(add_response_headers)
+    app.cleanup_ctx.append(supervision)
     app.cleanup_ctx.append(database)
     app.cleanup_ctx.append(auth_context)
     app.cleanup_ctx.append(mail_outbox_context)

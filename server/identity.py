@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 ROLE_CACHE_SECONDS = 30.0
 ROLE_CACHE_ENTRIES = 100_000
 ROLES_CHANNEL = "skybound_roles"
+ROLES_TASK = "roles-listener"
 LISTEN_KEEPALIVE_SECONDS = 10.0
 LISTEN_MAX_BACKOFF_SECONDS = 10.0
 claims_key: web.RequestKey[Claims] = web.RequestKey("claims")
@@ -56,7 +57,6 @@ class RoleDirectory:
         self.generation = 0
         self._conn: asyncpg.Connection | None = None
         self._lost = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
     @property
     def listening(self) -> bool:
@@ -86,16 +86,15 @@ class RoleDirectory:
     # Listening ------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Listen for role changes, if there is a connection to listen on; ``watch``
+        (run under the process's supervisor) keeps listening from then on."""
         if self.listen_dsn is None:
             return  # no notifications: no cache
         with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-            await self._listen()  # else the watch task keeps trying; lookups read meanwhile
-        self._task = asyncio.create_task(self._watch(), name="role-directory-listener")
+            await self._listen()  # else watch keeps trying; lookups read meanwhile
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        """Close the connection (stop ``watch`` first)."""
         await self._close()
 
     async def _listen(self) -> None:
@@ -128,9 +127,18 @@ class RoleDirectory:
         self.forget_all()
         self._lost.set()
 
-    async def _watch(self) -> None:
+    async def watch(self) -> None:
         """Keep the LISTEN connection alive (a half-open one only shows when used) and
-        reconnect with jittered backoff when it is lost."""
+        reconnect with jittered backoff when it is lost. On any other failure the
+        connection is closed (so nothing cached outlives it) and the failure propagates
+        to the supervisor, which starts ``watch`` again."""
+        try:
+            await self._watch()
+        except BaseException:
+            await asyncio.shield(self._close())
+            raise
+
+    async def _watch(self) -> None:
         retry_in = 0.0
         while True:
             try:
@@ -200,8 +208,11 @@ async def auth_context(app: web.Application) -> AsyncIterator[None]:
     )
     await directory.start()
     app[roles_key] = directory
+    supervisor = app[keys.supervisor_key]
+    supervisor.start(ROLES_TASK, directory.watch)
     try:
         yield
     finally:
+        await supervisor.stop(ROLES_TASK)
         await directory.stop()
         await verifier.close()

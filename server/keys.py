@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from server.auth import TokenVerifier
     from server.metrics import Metrics
     from server.settings import Settings
+    from server.supervisor import Supervisor
     from streams.realtime import Realtime
     from sync.service import SyncService
 
@@ -30,7 +31,10 @@ sync_key: web.AppKey[SyncService] = web.AppKey("sync")
 verifier_key: web.AppKey[TokenVerifier] = web.AppKey("token_verifier")
 metrics_key: web.AppKey[Metrics] = web.AppKey("metrics")
 openapi_key: web.AppKey[dict[str, Any]] = web.AppKey("openapi")
+supervisor_key: web.AppKey[Supervisor] = web.AppKey("supervisor")
 
-# Named readiness checks: /readyz is 200 only when every one returns True.
-ReadinessCheck = Callable[[], Awaitable[bool]]
+# Named readiness checks: /readyz is 200 only when every one passes. A check answers
+# True or False, or a (passed, details) pair whose details /readyz shows.
+ReadinessResult = bool | tuple[bool, dict[str, Any]]
+ReadinessCheck = Callable[[], Awaitable[ReadinessResult]]
 readiness_key: web.AppKey[dict[str, ReadinessCheck]] = web.AppKey("readiness_checks")

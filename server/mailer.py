@@ -58,6 +58,7 @@ POLL_SECONDS = 5.0
 KEEP = timedelta(days=7)
 PURGE_EVERY_SECONDS = 3600.0
 STOP_GRACE_SECONDS = 5.0
+OUTBOX_TASK = "mail-outbox"
 
 
 class MailNotSent(RuntimeError):
@@ -186,7 +187,6 @@ class MailOutbox:
         self.batch_size = batch_size
         self._wake = asyncio.Event()
         self._stopping = False
-        self._task: asyncio.Task[None] | None = None
         self._purged_at = 0.0
 
     async def enqueue(
@@ -261,21 +261,10 @@ class MailOutbox:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), sleep)
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self.run(), name="mail-outbox")
-
-    async def stop(self) -> None:
-        """Let a send under way finish (briefly), then stop."""
+    def stop(self) -> None:
+        """Ask ``run`` to end after the send under way (its supervisor waits briefly)."""
         self._stopping = True
         self._wake.set()
-        if self._task is None:
-            return
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), STOP_GRACE_SECONDS)
-        except TimeoutError:
-            self._task.cancel()
-            # gather() absorbs the task's own cancellation but not one aimed at us.
-            await asyncio.gather(self._task, return_exceptions=True)
 
 
 outbox_key: web.AppKey[MailOutbox] = web.AppKey("mail_outbox")
@@ -285,8 +274,10 @@ async def mail_outbox_context(app: web.Application) -> AsyncIterator[None]:
     """This worker's outbox sender, running for the app's whole life."""
     outbox = MailOutbox(app[keys.pool_key], Mailer(app[keys.settings_key]))
     app[outbox_key] = outbox
-    outbox.start()
+    supervisor = app[keys.supervisor_key]
+    supervisor.start(OUTBOX_TASK, outbox.run)
     try:
         yield
     finally:
-        await outbox.stop()
+        outbox.stop()
+        await supervisor.stop(OUTBOX_TASK, grace=STOP_GRACE_SECONDS)

@@ -6,11 +6,13 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
     import asyncpg
+
+    from server.supervisor import Supervisor
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -31,17 +33,44 @@ class _PoolCollector(Collector):
         yield from (size, idle, limit)
 
 
-class GaugeCollector(Collector):
-    """Gauges read from callables at scrape time (cache sizes, hit ratios)."""
+class _ReadAtScrape(Collector):
+    """Values kept elsewhere, read from callables at scrape time."""
 
-    def __init__(self, gauges: dict[str, tuple[str, Callable[[], float]]]) -> None:
-        self._gauges = gauges
+    family: type[GaugeMetricFamily] | type[CounterMetricFamily] = GaugeMetricFamily
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        for name, (help_text, read) in self._gauges.items():
-            family = GaugeMetricFamily(name, help_text)
+    def __init__(self, values: dict[str, tuple[str, Callable[[], float]]]) -> None:
+        self._values = values
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        for name, (help_text, read) in self._values.items():
+            family = self.family(name, help_text)
             family.add_metric([], read())
             yield family
+
+
+class GaugeCollector(_ReadAtScrape):
+    """Gauges (cache sizes, hit ratios, stream clients)."""
+
+
+class CounterCollector(_ReadAtScrape):
+    """Counters kept by another object or process (worker restarts, say)."""
+
+    family = CounterMetricFamily
+
+
+class _TaskCollector(Collector):
+    """Whether each supervised background task is running, read at scrape time."""
+
+    def __init__(self, supervisor: Supervisor) -> None:
+        self._supervisor = supervisor
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        up = GaugeMetricFamily(
+            "skybound_task_up", "1 while a supervised background task runs.", labels=["task"]
+        )
+        for task in self._supervisor.tasks.values():
+            up.add_metric([task.name], 1.0 if task.alive else 0.0)
+        yield up
 
 
 class Metrics:
@@ -60,6 +89,15 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.task_restarts = Counter(
+            "skybound_task_restarts",
+            "Restarts of supervised background tasks after an unexpected exit.",
+            ["task"],
+            registry=self.registry,
+        )
+
+    def watch_tasks(self, supervisor: Supervisor) -> Collector:
+        return self.watch(_TaskCollector(supervisor))
 
     def watch(self, collector: Collector) -> Collector:
         self.registry.register(collector)

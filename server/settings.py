@@ -71,6 +71,12 @@ class Settings(BaseSettings):
     change_retention_hours: float = Field(
         default=72.0, gt=0, description="How long the change log keeps events for resume."
     )
+    ready_max_lag_events: int = Field(
+        default=10_000,
+        ge=1,
+        description="Released change events the hub may trail the log by before /readyz "
+        "answers 503 (a listener that makes no progress at all fails at once).",
+    )
     ws_max_topics: int = Field(default=100, ge=1, description="Topics per WebSocket connection.")
     ws_max_message_bytes: int = Field(
         default=64 * 1024, ge=1024, description="Largest WebSocket frame a client may send."

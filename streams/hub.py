@@ -10,6 +10,10 @@ Events released together (one NOTIFY can release a bulk update of hundreds)
 are published as a batch: each subscriber gets its share of the batch in one
 write, since a write per event per subscriber is a syscall each and dominates
 the cost of fan-out. Subscribers of a topic share one concatenation too.
+
+One client can never break a publication for the others: sinks do not raise, and
+should one ever do, the hub closes that sink, logs and counts it, and goes on; a
+failing ``on_publish`` listener is logged and counted the same way.
 """
 
 from __future__ import annotations
@@ -59,7 +63,7 @@ class Subscription:
         """Replay is done up to ``after_id``: send what arrived meanwhile, then stream live."""
         self.last_id = max(self.last_id, after_id)
         pending, self.pending = self.pending or [], None
-        self.hub._deliver(self.sink, [(self, event) for event in pending])
+        self.hub._deliver_guarded(self.sink, [(self, event) for event in pending])
 
 
 class Hub:
@@ -77,6 +81,8 @@ class Hub:
         # Events written to a subscriber (live, or held during its replay and sent after).
         self.deliveries = 0
         self.slow_disconnects = 0
+        # Failures the hub contained: a sink or an on_publish listener that raised.
+        self.contained_errors = 0
         self._topic_listeners: list[Callable[[ChangeEvent], None]] = []
         self._cursor_waiters: list[tuple[int, asyncio.Future[None]]] = []
 
@@ -114,7 +120,11 @@ class Hub:
             return
         for event in events:
             for listener in self._topic_listeners:
-                listener(event)
+                try:
+                    listener(event)
+                except Exception:
+                    self.contained_errors += 1
+                    log.exception("an on_publish listener failed", extra={"event_id": event.id})
         by_topic: dict[str, list[ChangeEvent]] = {}
         for event in events:
             for topic in event.topics:
@@ -128,7 +138,7 @@ class Hub:
         for sink, items in merged.items():
             # Publication order: by event, and an event's topics in the order it lists them.
             items.sort(key=lambda item: (item[1].id, item[1].topics.index(item[0].topic)))
-            self._deliver(sink, items)
+            self._deliver_guarded(sink, items)
         self.published += len(events)
         self.advance(events[-1].id)
 
@@ -156,22 +166,42 @@ class Hub:
             if self._sink_subscriptions.get(sink, 0) > 1:
                 merged.setdefault(sink, []).extend((subscription, event) for event in events)
                 continue
-            if (
-                subscription.pending is None
-                and subscription.last_id < first_id
-                and not sink.closed.done()
-            ):
-                encode = subscription.encode
-                data = joined.get(encode)
-                if data is None:
-                    data = joined[encode] = b"".join(encode(event, topic) for event in events)
-                if sink.buffered() + len(data) <= limit:
-                    sink.write(data)
-                    subscription.last_id = last_id
-                    delivered += len(events)
-                    continue
-            self._deliver(sink, [(subscription, event) for event in events])
+            try:
+                if (
+                    subscription.pending is None
+                    and subscription.last_id < first_id
+                    and not sink.closed.done()
+                ):
+                    encode = subscription.encode
+                    data = joined.get(encode)
+                    if data is None:
+                        data = joined[encode] = b"".join(encode(event, topic) for event in events)
+                    if sink.buffered() + len(data) <= limit:
+                        sink.write(data)
+                        subscription.last_id = last_id
+                        delivered += len(events)
+                        continue
+                self._deliver(sink, [(subscription, event) for event in events])
+            except Exception:
+                self._contain(sink)
         self.deliveries += delivered
+
+    def _deliver_guarded(
+        self, sink: Sink, items: Iterable[tuple[Subscription, ChangeEvent]]
+    ) -> None:
+        try:
+            self._deliver(sink, items)
+        except Exception:
+            self._contain(sink)
+
+    def _contain(self, sink: Sink) -> None:
+        """A sink raised: drop that client (it resumes from its last id), spare the rest."""
+        self.contained_errors += 1
+        log.exception("a stream client failed during fan-out; disconnecting it")
+        try:
+            sink.close("internal_error")
+        except Exception:
+            log.exception("closing a failed stream client failed too")
 
     def _deliver(self, sink: Sink, items: Iterable[tuple[Subscription, ChangeEvent]]) -> None:
         """Write events to one sink in order, in as few writes as its buffer limit allows.

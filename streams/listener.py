@@ -49,26 +49,23 @@ class ChangeListener:
         self._conn: asyncpg.Connection | None = None
         self._poke = asyncio.Event()
         self._lost = asyncio.Event()
-        self._ready = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
     # Lifecycle --------------------------------------------------------------
 
     async def start(self) -> None:
-        """Connect and position the hub at the newest released event; then run in the background."""
+        """Connect and position the hub at the newest released event.
+
+        Then ``run`` must be started, under the process's supervisor: it is the loop
+        that turns notifications into published events.
+        """
         await self._connect()
         state = await changelog.log_state(self._conn_or_raise())
         self.hub.epoch = state.epoch
         self.hub.cursor = await changelog.start_position(self._conn_or_raise())
-        self._task = asyncio.create_task(self._run(), name="change-listener")
-        self._ready.set()
 
     async def stop(self) -> None:
+        """Close the connection (cancel ``run`` first)."""
         self.state = "stopped"
-        if self._task is not None:
-            self._task.cancel()
-            # gather() absorbs the task's own cancellation but not one aimed at us.
-            await asyncio.gather(self._task, return_exceptions=True)
         await self._close()
 
     @property
@@ -111,28 +108,42 @@ class ChangeListener:
 
     # Main loop ---------------------------------------------------------------
 
+    async def run(self) -> None:
+        """Publish released events until cancelled, reconnecting whenever the connection
+        is lost. Any other exception leaves the connection closed and propagates to the
+        supervisor, which restarts ``run``; the hub's cursor makes the restart lossless."""
+        try:
+            await self._run()
+        except BaseException:
+            if self.state != "stopped":
+                self.state = "reconnecting"
+            await asyncio.shield(self._close())
+            raise
+
     async def _run(self) -> None:
         retry_in = 0.0
         while True:
-            try:
-                await self._pump()
-            except asyncio.CancelledError:
-                raise
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, ConnectionError) as exc:
+            if self._conn is None or self._conn.is_closed():
+                try:
+                    await self._connect()
+                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                    log.warning("change listener reconnect failed", extra={"error": repr(exc)})
+                else:
+                    self.reconnects += 1
+                    retry_in = 0.0
+                    log.info("change listener reconnected", extra={"cursor": self.hub.cursor})
+            if self._conn is not None:
+                try:
+                    await self._pump()
+                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError,
+                        ConnectionError) as exc:  # fmt: skip
+                    log.warning("change listener lost its connection", extra={"error": repr(exc)})
                 self.state = "reconnecting"
-                log.warning("change listener lost its connection", extra={"error": repr(exc)})
-            await self._close()
+                await self._close()
             # Jittered exponential backoff: a database restart must not be met by
             # every worker of every instance reconnecting in the same millisecond.
             retry_in = min(self.max_backoff_seconds, max(0.1, retry_in * 2))
             await asyncio.sleep(retry_in * random.uniform(0.5, 1.0))
-            try:
-                await self._connect()
-                self.reconnects += 1
-                retry_in = 0.0
-                log.info("change listener reconnected", extra={"cursor": self.hub.cursor})
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("change listener reconnect failed", extra={"error": repr(exc)})
 
     async def _pump(self) -> None:
         """Publish released events whenever poked, until the connection is lost."""

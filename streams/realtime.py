@@ -12,6 +12,7 @@ import asyncpg
 from aiohttp import web
 
 from server import keys
+from server.metrics import GaugeCollector
 from streams import changelog
 from streams.events import ChangeEvent
 from streams.hub import Hub
@@ -27,6 +28,10 @@ PING_CHUNK = http_chunk(sse_comment("ping"))
 # A client this far behind gets a fresh snapshot instead of a long replay.
 MAX_REPLAY_EVENTS = 5000
 PURGE_LOCK_KEY = 0x5B_0D_0C1E
+LISTENER_TASK = "change-listener"
+UPKEEP_TASK = "stream-upkeep"
+# A healthy listener publishes what the log released within milliseconds.
+LAG_GRACE_SECONDS = 1.0
 
 
 @dataclass
@@ -125,9 +130,55 @@ async def _purge_once(pool: asyncpg.Pool, keep_seconds: float) -> None:
         log.warning("change log purge failed", extra={"error": repr(exc)})
 
 
+async def listener_lag(
+    realtime: Realtime, pool: asyncpg.Pool, *, grace: float, max_events: int
+) -> tuple[bool, dict[str, int | bool]]:
+    """Readiness of the pipeline: is the hub keeping up with what the log released?
+
+    Released events not yet published are normal for a few milliseconds. The hub gets
+    ``grace`` seconds to publish them; a listener that made no progress at all in that
+    time is stuck, and one more than ``max_events`` behind cannot keep up.
+    """
+    hub = realtime.hub
+    before = hub.cursor
+    released = (await changelog.release_bounds(pool, before)).released
+    caught_up = await hub.wait_for_cursor(released, grace)
+    lag = max(0, released - hub.cursor)
+    progressing = caught_up or hub.cursor > before
+    passed = realtime.listener.listening and progressing and lag <= max_events
+    return passed, {"events": lag, "released": released, "cursor": hub.cursor,
+                    "progressing": progressing}  # fmt: skip
+
+
+def _hub_gauges(realtime: Realtime) -> GaugeCollector:
+    hub, listener = realtime.hub, realtime.listener
+    return GaugeCollector({
+        "skybound_stream_cursor": ("Newest change-log id this process published.",
+                                   lambda: hub.cursor),
+        "skybound_stream_events_published": ("Change events published by the hub.",
+                                             lambda: hub.published),
+        "skybound_stream_deliveries": ("Events written to stream clients.",
+                                       lambda: hub.deliveries),
+        "skybound_stream_subscriptions": ("Topic subscriptions of connected clients.",
+                                          hub.subscriber_count),
+        "skybound_stream_sse_clients": ("Connected SSE clients.",
+                                        lambda: len(realtime.sse_sinks)),
+        "skybound_stream_ws_clients": ("Connected WebSocket clients.",
+                                       lambda: len(realtime.ws_sinks)),
+        "skybound_stream_slow_disconnects": ("Clients disconnected for falling behind.",
+                                             lambda: hub.slow_disconnects),
+        "skybound_stream_contained_errors": ("Failures of one client or listener that the "
+                                             "hub contained.", lambda: hub.contained_errors),
+        "skybound_change_listener_reconnects": ("Reconnects of the LISTEN connection.",
+                                                lambda: listener.reconnects),
+    })  # fmt: skip
+
+
 async def realtime_context(app: web.Application) -> AsyncIterator[None]:
     """Cleanup context: listener and hub live exactly as long as the app."""
     settings = app[keys.settings_key]
+    supervisor = app[keys.supervisor_key]
+    pool = app[keys.pool_key]
     dsn = settings.listen_database_url or app[keys.database_url_key]
     hub = Hub(max_buffer_bytes=settings.stream_buffer_bytes)
     listener = ChangeListener(dsn, hub)
@@ -136,27 +187,38 @@ async def realtime_context(app: web.Application) -> AsyncIterator[None]:
     realtime = Realtime(hub, listener, snapshots, retry_ms=settings.stream_retry_ms)
     await listener.start()
     app[keys.realtime_key] = realtime
+    listening_task = supervisor.start(LISTENER_TASK, listener.run, critical=True)
 
     async def listening() -> bool:
-        return listener.listening
+        return listening_task.alive and listener.listening
+
+    async def lag() -> tuple[bool, dict[str, int | bool]]:
+        return await listener_lag(
+            realtime, pool, grace=LAG_GRACE_SECONDS, max_events=settings.ready_max_lag_events
+        )
 
     app[keys.readiness_key]["change_listener"] = listening
-    upkeep = asyncio.create_task(
-        _upkeep(
+    app[keys.readiness_key]["change_listener_lag"] = lag
+    gauges = app[keys.metrics_key].watch(_hub_gauges(realtime))
+
+    async def upkeep() -> None:
+        await _upkeep(
             realtime,
-            app[keys.pool_key],
+            pool,
             settings.stream_heartbeat_seconds,
             settings.change_retention_hours * 3600,
-        ),
-        name="stream-upkeep",
-    )
+        )
+
+    supervisor.start(UPKEEP_TASK, upkeep)
     try:
         yield
     finally:
         app[keys.readiness_key].pop("change_listener", None)
+        app[keys.readiness_key].pop("change_listener_lag", None)
+        app[keys.metrics_key].unwatch(gauges)
         realtime.shutdown()
-        upkeep.cancel()
-        await asyncio.gather(upkeep, return_exceptions=True)
+        await supervisor.stop(UPKEEP_TASK)
+        await supervisor.stop(LISTENER_TASK)
         await listener.stop()
 
 

@@ -1,4 +1,11 @@
-"""Client connections as sinks: raw, non-blocking writes of pre-encoded bytes."""
+"""Client connections as sinks: raw, non-blocking writes of pre-encoded bytes.
+
+A sink never raises into its caller. The hub writes to thousands of sinks in one
+pass, and a client may vanish between any two of them: uvloop raises
+``RuntimeError`` on a write to a closed transport (asyncio's own loop only logs),
+so a write that fails means the client departed, and the sink closes itself with
+``client_gone``; its handler then unsubscribes it.
+"""
 
 from __future__ import annotations
 
@@ -28,11 +35,27 @@ class TransportSink:
         self.closed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
     def buffered(self) -> int:
-        return self._transport.get_write_buffer_size()
+        try:
+            return self._transport.get_write_buffer_size()
+        except (RuntimeError, OSError):
+            return 0  # a closed transport holds nothing; the next write finds it gone
 
     def write(self, data: bytes) -> None:
+        if self.closed.done():
+            return
+        transport = self._transport
+        if transport.is_closing():
+            self._depart()
+            return
+        try:
+            transport.write(data)
+        except (RuntimeError, OSError):
+            self._depart()
+
+    def _depart(self) -> None:
+        """The client went away under us: nothing more to write, nobody to say goodbye to."""
         if not self.closed.done():
-            self._transport.write(data)
+            self.closed.set_result("client_gone")
 
     @property
     def gone(self) -> bool:
@@ -46,7 +69,10 @@ class TransportSink:
         if not self._transport.is_closing():
             last = self._farewell(reason)
             if last:
-                self._transport.write(last)
+                try:
+                    self._transport.write(last)
+                except (RuntimeError, OSError):
+                    reason = "client_gone"
         self.closed.set_result(reason)
 
     def cut(self) -> None:

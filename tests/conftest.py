@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.web_runner import BaseRunner
 
 from server.app import create_app
 from server.database import connect
@@ -19,6 +22,22 @@ from tests.postgres import TestPostgres, with_database
 from tests.tokens import TEST_JWT_SECRET
 
 pytest_plugins = ["tests.search_world"]
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
+    """Every async test runs on uvloop, the loop `skybound serve` runs on.
+
+    The two loops differ where it hurts: uvloop raises on a write to a closed
+    transport where asyncio's own loop only logs, and a suite on the other loop once
+    hid a defect that silenced every stream in production.
+    """
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - platforms without uvloop (Windows)
+        return {"asyncio": asyncio.new_event_loop}
+    return {"uvloop": uvloop.new_event_loop}
 
 
 @pytest.fixture(scope="session")
@@ -75,6 +94,32 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         db_pool_max=4,
         jwt_secret=TEST_JWT_SECRET,
     )
+
+
+class ProductionTestServer(TestServer):
+    """A test server that treats a departed client as `skybound serve` does.
+
+    aiohttp's TestServer cancels a handler when its client disconnects; ``web.run_app``
+    (production) does not, so a stream's handler lives on and its writes can meet a
+    closed transport. Tests that let the test server tidy up for them hid exactly that.
+    """
+
+    async def _make_runner(self, **kwargs: Any) -> BaseRunner:
+        kwargs["handler_cancellation"] = False
+        return await super()._make_runner(**kwargs)
+
+
+@pytest.fixture
+def aiohttp_client(aiohttp_client: Any) -> Callable[..., Awaitable[TestClient]]:
+    """pytest-aiohttp's client factory, serving applications as production does."""
+
+    async def serve(app: web.Application | TestServer, **kwargs: Any) -> TestClient:
+        if isinstance(app, web.Application):
+            app = ProductionTestServer(app)
+        client: TestClient = await aiohttp_client(app, **kwargs)
+        return client
+
+    return serve
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -106,6 +106,17 @@ async def add_flight(
             f"INSERT INTO flights ({names}) VALUES ({params}) RETURNING id", *columns.values()
         )
     )
+
+
+async def add_jfk_departures(db: asyncpg.Connection, count: int) -> list[int]:
+    """``count`` legs JFK-LHR at gate A1, half an hour apart from now on (in a world)."""
+    await add_world(db)
+    now = datetime.now(UTC).replace(microsecond=0)
+    return [
+        await add_flight(db, origin="JFK", destination="LHR", number=n,
+                         departure=now + timedelta(minutes=30 * n), departure_gate="A1")
+        for n in range(1, count + 1)
+    ]  # fmt: skip
 
 
 async def add_world(db: asyncpg.Connection) -> None:

@@ -244,3 +244,52 @@ async def test_unsubscribing_one_topic_of_a_connection_keeps_the_other() -> None
     hub.publish_batch([event(1, "flight:7", BOARD), event(2, "flight:7")])
     assert sink.writes == [event(1, "flight:7", BOARD).ws_frame(BOARD)]
     assert hub.subscriber_count() == 1
+
+
+class ExplodingSink(MemorySink):
+    """A sink that breaks its promise never to raise."""
+
+    def write(self, data: bytes) -> None:
+        raise RuntimeError("boom")
+
+
+async def test_a_sink_that_raises_is_dropped_and_the_others_still_get_the_batch() -> None:
+    hub = Hub()
+    before, bad, after = MemorySink(drains=True), ExplodingSink(), MemorySink(drains=True)
+    for sink in (before, bad, after):
+        live(hub, BOARD, sink)
+    first, second = event(1, BOARD), event(2, BOARD)
+    hub.publish_batch([first, second])
+    assert before.received == after.received == sse_bytes(first, second)
+    assert bad.closed.result() == "internal_error"
+    assert hub.contained_errors == 1
+    assert hub.cursor == 2
+
+
+async def test_a_raising_sink_with_several_topics_is_contained_too() -> None:
+    hub = Hub()
+    bad, good = ExplodingSink(), MemorySink(drains=True)
+    live(hub, BOARD, bad)
+    live(hub, OTHER_BOARD, bad)
+    live(hub, BOARD, good)
+    hub.publish(event(1, BOARD, OTHER_BOARD))
+    assert good.received == sse_bytes(event(1, BOARD, OTHER_BOARD))
+    assert bad.closed.result() == "internal_error"
+    assert hub.cursor == 1
+
+
+async def test_a_failing_publish_listener_does_not_stop_the_fan_out() -> None:
+    hub = Hub()
+    seen: list[int] = []
+
+    def broken(_event: ChangeEvent) -> None:
+        raise ValueError("cache bug")
+
+    hub.on_publish(broken)
+    hub.on_publish(lambda e: seen.append(e.id))
+    sink = MemorySink(drains=True)
+    live(hub, BOARD, sink)
+    hub.publish(event(1, BOARD))
+    assert sink.received == sse_bytes(event(1, BOARD))
+    assert seen == [1]
+    assert hub.contained_errors == 1

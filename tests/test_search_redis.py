@@ -88,3 +88,28 @@ async def test_search_works_when_redis_is_unreachable(
     results = await search(client, **one_way("JFK", "LHR"))
     assert results["offers"]
     assert client.app[search_key].cache.errors >= 1
+
+
+async def test_an_unexpected_invalidation_failure_is_logged_and_counted(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from domain.search.redis_cache import RedisSearchCache
+
+    client = redis.from_url(redis_url)
+    cache = RedisSearchCache(client, ttl_seconds=60)
+
+    async def broken(**_: Any) -> int:
+        raise ValueError("a bug, not a Redis error")
+
+    monkeypatch.setattr(cache, "_invalidate", broken)
+    try:
+        cache.flight_changed(7, 1)
+        await cache.settle()
+    finally:
+        await client.aclose()
+    assert cache.errors == 1
+    assert any(
+        r.exc_info and isinstance(r.exc_info[1], ValueError)
+        for r in caplog.records
+        if r.name == "domain.search.redis_cache"
+    )

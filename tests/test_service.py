@@ -17,13 +17,20 @@ async def test_healthz_answers_ok(client: TestClient) -> None:
     assert await response.json() == {"status": "ok"}
 
 
-async def test_readyz_reports_database(client: TestClient) -> None:
+async def test_readyz_reports_every_dependency(client: TestClient) -> None:
     response = await client.get("/readyz")
     assert response.status == 200
-    assert await response.json() == {
-        "status": "ready",
-        "checks": {"database": True, "change_listener": True},
+    body = await response.json()
+    assert body["status"] == "ready"
+    assert body["checks"] == {
+        "background_tasks": True,
+        "database": True,
+        "change_listener": True,
+        "change_listener_lag": True,
     }
+    lag = body["details"]["change_listener_lag"]
+    assert lag["events"] == 0
+    assert lag["cursor"] == lag["released"]
 
 
 async def test_unknown_route_is_problem_json(client: TestClient) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -15,7 +14,7 @@ from aiohttp.test_utils import TestClient
 from server.app import create_app
 from server.keys import realtime_key
 from server.settings import Settings
-from tests.factories import add_flight, add_world
+from tests.factories import add_jfk_departures
 from tests.sse_client import SseReader
 from tests.waiting import eventually
 
@@ -23,13 +22,7 @@ from tests.waiting import eventually
 @pytest.fixture
 async def flights(db: asyncpg.Connection) -> list[int]:
     """Five legs out of JFK within the next hours."""
-    await add_world(db)
-    now = datetime.now(UTC).replace(microsecond=0)
-    return [
-        await add_flight(db, origin="JFK", destination="LHR", number=n,
-                         departure=now + timedelta(minutes=30 * n), departure_gate="A1")
-        for n in range(1, 6)
-    ]  # fmt: skip
+    return await add_jfk_departures(db, 5)
 
 
 async def _open_board(client: TestClient, last_id: str | None = None) -> SseReader:

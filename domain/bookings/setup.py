@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -47,11 +46,14 @@ async def bookings_context(app: web.Application) -> AsyncIterator[None]:
 async def seat_hold_reaper(app: web.Application) -> AsyncIterator[None]:
     """Delete expired holds periodically, so seat-map watchers hear of seats freed by
     expiry (readers already treat an expired hold as free)."""
-    task = asyncio.create_task(
-        hold_reaper(app[keys.pool_key], REAP_INTERVAL_SECONDS), name="seat-hold-reaper"
-    )
+    pool = app[keys.pool_key]
+    supervisor = app[keys.supervisor_key]
+
+    async def reap() -> None:
+        await hold_reaper(pool, REAP_INTERVAL_SECONDS)
+
+    supervisor.start("seat-hold-reaper", reap)
     try:
         yield
     finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        await supervisor.stop("seat-hold-reaper")

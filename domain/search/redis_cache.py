@@ -150,6 +150,10 @@ class RedisSearchCache:
         except RedisError as exc:
             self.errors += 1
             log.warning("search cache invalidation failed", extra={"error": repr(exc)})
+        except Exception:
+            # A fire-and-forget task: nobody awaits it, so say it here or never.
+            self.errors += 1
+            log.exception("search cache invalidation failed unexpectedly")
 
     async def settle(self) -> None:
         """Wait for invalidations in flight (tests, shutdown)."""
