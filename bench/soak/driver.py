@@ -72,6 +72,22 @@ def process_tree(root: int) -> list[int]:
     return found
 
 
+def tree_cpu_seconds(root: int) -> float:
+    """CPU of ``root`` and its live descendants, plus what its exited children used
+    (``cutime``/``cstime``): PostgreSQL backends come and go, and a sum over the live
+    ones alone would shrink when one exits."""
+    ticks = 0
+    for pid in process_tree(root):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+        if pid == root:
+            ticks += int(fields[13]) + int(fields[14])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def rss_and_fds(pids: Sequence[int]) -> tuple[int, int]:
     """Summed VmRSS (KB) and open file descriptors of these processes."""
     rss = fds = 0
@@ -147,8 +163,8 @@ class Sampler:
     def _cpu(self) -> tuple[float, float, float, list[float], float]:
         return (
             time.monotonic(),
-            cpu_seconds(process_tree(self.server.pid)),
-            cpu_seconds(process_tree(self.postmaster)),
+            tree_cpu_seconds(self.server.pid),
+            tree_cpu_seconds(self.postmaster),
             [cpu_seconds([pid]) for pid in self.loadgens],
             machine_busy_seconds(),
         )
