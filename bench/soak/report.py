@@ -6,6 +6,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from bench.soak.clients import BUCKET_BASE
 
@@ -46,16 +47,16 @@ class Minute:
     load_average: float | None = None
     ready: str = ""
 
-    def add(self, counters: Mapping[str, object]) -> None:
+    def add(self, counters: Mapping[str, Any]) -> None:
         """Fold one load generator's counters for this minute in."""
         for name in ("deliveries", "replayed", "dup", "ooo", "connects", "orderly", "abrupt"):
-            setattr(self, name, getattr(self, name) + int(counters[name]))  # type: ignore[call-overload]
-        self.resets += int(counters["resets"])  # type: ignore[call-overload]
-        self.latency.update({int(k): v for k, v in counters["latency"].items()})  # type: ignore[attr-defined]
-        self.server_closes.update(counters["server_closes"])  # type: ignore[arg-type]
-        self.connect_failures.update(counters["connect_failures"])  # type: ignore[arg-type]
-        self.ws_errors.update(counters["ws_errors"])  # type: ignore[arg-type]
-        self.loop_lag_s = max(self.loop_lag_s, float(counters["loop_lag"]))  # type: ignore[arg-type]
+            setattr(self, name, getattr(self, name) + int(counters[name]))
+        self.resets += int(counters["resets"])
+        self.latency.update({int(k): v for k, v in counters["latency"].items()})
+        self.server_closes.update(counters["server_closes"])
+        self.connect_failures.update(counters["connect_failures"])
+        self.ws_errors.update(counters["ws_errors"])
+        self.loop_lag_s = max(self.loop_lag_s, float(counters["loop_lag"]))
 
     @property
     def disconnects(self) -> int:
@@ -248,6 +249,11 @@ def render(report: Report, extra_notes: Iterable[str] = ()) -> str:
     out += [f"- {k}: {v}" for k, v in report.settings.items()]
     out += ["", *_goals(report), *_table(report), *_details(report)]
     notes = [*report.notes, *extra_notes]
+    ws_errors: Counter[str] = Counter()
+    for m in report.minutes:
+        ws_errors.update(m.ws_errors)
+    if ws_errors:
+        notes.append(f"WebSocket error frames received: {_counts(ws_errors)}")
     if report.lost_samples:
         notes.append("examples of lost events: " + "; ".join(report.lost_samples))
     out += ["## Notes", "", *[f"- {n}" for n in notes], ""]
