@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 from pydantic import BaseModel, Field
 
+from domain.accounts.erasure import end_account
 from domain.bookings.queries import load_user_bookings
 
 
@@ -238,7 +239,8 @@ async def export_user_data(pool: asyncpg.Pool, user_id: uuid.UUID) -> dict[str, 
 # Personal data goes; bookings stay for accounting, anonymised: no names, no
 # contacts, and no link back to the person. Stored copies of booking responses
 # (idempotent replays, confirmed quotes), synced records (travellers with passport
-# numbers, notes, the inbox) and the user's private change events go as well.
+# numbers, notes, the inbox), the user's private change events and unredeemed stream
+# tickets go as well.
 _ERASE = """
 WITH own_bookings AS (
     SELECT id FROM bookings WHERE user_id = $1
@@ -273,6 +275,8 @@ WITH own_bookings AS (
     WHERE topics @> ARRAY['user:' || $1::text] AND cardinality(topics) = 1
 ), holds AS (
     DELETE FROM seat_holds WHERE user_id = $1
+), stream_tickets_erased AS (
+    DELETE FROM stream_tickets WHERE user_id = $1
 ), bookings_erased AS (
     UPDATE bookings SET contact_email = NULL, contact_phone = NULL, user_id = NULL
     WHERE user_id = $1
@@ -294,10 +298,12 @@ SELECT (SELECT avatar_key FROM profiles WHERE user_id = $1) AS avatar_key,
 
 
 async def erase_user_data(pool: asyncpg.Pool, user_id: uuid.UUID) -> list[str]:
-    """Erase in one transaction; return the storage keys (avatar, ticket documents) for
-    the caller to delete."""
+    """Erase in one transaction, which also ends the account and every token of it, so
+    the erased user cannot sign in or come back with an old token; return the storage
+    keys (avatar, ticket documents) for the caller to delete. Idempotent."""
     async with pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(_ERASE, user_id)
+        await end_account(conn, user_id)
     keys: list[str] = list(row["documents"])
     if row["avatar_key"]:
         keys.append(row["avatar_key"])

@@ -49,7 +49,7 @@ from domain.accounts.service import Accounts
 from domain.accounts.sessions import AuthSession, TokenSigner
 from domain.accounts.users import AuthUser
 from server.api import ApiRoutes, PayloadTooLarge, UnsupportedMediaType
-from server.auth import Claims, Unauthorized, bearer_token
+from server.auth import Claims, TokenRevoked, Unauthorized, bearer_token
 from server.errors import MalformedBody, ValidationFailed
 from server.keys import pool_key, settings_key, verifier_key
 from server.mailer import outbox_key
@@ -70,6 +70,9 @@ def _gotrue_errors(bound: Bound) -> Bound:
             raise BadJson(errors=exc.errors) from None
         except ValidationFailed as exc:
             raise Unprocessable(exc.detail, exc.errors) from None
+        except TokenRevoked:
+            # GoTrue's answer to a token whose user was deleted, as an erasure does.
+            raise UserNotFound() from None
         except Unauthorized as exc:
             if bearer_token(request.headers.get("Authorization")) is None:
                 raise NoAuthorization() from None
@@ -286,7 +289,7 @@ async def update_user(request: web.Request, body: UserUpdate, user: Claims) -> A
     query=LogoutQuery,
     status=204,
     auth=True,
-    errors=[NoAuthorization, BadJwt],
+    errors=[NoAuthorization, BadJwt, UserNotFound],
     tags=TAGS,
 )
 async def logout(request: web.Request, query: LogoutQuery, user: Claims) -> None:

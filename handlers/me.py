@@ -328,11 +328,13 @@ async def export_me(request: web.Request, user: Claims) -> web.Response:
     )
 
 
-@routes.delete("/v1/me", summary="Erase the signed-in user's personal data", status=204,
-               auth=True, tags=["users"])  # fmt: skip
+@routes.delete("/v1/me", summary="Erase the signed-in user's personal data and end the account",
+               status=204, auth=True, tags=["users"])  # fmt: skip
 async def erase_me(request: web.Request, user: Claims) -> None:
     """Profile details, preferences, cards, roles and avatar are erased; bookings stay for
-    accounting, anonymised (no names, contacts or link to the user)."""
+    accounting, anonymised (no names, contacts or link to the user). The account ends
+    with them: the built-in auth user is deleted, and every token, session, refresh
+    token and stream ticket of the user stops working on every worker."""
     for key in await erase_user_data(request.app[pool_key], user.user_id):
         await request.app[storage_key].delete(key)
     request.app[roles_key].forget(user.user_id)

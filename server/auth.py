@@ -41,6 +41,10 @@ class Unauthorized(SkyboundError):
         return {"WWW-Authenticate": 'Bearer realm="skybound"'}
 
 
+class TokenRevoked(Unauthorized):
+    """A valid token whose user's tokens were revoked since it was issued (an erasure)."""
+
+
 class Forbidden(SkyboundError):
     status = 403
     slug = "forbidden"
@@ -58,6 +62,8 @@ class Claims:
     role: str
     expires_at: int
     email: str | None = None
+    # When the token was issued (iat), to compare with a revocation; None: unknown.
+    issued_at: int | None = None
     session_id: str | None = None
     is_anonymous: bool = False
     app_roles: frozenset[str] = frozenset({"passenger"})
@@ -74,6 +80,7 @@ class Claims:
             user_id=uuid.UUID(str(payload["sub"])),
             role=str(payload.get("role", "authenticated")),
             expires_at=int(payload["exp"]),
+            issued_at=int(payload["iat"]) if isinstance(payload.get("iat"), int | float) else None,
             email=payload.get("email") if isinstance(payload.get("email"), str) else None,
             session_id=str(payload["session_id"]) if payload.get("session_id") else None,
             is_anonymous=bool(payload.get("is_anonymous", False)),

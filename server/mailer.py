@@ -177,6 +177,15 @@ DELETE FROM mail_outbox
 WHERE created_at < now() - $1::interval AND (sent_at IS NOT NULL OR next_attempt_at IS NULL)
 """
 
+# Mail to an erased account's address: not yet sent, it is no longer wanted; sent,
+# the row still names the address. A sender holding one finds it gone and moves on.
+_DISCARD = "DELETE FROM mail_outbox WHERE lower(recipient) = lower($1)"
+
+
+async def discard_mail_to(conn: asyncpg.Connection, recipient: str) -> None:
+    """Delete every message to ``recipient``, sent or not, in the caller's transaction."""
+    await conn.execute(_DISCARD, recipient)
+
 
 class MailOutbox:
     """The outbox of one worker: enqueue in a transaction, then a sender delivers."""

@@ -24,7 +24,7 @@ from handlers.params import IataPath, StrictModel
 from server.api import ApiRoutes
 from server.auth import Claims
 from server.errors import AirportNotFound, FlightNotFound, SkyboundError
-from server.identity import authenticate
+from server.identity import admit, authenticate, until_revoked
 from server.keys import pool_key, realtime_key, search_key
 from server.tickets import issue_ticket, redeem_ticket
 from streams.events import ChangeEvent
@@ -108,6 +108,7 @@ def _since(request: web.Request, query: ResumeQuery) -> Position | None:
 _FAREWELLS = {
     "slow_consumer": "Reconnect and resume from your last id.",
     "token_expired": "The session ended: get a fresh ticket or token and reconnect.",
+    "token_revoked": "The token was revoked: the account was erased.",
 }
 
 
@@ -123,6 +124,11 @@ def _farewell(realtime: Realtime) -> Callable[[str], bytes | None]:
         return http_chunk(retry + sse_event(data.decode(), event="error"))
 
     return farewell
+
+
+async def _close_when_revoked(app: web.Application, owner: Claims, sink: TransportSink) -> None:
+    await until_revoked(app, owner)
+    sink.close("token_revoked")
 
 
 async def _send_catch_up(
@@ -162,10 +168,10 @@ async def stream(
     since: Position | None,
     snapshot: Callable[[], Awaitable[bytes]],
     *,
-    ends_at: float | None = None,
+    owner: Claims | None = None,
 ) -> web.StreamResponse:
     """Serve ``topic`` as an SSE stream until the client, the hub or shutdown ends it
-    (or, for a private stream, the session at ``ends_at``, a Unix time)."""
+    (or, for a private stream, the ``owner``'s token expiring or being revoked)."""
     realtime = request.app[realtime_key]
     if realtime.closing:
         raise StreamsUnavailable("This instance is shutting down; reconnect.")
@@ -180,11 +186,12 @@ async def stream(
     sink = TransportSink(transport, _farewell(realtime))
     subscription = realtime.hub.subscribe(topic, sink, _sse_chunk)
     realtime.sse_sinks.add(sink)
-    expiry = None
-    if ends_at is not None:
+    expiry = revocation = None
+    if owner is not None:
         loop = asyncio.get_running_loop()
-        delay = max(0.0, ends_at - time.time())
+        delay = max(0.0, owner.expires_at - time.time())
         expiry = loop.call_later(delay, sink.close, "token_expired")
+        revocation = asyncio.create_task(_close_when_revoked(request.app, owner, sink))
     try:
         # The first write goes through aiohttp so the headers leave with it;
         # every later one is a raw, pre-framed chunk on the transport.
@@ -195,6 +202,8 @@ async def stream(
     finally:
         if expiry is not None:
             expiry.cancel()
+        if revocation is not None:
+            revocation.cancel()
         realtime.hub.unsubscribe(subscription)
         realtime.sse_sinks.discard(sink)
     if reason != "client_gone":
@@ -288,16 +297,17 @@ class MyStreamQuery(ResumeQuery):
 async def my_stream(request: web.Request, query: MyStreamQuery) -> web.StreamResponse:
     """Private: a bearer token, or a single-use `ticket` (EventSource cannot send headers).
     Events of the user's bookings and of the flights in them; the snapshot lists the
-    user's bookings. The stream ends with `error` (`token_expired`) when the session does."""
+    user's bookings. The stream ends with `error` (`token_expired`) when the session does,
+    and (`token_revoked`) when the account is erased."""
     pool = request.app[pool_key]
     if query.ticket is not None:
-        user = await redeem_ticket(pool, query.ticket)
+        user = await admit(request.app, await redeem_ticket(pool, query.ticket))
     else:
         user = await authenticate(request)
     since = _since(request, query)
     topic = user_topic(user.user_id)
     snapshot = await snapshot_for(topic, pool)
-    return await stream(request, topic.name, since, snapshot, ends_at=user.expires_at)
+    return await stream(request, topic.name, since, snapshot, owner=user)
 
 
 @routes.post(

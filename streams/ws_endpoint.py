@@ -27,6 +27,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from server.api import ApiRoutes
 from server.auth import Claims, Unauthorized
 from server.errors import SkyboundError
+from server.identity import admit, until_revoked
 from server.keys import pool_key, realtime_key, settings_key, verifier_key
 from server.tickets import redeem_ticket
 from streams.events import ChangeEvent, websocket_text_frame, ws_event_message
@@ -76,6 +77,7 @@ class WebSocketSession:
         self.subscriptions: dict[str, Subscription] = {}
         self.claims: Claims | None = None
         self._expiry: asyncio.TimerHandle | None = None
+        self._revocation: asyncio.Task[None] | None = None
 
     def send(self, message: dict[str, Any]) -> None:
         self.sink.write(_frame(message))
@@ -98,13 +100,16 @@ class WebSocketSession:
         elif kind == "unsubscribe":
             self.unsubscribe(_text(message, "topic"))
         elif kind == "auth":
-            await self.authenticate(_text(message, "token"))
+            # Tokens carry the user's metadata: far longer than a topic name.
+            await self.authenticate(_text(message, "token", max_length=16_384))
         else:
             raise ClientError("unknown_type", f"Unknown message type {kind!r}.")
 
     async def authenticate(self, token: str) -> None:
         try:
-            claims = await self.request.app[verifier_key].verify(token)
+            claims = await admit(
+                self.request.app, await self.request.app[verifier_key].verify(token)
+            )
         except Unauthorized as exc:
             raise ClientError("unauthorized", exc.detail or "Invalid token.") from None
         if self.claims is not None and claims.user_id != self.claims.user_id:
@@ -112,23 +117,33 @@ class WebSocketSession:
         self.adopt(claims)
 
     def adopt(self, claims: Claims) -> None:
-        """Take ``claims`` as this connection's identity until they expire."""
+        """Take ``claims`` as this connection's identity until they expire or are revoked."""
         self.claims = claims
         if self._expiry is not None:
             self._expiry.cancel()
+        if self._revocation is not None:
+            self._revocation.cancel()
         delay = max(0.0, claims.expires_at - time.time())
         self._expiry = asyncio.get_running_loop().call_later(delay, self._token_expired)
+        self._revocation = asyncio.create_task(self._end_when_revoked(claims))
         self.send({"type": "authenticated", "user_id": str(claims.user_id),
                    "expires_at": claims.expires_at})  # fmt: skip
 
     def _token_expired(self) -> None:
-        """Private subscriptions end when the token does; public ones carry on."""
+        self._end_private("token_expired", "Send a fresh token and subscribe again.")
+
+    async def _end_when_revoked(self, claims: Claims) -> None:
+        await until_revoked(self.request.app, claims)
+        self._end_private("token_revoked", "The token was revoked: the account was erased.")
+
+    def _end_private(self, code: str, message: str) -> None:
+        """Private subscriptions end with the identity; public ones carry on."""
         self.claims = None
         for name, subscription in tuple(self.subscriptions.items()):
             if name.startswith("user:"):
                 self.realtime.hub.unsubscribe(subscription)
                 del self.subscriptions[name]
-                self.error("token_expired", "Send a fresh token and subscribe again.", topic=name)
+                self.error(code, message, topic=name)
 
     async def subscribe(self, name: str, since_text: object) -> None:
         if name in self.subscriptions:
@@ -195,14 +210,16 @@ class WebSocketSession:
     def close(self) -> None:
         if self._expiry is not None:
             self._expiry.cancel()
+        if self._revocation is not None:
+            self._revocation.cancel()
         for subscription in self.subscriptions.values():
             self.realtime.hub.unsubscribe(subscription)
         self.subscriptions.clear()
 
 
-def _text(message: dict[str, Any], key: str) -> str:
+def _text(message: dict[str, Any], key: str, *, max_length: int = 256) -> str:
     value = message.get(key)
-    if not isinstance(value, str) or not value or len(value) > 256:
+    if not isinstance(value, str) or not value or len(value) > max_length:
         raise ClientError("invalid_message", f"`{key}` must be a non-empty string.")
     return value
 
@@ -242,7 +259,9 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     ticket = request.query.get("ticket")
     if ticket is not None:
         try:
-            session.adopt(await redeem_ticket(request.app[pool_key], ticket))
+            session.adopt(
+                await admit(request.app, await redeem_ticket(request.app[pool_key], ticket))
+            )
         except Unauthorized as exc:
             session.error("unauthorized", exc.detail or "Invalid ticket.")
     realtime.ws_sinks.add(sink)

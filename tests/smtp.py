@@ -34,6 +34,11 @@ class _Collector:
         return "250 Message accepted for delivery"
 
 
+# A liveness bound for the server's start-up check (aiosmtpd's default is 5 s, which a
+# busy machine can miss).
+SMTP_READY_SECONDS = 30.0
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -45,7 +50,8 @@ def _free_port() -> int:
 def smtp_server() -> Iterator[Mailbox]:
     """An SMTP server on 127.0.0.1 and the list its messages arrive in."""
     messages: list[EmailMessage] = []
-    controller = Controller(_Collector(messages), hostname="127.0.0.1", port=_free_port())
+    controller = Controller(_Collector(messages), hostname="127.0.0.1", port=_free_port(),
+                            ready_timeout=SMTP_READY_SECONDS)  # fmt: skip
     controller.start()
     try:
         yield Mailbox("127.0.0.1", controller.port, messages)

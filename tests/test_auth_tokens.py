@@ -162,10 +162,20 @@ async def test_unknown_kid_refetches_once_after_rotation(
 
 
 async def test_requests_arriving_during_the_first_jwks_fetch_wait_for_it(
-    asymmetric_client: TestClient, jwks: tuple[KeyServer, str]
+    asymmetric_client: TestClient, jwks: tuple[KeyServer, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """After a start, the first burst of ES256 requests must not be 401 while the keys load."""
     keys, _ = jwks
+    verifier = asymmetric_client.app[verifier_key]
+    refresh = verifier._refresh
+    waiting = 0
+
+    async def counted_refresh() -> None:
+        nonlocal waiting
+        waiting += 1
+        await refresh()
+
+    monkeypatch.setattr(verifier, "_refresh", counted_refresh)
     ec_key = ec.generate_private_key(ec.SECP256R1())
     keys.add(ec_key, "ec-1", "ES256")
     keys.gate = asyncio.Event()
@@ -174,7 +184,8 @@ async def test_requests_arriving_during_the_first_jwks_fetch_wait_for_it(
         asyncio.ensure_future(asymmetric_client.get("/v1/me", headers=_bearer(token)))
         for _ in range(8)
     ]
-    await asyncio.sleep(0.3)  # the whole burst reaches the verifier while the fetch is held
+    # The whole burst reaches the verifier while the fetch is held.
+    await eventually(lambda: waiting == len(burst), what="every request waiting for the keys")
     keys.gate.set()
     responses = await asyncio.wait_for(asyncio.gather(*burst), 10)
     assert [r.status for r in responses] == [200] * 8
@@ -339,12 +350,15 @@ def test_token_command_mints_a_verifiable_token(
     assert 3590 <= claims["exp"] - claims["iat"] <= 3600
 
 
-async def test_a_cached_token_still_expires(client: TestClient) -> None:
+async def test_a_cached_token_still_expires(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Verified tokens are cached, but expiry is checked on every use."""
     verifier = client.app[verifier_key]
-    token = access_token(uuid.uuid4(), ttl=-27)  # expired, but within the 30 s leeway
+    token = access_token(uuid.uuid4(), ttl=-5)  # expired, but within the 30 s leeway
     assert (await client.get("/v1/me", headers=_bearer(token))).status == 200
     assert token in verifier._verified
-    await asyncio.sleep(3.5)  # now past exp + leeway
+    # Past exp + leeway without waiting for the clock: the leeway shrinks instead.
+    monkeypatch.setattr("server.auth.LEEWAY_SECONDS", 0)
     await assert_problem(await client.get("/v1/me", headers=_bearer(token)), 401)
     assert token not in verifier._verified

@@ -5,6 +5,7 @@ and two senders never deliver one message twice."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -26,7 +27,7 @@ from server.database import create_pool
 from server.mailer import Mailer, MailOutbox, retry_delay
 from server.settings import Settings
 from tests import smtp
-from tests.smtp import Mailbox, recovery_code, with_smtp
+from tests.smtp import SMTP_READY_SECONDS, Mailbox, recovery_code, with_smtp
 from tests.waiting import eventually
 
 smtp_server = smtp.smtp_server  # the fixture, from its helper module
@@ -134,7 +135,8 @@ async def test_recover_answers_while_the_smtp_server_has_not(
     the message, which is then delivered."""
     handler = _Keep()
     handler.hold.clear()
-    controller = Controller(handler, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(handler, hostname="127.0.0.1", port=_free_port(),
+                            ready_timeout=SMTP_READY_SECONDS)  # fmt: skip
     controller.start()
     try:
         mailbox = Mailbox("127.0.0.1", controller.port, handler.messages)
@@ -157,22 +159,32 @@ async def test_mail_waits_in_the_outbox_while_smtp_is_down_and_is_sent_once_it_i
     aiohttp_client: Any, settings: Settings, db: asyncpg.Connection,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
+    """Waits for events (a failed retry, a delivery), not for the retry schedule: retries
+    come every 50 ms and are never given up, however late the test gets to each step."""
     monkeypatch.setattr(mailer, "RETRY_BASE_SECONDS", 0.05)
-    port = _free_port()  # nothing listens here yet
-    down = Mailbox("127.0.0.1", port, [])
-    client: TestClient = await aiohttp_client(create_app(with_smtp(settings, down)))
-    await _sign_up(client)
-    response = await client.post("/auth/v1/recover", json={"email": "ada@example.com"})
-    assert (response.status, await response.json()) == (200, {})
+    monkeypatch.setattr(mailer, "RETRY_MAX_SECONDS", 0.05)
+    monkeypatch.setattr(mailer, "MAX_ATTEMPTS", 1_000_000)
+    # Bound but not listening: connections are refused, and no one else takes the port
+    # before the SMTP server does.
+    with contextlib.closing(socket.socket()) as reserved:
+        reserved.bind(("127.0.0.1", 0))
+        port = reserved.getsockname()[1]
+        down = Mailbox("127.0.0.1", port, [])
+        client: TestClient = await aiohttp_client(create_app(with_smtp(settings, down)))
+        await _sign_up(client)
+        response = await client.post("/auth/v1/recover", json={"email": "ada@example.com"})
+        assert (response.status, await response.json()) == (200, {})
 
-    row = await outbox_row(db, lambda row: row["attempts"] >= 2 and row["last_error"] is not None)
-    assert row["sent_at"] is None
-    assert row["body"] is not None  # kept for the next attempt
-    assert str(port) in row["last_error"]
+        row = await outbox_row(db, lambda r: r["attempts"] >= 2 and r["last_error"] is not None)
+        assert row["sent_at"] is None
+        assert row["body"] is not None  # kept for the next attempt
+        assert str(port) in row["last_error"]
 
-    handler = _Keep()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
+        handler = _Keep()
+        controller = Controller(handler, hostname="127.0.0.1", port=port,
+                                ready_timeout=SMTP_READY_SECONDS)  # fmt: skip
+        reserved.close()
+        controller.start()
     try:
         [message] = await delivered(Mailbox("127.0.0.1", port, handler.messages))
         assert recovery_code(message)

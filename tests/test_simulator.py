@@ -12,6 +12,7 @@ import pytest
 from server.database import create_pool
 from server.simulator import Fate, SimulatedChange, Simulator, fate_of
 from tests.postgres import TestPostgres, with_database
+from tests.waiting import eventually
 
 SEED = 3
 
@@ -265,11 +266,14 @@ async def test_run_ticks_until_stopped(pool: asyncpg.Pool) -> None:
     stop = asyncio.Event()
     simulator = Simulator(pool, seed=SEED, speed=3600.0)  # an hour a second
     task = asyncio.create_task(simulator.run(stop, interval=0.05, start=first))
-    await asyncio.sleep(0.5)
+
+    async def moved() -> bool:
+        count = await pool.fetchval("SELECT count(*) FROM flights WHERE status <> 'scheduled'")
+        return bool(count > 0)
+
+    await eventually(moved, what="the simulator moving a flight")
     stop.set()
-    await asyncio.wait_for(task, timeout=2)
-    moved = await pool.fetchval("SELECT count(*) FROM flights WHERE status <> 'scheduled'")
-    assert moved > 0
+    await asyncio.wait_for(task, timeout=10)
 
 
 def test_speed_must_be_positive() -> None:

@@ -16,7 +16,7 @@ from cryptography.exceptions import InvalidTag
 from PIL import Image
 
 from domain.cards import CardVault, Sealed
-from server.vault import vault_key
+from server.vault import storage_key, vault_key
 from tests.problems import assert_problem
 from tests.tokens import access_token
 
@@ -252,4 +252,6 @@ async def test_export_then_erase(client: TestClient, db: asyncpg.Connection) -> 
     assert kept["contact_email"] is None
     names = await db.fetchrow("SELECT given_name, family_name FROM passengers")
     assert tuple(names) == ("ERASED", "ERASED")
-    await assert_problem(await user.call("GET", "/v1/me/avatar"), 404)
+    # The token ended with the account; the image is gone from storage as well.
+    await assert_problem(await user.call("GET", "/v1/me/avatar"), 401)
+    assert await client.app[storage_key].get(f"avatars/{user.id}.webp") is None

@@ -57,7 +57,7 @@ from server.keys import pool_key, verifier_key
 WATCHED = (
     ("server/identity.py", "authenticate"),
     ("server/auth.py", "verify"),
-    ("server/identity.py", "granted"),
+    ("server/identity.py", "standing"),
     ("domain/profiles.py", "ensure_profile"),
     ("server/api.py", "bound"),
     ("server/middleware.py", "request_context"),

@@ -190,3 +190,20 @@ async def session_is_live(conn: Executor, session_id: uuid.UUID, user_id: uuid.U
         user_id,
     )
     return bool(live)
+
+
+# clock_timestamp(), not now(): the time of this statement, not of the transaction's
+# start, so no token issued while the transaction ran is left out.
+_REVOKE_TOKENS = """
+INSERT INTO token_revocations (user_id, revoked_at) VALUES ($1, clock_timestamp())
+ON CONFLICT (user_id) DO UPDATE
+    SET revoked_at = greatest(token_revocations.revoked_at, EXCLUDED.revoked_at)
+"""
+
+
+async def revoke_all_tokens(conn: Executor, user_id: uuid.UUID) -> None:
+    """Every token the user holds stops working, access tokens included: they are JWTs
+    verified without a session lookup, so every worker refuses those issued before
+    now (server.identity, told by a notification from token_revocations). Also for
+    users of Supabase Auth, whose sessions Skybound cannot end."""
+    await conn.execute(_REVOKE_TOKENS, user_id)

@@ -168,6 +168,16 @@ async def update_user(
     return row
 
 
+async def delete_user(conn: Executor, user_id: uuid.UUID) -> str | None:
+    """Remove the account: its sessions, their refresh tokens and its recovery codes go
+    with it (ON DELETE CASCADE). Its email, or None when there was no account (a user
+    of Supabase Auth, or one already deleted)."""
+    email: str | None = await conn.fetchval(
+        "DELETE FROM auth_users WHERE id = $1 RETURNING email", user_id
+    )
+    return email
+
+
 def merge_metadata(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     """GoTrue's rule for `data`: top-level keys are set, and a null value removes its key."""
     merged = {**current, **changes}
