@@ -1,0 +1,3 @@
+from bench.soak.driver import main
+
+raise SystemExit(main())
