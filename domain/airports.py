@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field
 
-from server.errors import AirportNotFound
+from foundation.errors import AirportNotFound
 
 
 class Airport(BaseModel):

@@ -27,6 +27,7 @@ import pdf417gen
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
+from adapters.storage import Storage
 from domain.receipts import (
     LIVE_TICKET_STATUSES,
     FareConditions,
@@ -36,8 +37,8 @@ from domain.receipts import (
     load_receipts,
 )
 from domain.ticketing import PLAIN_LETTERS
-from server.errors import NotFound, SkyboundError
-from server.storage import Storage
+from foundation.errors import NotFound, SkyboundError
+from foundation.secrets import app_secret
 
 PDF_CONTENT_TYPE = "application/pdf"
 LINK_TTL = timedelta(minutes=5)
@@ -367,18 +368,7 @@ async def forget_documents(conn: asyncpg.Connection | asyncpg.Pool, booking_id: 
 
 async def link_secret(conn: asyncpg.Connection | asyncpg.Pool) -> bytes:
     """The fleet-wide HMAC key of document links, created on first use."""
-    query = "SELECT secret FROM app_secrets WHERE name = 'document_links'"
-    secret: str | None = await conn.fetchval(query)
-    if secret is None:
-        await conn.execute(
-            """INSERT INTO app_secrets (name, secret)
-               VALUES ('document_links', replace(gen_random_uuid()::text
-                                                 || gen_random_uuid()::text, '-', ''))
-               ON CONFLICT (name) DO NOTHING"""
-        )
-        secret = await conn.fetchval(query)
-    assert secret is not None
-    return secret.encode()
+    return (await app_secret(conn, "document_links")).encode()
 
 
 def link_signature(secret: bytes, booking_id: uuid.UUID, ticket_number: str, expires: int) -> str:

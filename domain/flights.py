@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.airports import AirportRef
 from domain.times import Instant
-from server.errors import FlightNotFound
+from foundation.errors import FlightNotFound
 
 FlightStatus = Literal[
     "scheduled", "boarding", "departed", "landed", "arrived", "cancelled", "diverted"

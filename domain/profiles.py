@@ -9,8 +9,8 @@ from typing import Any
 import asyncpg
 from pydantic import BaseModel, Field
 
-from domain.accounts.erasure import end_account
 from domain.bookings.queries import load_user_bookings
+from domain.identity.accounts.erasure import end_account
 
 
 class Profile(BaseModel):

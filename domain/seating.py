@@ -25,7 +25,7 @@ import asyncpg
 from pydantic import BaseModel, Field
 
 from domain.reference import half_even
-from server.errors import FieldError, FlightNotFound, NotFound, SkyboundError, ValidationFailed
+from foundation.errors import FieldError, FlightNotFound, NotFound, SkyboundError, ValidationFailed
 
 log = logging.getLogger(__name__)
 

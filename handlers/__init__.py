@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server.api import ApiRoutes
+from api.routes import ApiRoutes
 
 from . import airports, bookings, documents, flights, gotrue, me, pages, search, seats, service
 

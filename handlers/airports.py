@@ -7,13 +7,14 @@ from typing import Annotated
 from aiohttp import web
 from pydantic import BaseModel, Field
 
+from api.keys import pool_key
+from api.params import IataCode, IataPath, ScheduleDate
+from api.routes import ApiRoutes
 from domain.airports import Airport, get_airport, list_airports, search_airports
 from domain.boards import Board, board
 from domain.times import LocalTime
-from handlers.params import IataCode, IataPath, ScheduleDate, StrictModel
-from server.api import ApiRoutes
-from server.errors import AirportNotFound
-from server.keys import pool_key
+from foundation.errors import AirportNotFound
+from foundation.models import StrictModel
 
 routes = ApiRoutes()
 

@@ -9,6 +9,8 @@ import orjson
 from aiohttp import web
 from pydantic import Field
 
+from api.keys import bookings_key, changes_key, pool_key
+from api.routes import JSON_CONTENT_TYPE, ApiRoutes
 from domain.bookings.cancellations import cancel_booking, quote_cancellation
 from domain.bookings.changes import ChangeConfirmation, ChangeQuoteRequest
 from domain.bookings.errors import (
@@ -35,11 +37,9 @@ from domain.bookings.errors import (
 from domain.bookings.models import Booking, BookingPage, BookingRequest
 from domain.bookings.queries import HistoryView, get_booking, list_bookings
 from domain.bookings.quotes import Quote
+from domain.identity.tokens import Claims
 from domain.profiles import ensure_profile
-from handlers.params import StrictModel
-from server.api import JSON_CONTENT_TYPE, ApiRoutes
-from server.auth import Claims
-from server.keys import bookings_key, changes_key, pool_key
+from foundation.models import StrictModel
 
 routes = ApiRoutes()
 

@@ -11,6 +11,9 @@ from aiohttp import web
 from pydantic import BaseModel, Field, StringConstraints
 from yarl import URL
 
+from api.auth import authenticate
+from api.keys import pool_key, storage_key
+from api.routes import ApiRoutes
 from domain.documents import (
     LINK_TTL,
     PDF_CONTENT_TYPE,
@@ -23,12 +26,8 @@ from domain.documents import (
     link_signature,
     ticket_pdf,
 )
-from handlers.params import StrictModel
-from server.api import ApiRoutes
-from server.auth import Claims
-from server.identity import authenticate
-from server.keys import pool_key
-from server.vault import storage_key
+from domain.identity.tokens import Claims
+from foundation.models import StrictModel
 
 routes = ApiRoutes()
 

@@ -7,11 +7,11 @@ from typing import Annotated
 from aiohttp import web
 from pydantic import Field
 
+from api.keys import pool_key
+from api.routes import ApiRoutes
 from domain.flights import Flight, get_flight
-from handlers.params import StrictModel
-from server.api import ApiRoutes
-from server.errors import FlightNotFound
-from server.keys import pool_key
+from foundation.errors import FlightNotFound
+from foundation.models import StrictModel
 
 routes = ApiRoutes()
 

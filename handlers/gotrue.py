@@ -18,7 +18,10 @@ from typing import Annotated, Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.accounts.errors import (
+from api.keys import outbox_key, pool_key, settings_key, verifier_key
+from api.middleware import client_ip
+from api.routes import ApiRoutes, PayloadTooLarge, UnsupportedMediaType
+from domain.identity.accounts.errors import (
     AuthError,
     AuthUnavailable,
     BadJson,
@@ -44,16 +47,12 @@ from domain.accounts.errors import (
     UserNotFound,
     WeakPassword,
 )
-from domain.accounts.passwords import MAX_LENGTH
-from domain.accounts.service import Accounts
-from domain.accounts.sessions import AuthSession, TokenSigner
-from domain.accounts.users import AuthUser
-from server.api import ApiRoutes, PayloadTooLarge, UnsupportedMediaType
-from server.auth import Claims, TokenRevoked, Unauthorized, bearer_token
-from server.errors import MalformedBody, ValidationFailed
-from server.keys import pool_key, settings_key, verifier_key
-from server.mailer import outbox_key
-from server.middleware import client_ip
+from domain.identity.accounts.passwords import MAX_LENGTH
+from domain.identity.accounts.service import Accounts
+from domain.identity.accounts.sessions import AuthSession, TokenSigner
+from domain.identity.accounts.users import AuthUser
+from domain.identity.tokens import Claims, TokenRevoked, Unauthorized, bearer_token
+from foundation.errors import MalformedBody, ValidationFailed
 
 Bound = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

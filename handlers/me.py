@@ -13,7 +13,10 @@ from aiohttp import web
 from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
+from api.keys import pool_key, roles_key, storage_key, vault_key
+from api.routes import ApiRoutes
 from domain.cards import CardDetails, InvalidCard
+from domain.identity.tokens import Claims
 from domain.profiles import (
     PaymentMethod,
     Preferences,
@@ -30,13 +33,8 @@ from domain.profiles import (
     set_roles,
     update_profile,
 )
-from handlers.params import StrictModel
-from server.api import ApiRoutes
-from server.auth import Claims
-from server.errors import FieldError, NotFound, SkyboundError, ValidationFailed
-from server.identity import roles_key
-from server.keys import pool_key
-from server.vault import storage_key, vault_key
+from foundation.errors import FieldError, NotFound, SkyboundError, ValidationFailed
+from foundation.models import StrictModel
 
 routes = ApiRoutes()
 

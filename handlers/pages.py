@@ -8,11 +8,12 @@ from typing import Literal
 
 from aiohttp import web
 
+from api.keys import pool_key
+from api.params import IataPath
+from api.routes import ApiRoutes
 from domain.airports import get_airport
-from handlers.params import IataPath, StrictModel
-from server.api import ApiRoutes
-from server.errors import AirportNotFound
-from server.keys import pool_key
+from foundation.errors import AirportNotFound
+from foundation.models import StrictModel
 
 routes = ApiRoutes()
 

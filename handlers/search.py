@@ -8,6 +8,8 @@ from typing import Annotated
 from aiohttp import web
 from pydantic import Field, ValidationError
 
+from api.keys import search_key
+from api.routes import JSON_CONTENT_TYPE, ApiRoutes, field_errors
 from domain.search.models import (
     Cabin,
     CurrencyCode,
@@ -17,10 +19,8 @@ from domain.search.models import (
     SortOrder,
 )
 from domain.search.service import SearchTimedOut
-from handlers.params import StrictModel
-from server.api import JSON_CONTENT_TYPE, ApiRoutes, field_errors
-from server.errors import FieldError, ValidationFailed
-from server.keys import search_key
+from foundation.errors import FieldError, ValidationFailed
+from foundation.models import StrictModel
 
 routes = ApiRoutes()
 

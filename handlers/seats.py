@@ -8,6 +8,10 @@ from typing import Annotated
 from aiohttp import web
 from pydantic import Field, StringConstraints, field_validator
 
+from api.auth import authenticate
+from api.keys import pool_key, settings_key
+from api.routes import ApiRoutes, json_response
+from domain.identity.tokens import Claims
 from domain.seating import (
     SeatHold,
     SeatHoldList,
@@ -21,12 +25,8 @@ from domain.seating import (
     seat_map,
     user_holds,
 )
-from handlers.params import StrictModel
-from server.api import ApiRoutes, json_response
-from server.auth import Claims
-from server.errors import FlightNotFound
-from server.identity import authenticate
-from server.keys import pool_key, settings_key
+from foundation.errors import FlightNotFound
+from foundation.models import StrictModel
 
 routes = ApiRoutes()
 

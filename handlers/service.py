@@ -9,8 +9,8 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, Field
 
-from server.api import ApiRoutes
-from server.keys import ReadinessCheck, metrics_key, openapi_key, readiness_key
+from api.keys import ReadinessCheck, metrics_key, openapi_key, readiness_key
+from api.routes import ApiRoutes
 
 routes = ApiRoutes()
 

@@ -2,39 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import ExitStack
 
 from aiohttp import web
 from swagger_ui import api_doc
 
 import handlers
-from domain.bookings.setup import bookings_context, seat_hold_reaper
-from domain.search.setup import search_context
-from server import keys
-from server.database import connect, create_pool
-from server.embedded import embedded_postgres
-from server.identity import auth_context
-from server.keys import ReadinessResult
-from server.mailer import mail_outbox_context
-from server.metrics import Metrics
-from server.middleware import (
+from api import keys
+from api.middleware import (
     add_response_headers,
     csrf_guard,
     problem_details,
     request_context,
 )
-from server.migrator import migrate
-from server.openapi import build_openapi
-from server.settings import Settings
-from server.supervisor import Supervisor
-from server.vault import user_data_context
+from api.openapi import build_openapi
+from foundation.metrics import Metrics
+from foundation.settings import Settings
+from server.contexts import CONTEXTS
 from streams import sse_endpoints, ws_endpoint
-from streams.realtime import announce_shutdown, realtime_context
 from sync import endpoints as sync_endpoints
-from sync.service import sync_context
 
 log = logging.getLogger(__name__)
 
@@ -47,58 +33,11 @@ API_DESCRIPTION = (
 )
 
 
-async def supervision(app: web.Application) -> AsyncIterator[None]:
-    """The supervisor of every background task; first up and last down, so each owner
-    stops its own tasks before the resources they use go."""
-    supervisor = Supervisor(app[keys.metrics_key])
-    app[keys.supervisor_key] = supervisor
-
-    async def background_tasks() -> ReadinessResult:
-        down = supervisor.down()
-        return (False, {"down": down}) if down else True
-
-    app[keys.readiness_key]["background_tasks"] = background_tasks
-    try:
-        yield
-    finally:
-        app[keys.readiness_key].pop("background_tasks", None)
-        await supervisor.stop_all()
-
-
-async def database(app: web.Application) -> AsyncIterator[None]:
-    """The request pool; an embedded PostgreSQL first when no DATABASE_URL is set."""
-    settings = app[keys.settings_key]
-    with ExitStack() as stack:
-        url = settings.database_url
-        if url is None:
-            url = await asyncio.to_thread(stack.enter_context, embedded_postgres(settings.home))
-        if settings.auto_migrate:
-            conn = await connect(url, application_name="skybound-migrate")
-            try:
-                await migrate(conn)
-            finally:
-                await conn.close()
-        pool = await create_pool(
-            url,
-            min_size=settings.db_pool_min,
-            max_size=settings.db_pool_max,
-            statement_timeout_ms=settings.statement_timeout_ms,
-        )
-        app[keys.pool_key] = pool
-        app[keys.database_url_key] = url
-        collector = app[keys.metrics_key].watch_pool(pool)
-
-        async def database_answers() -> bool:
-            return bool(await pool.fetchval("SELECT 1"))
-
-        app[keys.readiness_key]["database"] = database_answers
-        try:
-            yield
-        finally:
-            app[keys.readiness_key].pop("database", None)
-            app[keys.metrics_key].unwatch(collector)
-            await pool.close()
-    # Leaving the ExitStack stops the embedded server, if this app started one.
+async def announce_shutdown(app: web.Application) -> None:
+    """on_shutdown: tell stream clients to reconnect before the server waits for handlers."""
+    realtime = app.get(keys.realtime_key)
+    if realtime is not None:
+        realtime.shutdown()
 
 
 def allow_cors(app: web.Application, origins: list[str]) -> None:
@@ -133,18 +72,7 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.metrics_key] = Metrics()
     app[keys.readiness_key] = {}
     app.on_response_prepare.append(add_response_headers)
-    app.cleanup_ctx.append(supervision)
-    app.cleanup_ctx.append(database)
-    # The process's one LISTEN connection comes with the realtime context; the roles
-    # directory (auth) registers its channel on it.
-    app.cleanup_ctx.append(realtime_context)
-    app.cleanup_ctx.append(auth_context)
-    app.cleanup_ctx.append(mail_outbox_context)
-    app.cleanup_ctx.append(user_data_context)
-    app.cleanup_ctx.append(seat_hold_reaper)
-    app.cleanup_ctx.append(search_context)
-    app.cleanup_ctx.append(bookings_context)
-    app.cleanup_ctx.append(sync_context)
+    app.cleanup_ctx.extend(CONTEXTS)
     app.on_shutdown.append(announce_shutdown)
 
     route_groups = (*handlers.ALL_ROUTES, sse_endpoints.routes, ws_endpoint.routes,

@@ -7,18 +7,15 @@ import asyncio
 import contextlib
 import logging
 import os
-import random
 import signal
 import sys
 import time
 from collections.abc import Coroutine, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from server.settings import Settings
-
-if TYPE_CHECKING:
-    from multiprocessing.sharedctypes import Synchronized
+from foundation.settings import Settings
+from server.workers import WorkerPool, serve_one
 
 log = logging.getLogger("skybound")
 
@@ -40,15 +37,15 @@ def resolved_database(settings: Settings) -> Iterator[Settings]:
     if settings.database_url is not None:
         yield settings
         return
-    from server.embedded import embedded_postgres
+    from foundation.embedded import embedded_postgres
 
     with embedded_postgres(settings.home) as url:
         yield settings.with_database(url)
 
 
 async def _migrate(url: str) -> list[int]:
-    from server.database import connect
-    from server.migrator import migrate
+    from foundation.database import connect
+    from foundation.migrator import migrate
 
     conn = await connect(url, application_name="skybound-migrate")
     try:
@@ -60,183 +57,8 @@ async def _migrate(url: str) -> list[int]:
 # --- serve ---------------------------------------------------------------------
 
 
-def _die_with_parent(parent_pid: int) -> None:
-    """Have the kernel send this worker SIGTERM when its supervisor dies.
-
-    A supervisor killed outright (SIGKILL, the OOM killer) runs no handler, and its
-    workers would go on serving the port as orphans that nobody replaces or stops,
-    beside whatever `skybound serve` starts next.
-    """
-    if not sys.platform.startswith("linux"):  # pragma: no cover - Linux runs production
-        return
-    import ctypes
-
-    pr_set_pdeathsig = 1
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(pr_set_pdeathsig, int(signal.SIGTERM), 0, 0, 0) != 0:
-        log.warning("cannot ask to be stopped with the supervisor",
-                    extra={"errno": ctypes.get_errno()})  # fmt: skip
-        return
-    if os.getppid() != parent_pid:  # it died before we asked
-        os.kill(os.getpid(), signal.SIGTERM)
-
-
-def _serve_one(
-    settings: Settings,
-    *,
-    reuse_port: bool,
-    worker_restarts: Synchronized[int] | None = None,
-    parent_pid: int | None = None,
-) -> None:
-    """Run one server process until SIGINT or SIGTERM (or, for a worker of a pool, until
-    its supervisor dies)."""
-    if parent_pid is not None:
-        _die_with_parent(parent_pid)
-    from aiohttp import web
-
-    from server import keys
-    from server.app import create_app
-    from server.logs import AccessLogger, configure_logging
-    from server.metrics import CounterCollector
-
-    configure_logging(settings.log_level, settings.log_format)
-    loop: asyncio.AbstractEventLoop
-    try:
-        import uvloop
-
-        loop = uvloop.new_event_loop()
-    except ImportError:  # pragma: no cover - Windows
-        loop = asyncio.new_event_loop()
-    app = create_app(settings)
-    if worker_restarts is not None:
-        app[keys.metrics_key].watch(CounterCollector({
-            "skybound_worker_restarts": ("Server processes replaced after they died.",
-                                         lambda: worker_restarts.value),
-        }))  # fmt: skip
-    web.run_app(
-        app,
-        host=settings.host,
-        port=settings.port,
-        reuse_port=reuse_port,
-        access_log_class=AccessLogger,
-        access_log=logging.getLogger("skybound.access") if settings.access_log else None,
-        shutdown_timeout=10.0,
-        # A deploy or a network blip makes thousands of display boards reconnect at
-        # once; aiohttp's default backlog of 128 drops most of them.
-        backlog=4096,
-        print=None,
-        loop=loop,
-    )
-
-
-# A worker that dies is replaced after a pause that doubles with each death in a row
-# (a worker that ran this long without dying starts afresh), jittered so that a fleet
-# of instances hit by the same fault does not restart in step.
-WORKER_MIN_BACKOFF_SECONDS = 0.5
-WORKER_MAX_BACKOFF_SECONDS = 30.0
-WORKER_HEALTHY_SECONDS = 60.0
-# Workers get this long to drain their streams after SIGTERM before they are killed.
-WORKER_STOP_SECONDS = 30.0
-
-
-class WorkerPool:
-    """N server processes on one port (SO_REUSEPORT); a worker that dies is replaced."""
-
-    def __init__(self, settings: Settings) -> None:
-        import multiprocessing
-
-        self.settings = settings
-        self._context = multiprocessing.get_context("spawn")
-        self.restarts: Synchronized[int] = self._context.Value("q", 0)
-        self.workers: dict[int, multiprocessing.process.BaseProcess] = {}
-        self._started: dict[int, float] = {}
-        self._backoff: dict[int, float] = {}
-        self._due: dict[int, float] = {}
-        self.stopping = False
-
-    def _spawn(self, slot: int) -> None:
-        worker = self._context.Process(
-            target=_serve_one,
-            args=(self.settings,),
-            kwargs={
-                "reuse_port": True,
-                "worker_restarts": self.restarts,
-                "parent_pid": os.getpid(),
-            },
-            name=f"skybound-worker-{slot}",
-        )
-        worker.start()
-        self.workers[slot] = worker
-        self._started[slot] = time.monotonic()
-
-    def stop(self, *_: object) -> None:
-        """Signal handler: stop replacing, and ask every worker to drain and exit."""
-        self.stopping = True
-        for worker in self.workers.values():
-            if worker.pid is not None and worker.exitcode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(worker.pid, signal.SIGTERM)
-
-    def run(self) -> int:
-        from multiprocessing.connection import wait
-
-        for slot in range(self.settings.workers):
-            self._spawn(slot)
-        signal.signal(signal.SIGTERM, self.stop)
-        signal.signal(signal.SIGINT, self.stop)
-        while not self.stopping:
-            now = time.monotonic()
-            timeout = min([0.5, *(at - now for at in self._due.values())])
-            running = [w.sentinel for w in self.workers.values() if w.exitcode is None]
-            wait(running, timeout=max(0.0, timeout))
-            if self.stopping:
-                break
-            self._replace_the_dead()
-        return self._join()
-
-    def _replace_the_dead(self) -> None:
-        now = time.monotonic()
-        for slot, worker in self.workers.items():
-            if worker.exitcode is None or slot in self._due:
-                continue
-            if now - self._started[slot] >= WORKER_HEALTHY_SECONDS:
-                self._backoff[slot] = 0.0
-            backoff = min(
-                WORKER_MAX_BACKOFF_SECONDS,
-                max(WORKER_MIN_BACKOFF_SECONDS, self._backoff.get(slot, 0.0) * 2),
-            )
-            self._backoff[slot] = backoff
-            delay = backoff * random.uniform(0.5, 1.0)
-            self._due[slot] = now + delay
-            with self.restarts.get_lock():
-                self.restarts.value += 1
-            log.error(
-                "worker died; replacing it",
-                extra={"worker": worker.name, "pid": worker.pid, "exitcode": worker.exitcode,
-                       "replace_in_seconds": round(delay, 2)},
-            )  # fmt: skip
-        for slot, at in tuple(self._due.items()):
-            if at <= now:
-                del self._due[slot]
-                self._spawn(slot)
-
-    def _join(self) -> int:
-        deadline = time.monotonic() + WORKER_STOP_SECONDS
-        for worker in self.workers.values():
-            worker.join(max(0.0, deadline - time.monotonic()))
-            if worker.exitcode is None:
-                log.error("worker did not stop in time; killing it", extra={"pid": worker.pid})
-                worker.kill()
-                worker.join()
-        return max((worker.exitcode or 0) for worker in self.workers.values())
-
-
-def _serve_workers(settings: Settings) -> int:
-    return WorkerPool(settings).run()
-
-
 def serve(settings: Settings) -> int:
-    from server.logs import configure_logging
+    from foundation.logs import configure_logging
 
     configure_logging(settings.log_level, settings.log_format)
     with resolved_database(settings) as resolved:
@@ -251,9 +73,9 @@ def serve(settings: Settings) -> int:
             extra={"url": f"http://{resolved.host}:{resolved.port}", "workers": resolved.workers},
         )
         if resolved.workers == 1:
-            _serve_one(resolved, reuse_port=False)
+            serve_one(resolved, reuse_port=False)
             return 0
-        return _serve_workers(resolved)
+        return WorkerPool(resolved).run()
 
 
 # --- seed, simulate, migrate ---------------------------------------------------------
@@ -262,8 +84,8 @@ def serve(settings: Settings) -> int:
 async def _seed(
     url: str, *, flights: int, days: int, seed: int, start: date | None, replace: bool
 ) -> Any:
-    from server.database import connect
-    from server.seed import seed_database
+    from devtools.seed import seed_database
+    from foundation.database import connect
 
     conn = await connect(url, application_name="skybound-seed")
     try:
@@ -275,8 +97,8 @@ async def _seed(
 
 
 async def _simulate(url: str, *, seed: int, speed: float, interval: float) -> None:
-    from server.database import create_pool
-    from server.simulator import Simulator
+    from devtools.simulator import Simulator
+    from foundation.database import create_pool
 
     pool = await create_pool(url, min_size=1, max_size=2, application_name="skybound-simulator")
     stop = asyncio.Event()
@@ -290,7 +112,7 @@ async def _simulate(url: str, *, seed: int, speed: float, interval: float) -> No
 
 
 def _simulate_process(url: str, seed: int, speed: float, interval: float) -> None:
-    from server.logs import configure_logging
+    from foundation.logs import configure_logging
 
     configure_logging("INFO", "text")
     with contextlib.suppress(KeyboardInterrupt):
@@ -298,7 +120,7 @@ def _simulate_process(url: str, seed: int, speed: float, interval: float) -> Non
 
 
 async def _flight_count(url: str) -> int:
-    from server.database import connect
+    from foundation.database import connect
 
     conn = await connect(url)
     try:
@@ -311,7 +133,7 @@ def demo(settings: Settings, *, speed: float) -> int:
     """Migrate, seed a small schedule if empty, run the simulator and the server."""
     import multiprocessing
 
-    from server.logs import configure_logging
+    from foundation.logs import configure_logging
 
     configure_logging(settings.log_level, settings.log_format)
     with resolved_database(settings) as resolved:
@@ -348,7 +170,7 @@ def demo(settings: Settings, *, speed: float) -> int:
             flush=True,
         )
         try:
-            _serve_one(resolved.model_copy(update={"auto_migrate": False}), reuse_port=False)
+            serve_one(resolved.model_copy(update={"auto_migrate": False}), reuse_port=False)
         finally:
             if simulator.is_alive() and simulator.pid is not None:
                 os.kill(simulator.pid, signal.SIGTERM)
@@ -374,7 +196,6 @@ def mint_token(
     settings: Settings, *, sub: str, roles: Sequence[str], ttl: int, email: str | None
 ) -> str:
     """A development access token in Supabase's shape, signed with the configured secret."""
-    import time
     import uuid
 
     import jwt
@@ -401,8 +222,8 @@ def mint_token(
 
 
 async def _stored_secret(settings: Settings) -> str | None:
-    from server.database import create_pool
-    from server.identity import jwt_secret
+    from foundation.database import create_pool
+    from server.contexts import jwt_secret
 
     with resolved_database(settings) as resolved:
         await _migrate(resolved.database_url or "")
@@ -483,15 +304,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         return demo(settings, speed=args.speed)
 
-    from server.logs import configure_logging
+    from foundation.logs import configure_logging
 
     configure_logging(settings.log_level, "text")
     with resolved_database(settings) as resolved:
         url = resolved.database_url or ""
         if args.command == "migrate":
             if args.status:
-                from server.database import connect
-                from server.migrator import pending
+                from foundation.database import connect
+                from foundation.migrator import pending
 
                 async def show() -> None:
                     conn = await connect(url)

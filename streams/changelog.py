@@ -14,7 +14,10 @@ from typing import TypeAlias
 
 import asyncpg
 
+from domain.change_log import LogState, log_state
 from streams.events import ChangeEvent, render_data
+
+__all__ = ["LogState", "log_state"]  # the log's state, for the readers here
 
 Queryable: TypeAlias = asyncpg.Connection | asyncpg.Pool
 
@@ -44,8 +47,6 @@ ORDER BY id
 LIMIT $4
 """
 
-_STATE = "SELECT epoch, purged_through FROM change_log_state"
-
 # Where a reader with no history starts: the newest released event. Looking only
 # at recent ids keeps this cheap on a large log; a released id is final wherever it is.
 _START = """
@@ -54,12 +55,6 @@ SELECT coalesce(max(id) FILTER (WHERE release_horizon <= pg_snapshot_xmin(pg_cur
 FROM change_events
 WHERE id > (SELECT coalesce(max(id), 0) FROM change_events) - $1
 """
-
-
-@dataclass(frozen=True, slots=True)
-class LogState:
-    epoch: str
-    purged_through: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,11 +73,6 @@ def _event(row: asyncpg.Record, epoch: str) -> ChangeEvent:
         position=f"{epoch}:{row['id']}",
         data=render_data(row["entity"], row["payload"], row["created_at"]),
     )
-
-
-async def log_state(conn: Queryable) -> LogState:
-    row = await conn.fetchrow(_STATE)
-    return LogState(row["epoch"], row["purged_through"])
 
 
 async def start_position(conn: Queryable, *, lookback: int = 100_000) -> int:

@@ -26,7 +26,7 @@ from typing import Literal
 
 import asyncpg
 
-from server.database import connect
+from foundation.database import connect
 from streams import changelog
 from streams.hub import Hub
 

@@ -1,18 +1,16 @@
-"""The process's realtime resources: hub, listener, snapshot cache and stream upkeep."""
+"""The process's realtime resources (hub, listener, snapshot cache), how a subscriber
+catches up, stream upkeep, and what readiness and /metrics read of them."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import random
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import asyncpg
-from aiohttp import web
 
-from server import keys
-from server.metrics import GaugeCollector
+from foundation.metrics import GaugeCollector
 from streams import changelog
 from streams.events import ChangeEvent
 from streams.hub import Hub
@@ -107,7 +105,7 @@ async def catch_up(
     return CatchUp(None, False, cursor, events)
 
 
-async def _upkeep(realtime: Realtime, pool: asyncpg.Pool, heartbeat: float, keep: float) -> None:
+async def upkeep(realtime: Realtime, pool: asyncpg.Pool, heartbeat: float, keep: float) -> None:
     purge_every = max(60.0, heartbeat)
     since_purge = 0.0
     while True:
@@ -150,7 +148,7 @@ async def listener_lag(
                     "progressing": progressing}  # fmt: skip
 
 
-def _hub_gauges(realtime: Realtime) -> GaugeCollector:
+def hub_gauges(realtime: Realtime) -> GaugeCollector:
     hub, listener = realtime.hub, realtime.listener
     return GaugeCollector({
         "skybound_stream_cursor": ("Newest change-log id this process published.",
@@ -172,58 +170,3 @@ def _hub_gauges(realtime: Realtime) -> GaugeCollector:
         "skybound_change_listener_reconnects": ("Reconnects of the LISTEN connection.",
                                                 lambda: listener.reconnects),
     })  # fmt: skip
-
-
-async def realtime_context(app: web.Application) -> AsyncIterator[None]:
-    """Cleanup context: listener and hub live exactly as long as the app."""
-    settings = app[keys.settings_key]
-    supervisor = app[keys.supervisor_key]
-    pool = app[keys.pool_key]
-    dsn = settings.listen_database_url or app[keys.database_url_key]
-    hub = Hub(max_buffer_bytes=settings.stream_buffer_bytes)
-    listener = ChangeListener(dsn, hub)
-    snapshots = SnapshotCache()
-    hub.on_publish(snapshots.invalidate)
-    realtime = Realtime(hub, listener, snapshots, retry_ms=settings.stream_retry_ms)
-    await listener.start()
-    app[keys.realtime_key] = realtime
-    listening_task = supervisor.start(LISTENER_TASK, listener.run, critical=True)
-
-    async def listening() -> bool:
-        return listening_task.alive and listener.listening
-
-    async def lag() -> tuple[bool, dict[str, int | bool]]:
-        return await listener_lag(
-            realtime, pool, grace=LAG_GRACE_SECONDS, max_events=settings.ready_max_lag_events
-        )
-
-    app[keys.readiness_key]["change_listener"] = listening
-    app[keys.readiness_key]["change_listener_lag"] = lag
-    gauges = app[keys.metrics_key].watch(_hub_gauges(realtime))
-
-    async def upkeep() -> None:
-        await _upkeep(
-            realtime,
-            pool,
-            settings.stream_heartbeat_seconds,
-            settings.change_retention_hours * 3600,
-        )
-
-    supervisor.start(UPKEEP_TASK, upkeep)
-    try:
-        yield
-    finally:
-        app[keys.readiness_key].pop("change_listener", None)
-        app[keys.readiness_key].pop("change_listener_lag", None)
-        app[keys.metrics_key].unwatch(gauges)
-        realtime.shutdown()
-        await supervisor.stop(UPKEEP_TASK)
-        await supervisor.stop(LISTENER_TASK)
-        await listener.stop()
-
-
-async def announce_shutdown(app: web.Application) -> None:
-    """on_shutdown: tell stream clients to reconnect before the server waits for handlers."""
-    realtime = app.get(keys.realtime_key)
-    if realtime is not None:
-        realtime.shutdown()

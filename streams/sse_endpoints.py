@@ -19,14 +19,16 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel, Field
 
+from api.auth import authenticate
+from api.keys import pool_key, realtime_key, roles_key, search_key
+from api.params import IataPath
+from api.routes import ApiRoutes
+from domain.identity.roles import admit, until_revoked
+from domain.identity.tickets import issue_ticket, redeem_ticket
+from domain.identity.tokens import Claims
 from domain.seating import SeatMapUnavailable
-from handlers.params import IataPath, StrictModel
-from server.api import ApiRoutes
-from server.auth import Claims
-from server.errors import AirportNotFound, FlightNotFound, SkyboundError
-from server.identity import admit, authenticate, until_revoked
-from server.keys import pool_key, realtime_key, search_key
-from server.tickets import issue_ticket, redeem_ticket
+from foundation.errors import AirportNotFound, FlightNotFound, SkyboundError
+from foundation.models import StrictModel
 from streams.events import ChangeEvent
 from streams.positions import InvalidPosition, Position
 from streams.realtime import Realtime, catch_up
@@ -127,7 +129,7 @@ def _farewell(realtime: Realtime) -> Callable[[str], bytes | None]:
 
 
 async def _close_when_revoked(app: web.Application, owner: Claims, sink: TransportSink) -> None:
-    await until_revoked(app, owner)
+    await until_revoked(app[roles_key], owner)
     sink.close("token_revoked")
 
 
@@ -301,7 +303,7 @@ async def my_stream(request: web.Request, query: MyStreamQuery) -> web.StreamRes
     and (`token_revoked`) when the account is erased."""
     pool = request.app[pool_key]
     if query.ticket is not None:
-        user = await admit(request.app, await redeem_ticket(pool, query.ticket))
+        user = await admit(request.app[roles_key], await redeem_ticket(pool, query.ticket))
     else:
         user = await authenticate(request)
     since = _since(request, query)

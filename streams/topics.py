@@ -19,7 +19,7 @@ from domain.airports import get_airport
 from domain.boards import board
 from domain.flights import get_flight
 from domain.seating import flight_layout, seat_map
-from server.errors import SkyboundError
+from foundation.errors import SkyboundError
 
 _BOARD = re.compile(r"^board:([A-Z]{3}):(departures|arrivals)$")
 _FLIGHT = re.compile(r"^flight:([1-9][0-9]{0,18})$")

@@ -24,13 +24,13 @@ from typing import Any
 import orjson
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from server.api import ApiRoutes
-from server.auth import Claims, Unauthorized
-from server.database import UNREACHABLE
-from server.errors import SkyboundError
-from server.identity import admit, until_revoked
-from server.keys import pool_key, realtime_key, settings_key, verifier_key
-from server.tickets import redeem_ticket
+from api.keys import pool_key, realtime_key, roles_key, settings_key, verifier_key
+from api.routes import ApiRoutes
+from domain.identity.roles import admit, until_revoked
+from domain.identity.tickets import redeem_ticket
+from domain.identity.tokens import Claims, Unauthorized
+from foundation.database import UNREACHABLE
+from foundation.errors import SkyboundError
 from streams.events import ChangeEvent, websocket_text_frame, ws_event_message
 from streams.hub import Subscription
 from streams.positions import InvalidPosition, Position
@@ -110,9 +110,8 @@ class WebSocketSession:
 
     async def authenticate(self, token: str) -> None:
         try:
-            claims = await admit(
-                self.request.app, await self.request.app[verifier_key].verify(token)
-            )
+            verified = await self.request.app[verifier_key].verify(token)
+            claims = await admit(self.request.app[roles_key], verified)
         except Unauthorized as exc:
             raise ClientError("unauthorized", exc.detail or "Invalid token.") from None
         if self.claims is not None and claims.user_id != self.claims.user_id:
@@ -136,7 +135,7 @@ class WebSocketSession:
         self._end_private("token_expired", "Send a fresh token and subscribe again.")
 
     async def _end_when_revoked(self, claims: Claims) -> None:
-        await until_revoked(self.request.app, claims)
+        await until_revoked(self.request.app[roles_key], claims)
         self._end_private("token_revoked", "The token was revoked: the account was erased.")
 
     def _end_private(self, code: str, message: str) -> None:
@@ -265,7 +264,9 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     if ticket is not None:
         try:
             session.adopt(
-                await admit(request.app, await redeem_ticket(request.app[pool_key], ticket))
+                await admit(
+                    request.app[roles_key], await redeem_ticket(request.app[pool_key], ticket)
+                )
             )
         except Unauthorized as exc:
             session.error("unauthorized", exc.detail or "Invalid ticket.")

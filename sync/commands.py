@@ -24,9 +24,9 @@ from domain.bookings.errors import (
 )
 from domain.bookings.models import SavedCardPayment, SeatRequest
 from domain.bookings.service import BookingService
+from domain.identity.tokens import Claims
 from domain.seating import PassengerAlreadySeated, SeatMapUnavailable, SeatUnavailable, UnknownSeat
-from server.auth import Claims
-from server.errors import SkyboundError, ValidationFailed
+from foundation.errors import SkyboundError, ValidationFailed
 from sync.protocol import CancellationRequest, SeatChangeRequest
 
 Command = SeatChangeRequest | CancellationRequest

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server.api import JSON_CONTENT_TYPE, ApiRoutes
-from server.auth import Claims
-from server.keys import sync_key
+from api.keys import sync_key
+from api.routes import JSON_CONTENT_TYPE, ApiRoutes
+from domain.identity.tokens import Claims
 from sync.errors import MutationInvalid, PushInterrupted, SchemaMismatch
 from sync.protocol import PullRequest, PullResponse, PushRequest, PushResponse
 

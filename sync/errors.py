@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 
-from server.errors import FieldError, ServiceUnavailable, SkyboundError, ValidationFailed
+from foundation.errors import FieldError, ServiceUnavailable, SkyboundError, ValidationFailed
 from sync.protocol import SCHEMA_VERSION
 
 

@@ -14,7 +14,6 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import (
     BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     StringConstraints,
     field_validator,
@@ -22,6 +21,7 @@ from pydantic import (
 )
 
 from domain.bookings.models import PassportName, SeatCode
+from foundation.models import StrictModel
 from sync.clock import CLOCK_PATTERN
 
 # The shape of records and mutations. A client on another version is told to reset.
@@ -45,14 +45,10 @@ ClientId = Annotated[
 ]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 # Pull -----------------------------------------------------------------------------------
 
 
-class PullRequest(Strict):
+class PullRequest(StrictModel):
     cursor: Annotated[str | None, Field(max_length=1024)] = Field(
         description="null for the whole current state; else the cursor of the last pull."
     )
@@ -93,7 +89,7 @@ class PullResponse(BaseModel):
 # Push -----------------------------------------------------------------------------------
 
 
-class PushRequest(Strict):
+class PushRequest(StrictModel):
     client_id: ClientId
     schema_version: int
     mutations: Annotated[list[Any], Field(max_length=MAX_MUTATIONS)] = Field(
@@ -111,7 +107,7 @@ class PushRequest(Strict):
         return value
 
 
-class Mutation(Strict):
+class Mutation(StrictModel):
     id: Annotated[int, Field(ge=1, le=2**53 - 1)]
     name: Annotated[str, Field(max_length=64)]
     args: dict[str, Any]
@@ -148,7 +144,7 @@ LoyaltyNumbers = Annotated[
 ]  # fmt: skip
 
 
-class Partial(Strict):
+class Partial(StrictModel):
     """Only the fields sent are written; at least one must be."""
 
     @model_validator(mode="after")
@@ -194,7 +190,7 @@ class TravelerFields(Partial):
         return value
 
 
-class TravelerUpsert(Strict):
+class TravelerUpsert(StrictModel):
     id: uuid.UUID
     base_version: Annotated[int, Field(ge=1)] | None = Field(
         default=None, description="The version the edit was made on; null to create."
@@ -210,12 +206,12 @@ class TravelerUpsert(Strict):
         return self
 
 
-class TravelerDelete(Strict):
+class TravelerDelete(StrictModel):
     id: uuid.UUID
     base_version: Annotated[int, Field(ge=1)]
 
 
-class TripNoteUpsert(Strict):
+class TripNoteUpsert(StrictModel):
     id: uuid.UUID
     booking_id: uuid.UUID
     title: Annotated[str, Field(max_length=200)] | None = None
@@ -228,7 +224,7 @@ class TripNoteUpsert(Strict):
         return self
 
 
-class TripNoteDelete(Strict):
+class TripNoteDelete(StrictModel):
     id: uuid.UUID
 
 
@@ -243,11 +239,11 @@ def _whole_number(value: Any) -> Any:
 NotificationId = Annotated[int, BeforeValidator(_whole_number), Field(ge=1)]
 
 
-class NotificationsRead(Strict):
+class NotificationsRead(StrictModel):
     ids: Annotated[list[NotificationId], Field(min_length=1, max_length=500)]
 
 
-class SeatChangeRequest(Strict):
+class SeatChangeRequest(StrictModel):
     booking_id: uuid.UUID
     flight_id: Annotated[int, Field(gt=0)]
     passenger: Annotated[int, Field(ge=0, lt=9, description="Index into the trip's passengers.")]
@@ -260,14 +256,14 @@ class SeatChangeRequest(Strict):
     )
 
 
-class CancellationRequest(Strict):
+class CancellationRequest(StrictModel):
     booking_id: uuid.UUID
     min_refund_minor: Annotated[int, Field(ge=0)] = Field(
         default=0, description="Refuse to cancel if the refund would be less than this."
     )
 
 
-MUTATION_ARGS: dict[str, type[Strict]] = {
+MUTATION_ARGS: dict[str, type[StrictModel]] = {
     "preferences.update": PreferencesUpdate,
     "travelers.upsert": TravelerUpsert,
     "travelers.delete": TravelerDelete,

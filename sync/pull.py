@@ -23,7 +23,7 @@ from typing import Any
 
 import asyncpg
 
-from streams.changelog import log_state
+from domain.change_log import log_state
 from sync import records
 from sync.cursors import Cursor, CursorCodec, SnapshotMark
 from sync.protocol import COLLECTIONS, SCHEMA_VERSION

@@ -29,8 +29,8 @@ from domain.bookings.errors import (
     QuoteNotFound,
     QuoteStale,
 )
-from server.auth import Claims
-from server.errors import FieldError
+from domain.identity.tokens import Claims
+from foundation.errors import FieldError
 from sync import mutations
 from sync.clock import Clock, capped
 from sync.commands import REFUSALS, BookingCommands, Command, Rejected, rejection

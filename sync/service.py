@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import asyncpg
 import orjson
-from aiohttp import web
 
+from domain.identity.tokens import Claims
 from domain.profiles import ensure_profile
-from server import keys
-from server.auth import Claims
-from server.errors import FieldError, ValidationFailed
+from foundation.errors import FieldError, ValidationFailed
 from sync.commands import BookingCommands
 from sync.cursors import CursorCodec, InvalidCursor
 from sync.errors import SchemaMismatch, invalid_cursor
@@ -56,12 +52,3 @@ class SyncService:
         async with self.pool.acquire() as conn:
             response = await Push(conn, self.commands, user, body.client_id).run(body.mutations)
         return orjson.dumps(response, option=_JSON_OPTIONS)
-
-
-async def sync_context(app: web.Application) -> AsyncIterator[None]:
-    """The sync service; after the bookings context, whose services its commands use."""
-    pool = app[keys.pool_key]
-    secret = await pool.fetchval("SELECT secret FROM app_secrets WHERE name = 'sync_cursor'")
-    commands = BookingCommands(app[keys.bookings_key], app[keys.changes_key])
-    app[keys.sync_key] = SyncService(pool, CursorCodec(secret.encode()), commands)
-    yield

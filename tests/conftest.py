@@ -15,9 +15,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from aiohttp.web_runner import BaseRunner
 
+from foundation.database import connect
+from foundation.settings import Settings
 from server.app import create_app
-from server.database import connect
-from server.settings import Settings
 from tests.postgres import TestPostgres, with_database
 from tests.tokens import TEST_JWT_SECRET
 
@@ -134,7 +134,7 @@ async def client(aiohttp_client: Any, settings: Settings) -> TestClient:
 async def _seed_small_schedule(url: str) -> None:
     from datetime import date
 
-    from server.seed import seed_database
+    from devtools.seed import seed_database
 
     conn = await connect(url)
     try:

@@ -16,8 +16,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from server.embedded import EmbeddedPostgres
-from server.migrator import migrate
+from foundation.embedded import EmbeddedPostgres
+from foundation.migrator import migrate
 
 # Test databases are disposable: trade durability for speed.
 _FAST_SETTINGS = ("fsync", "synchronous_commit", "full_page_writes")

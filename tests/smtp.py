@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 import pytest
 from aiosmtpd.controller import Controller
 
-from server.settings import Settings
+from foundation.settings import Settings
 
 
 class Mailbox(NamedTuple):

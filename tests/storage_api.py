@@ -2,7 +2,7 @@
 
 Not Supabase: no Supabase project or Storage server is reachable from the test machines,
 so this small aiohttp app on 127.0.0.1 speaks the part of the protocol that
-`server.supabase_storage` uses, written from Supabase Storage's documented routes and error
+`adapters.supabase_storage` uses, written from Supabase Storage's documented routes and error
 shapes. It covers, under ``/storage/v1``:
 
 - ``GET /bucket/{id}`` and ``POST /bucket`` (the startup check and bucket creation);

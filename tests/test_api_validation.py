@@ -10,13 +10,14 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from pydantic import BaseModel, Field
 
-from handlers.params import IataCode, ScheduleDate, StrictModel
-from server.api import ApiRoutes
-from server.keys import metrics_key, openapi_key, readiness_key, settings_key
-from server.metrics import Metrics
-from server.middleware import add_response_headers, problem_details, request_context
-from server.openapi import build_openapi
-from server.settings import Settings
+from api.keys import metrics_key, openapi_key, readiness_key, settings_key
+from api.middleware import add_response_headers, problem_details, request_context
+from api.openapi import build_openapi
+from api.params import IataCode, ScheduleDate
+from api.routes import ApiRoutes
+from foundation.metrics import Metrics
+from foundation.models import StrictModel
+from foundation.settings import Settings
 from tests.problems import assert_problem
 
 

@@ -16,11 +16,11 @@ from aiohttp.test_utils import TestClient, TestServer
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from api.keys import pool_key, roles_key, verifier_key
+from domain.identity.roles import RoleDirectory
+from foundation.settings import Settings
 from server.app import create_app
 from server.cli import main as cli_main
-from server.identity import RoleDirectory, roles_key
-from server.keys import pool_key, verifier_key
-from server.settings import Settings
 from tests.problems import assert_problem
 from tests.tokens import TEST_JWT_SECRET, access_token
 from tests.waiting import eventually
@@ -155,7 +155,7 @@ async def test_unknown_kid_refetches_once_after_rotation(
     assert (await asymmetric_client.get("/v1/me", headers=_bearer(token))).status == 200
     new = ec.generate_private_key(ec.SECP256R1())
     keys.add(new, "new", "ES256")
-    monkeypatch.setattr("server.auth.JWKS_REFETCH_SECONDS", 0.0)
+    monkeypatch.setattr("domain.identity.tokens.JWKS_REFETCH_SECONDS", 0.0)
     rotated = jwt.encode(_claims(user), new, "ES256", headers={"kid": "new"})
     assert (await asymmetric_client.get("/v1/me", headers=_bearer(rotated))).status == 200
     assert keys.fetches == 2
@@ -358,7 +358,7 @@ async def test_a_cached_token_still_expires(
     assert (await client.get("/v1/me", headers=_bearer(token))).status == 200
     assert token in verifier._verified
     # Past exp + leeway without waiting for the clock: the leeway shrinks instead.
-    monkeypatch.setattr("server.auth.LEEWAY_SECONDS", 0)
+    monkeypatch.setattr("domain.identity.tokens.LEEWAY_SECONDS", 0)
     await assert_problem(await client.get("/v1/me", headers=_bearer(token)), 401)
     assert token not in verifier._verified
 

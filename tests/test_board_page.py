@@ -10,8 +10,8 @@ import asyncpg
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
+from foundation.settings import Settings
 from server.app import create_app
-from server.settings import Settings
 from tests.browser import CHROMIUM_FLAGS, find_or_install_chromium
 from tests.factories import add_flight, add_world
 from tests.problems import assert_problem

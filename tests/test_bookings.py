@@ -10,10 +10,10 @@ from typing import Any
 import asyncpg
 from aiohttp.test_utils import TestClient
 
+from api.keys import search_key
 from domain.ticketing import valid_ticket_number
+from foundation.settings import Settings
 from server.app import create_app
-from server.keys import search_key
-from server.settings import Settings
 from tests.booking_helpers import (
     DECLINED_CARD,
     GOOD_CARD,

@@ -33,10 +33,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from domain.accounts import passwords
+from api.keys import openapi_key
+from domain.identity.accounts import passwords
+from foundation.settings import Settings
 from server.app import create_app
-from server.keys import openapi_key
-from server.settings import Settings
 from tests.postgres import TestPostgres, with_database
 from tests.tokens import TEST_JWT_SECRET, access_token
 

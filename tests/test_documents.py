@@ -18,6 +18,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from yarl import URL
 
+from api.keys import storage_key
 from domain.documents import (
     document_key,
     link_secret,
@@ -27,7 +28,6 @@ from domain.documents import (
 )
 from domain.receipts import format_money, load_receipts
 from domain.ticketing import BoardingPass, ticket_number
-from server.vault import storage_key
 from tests.factories import add_brands, add_cabin, add_flight, add_world
 from tests.problems import assert_problem
 from tests.tokens import access_token

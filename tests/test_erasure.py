@@ -15,11 +15,11 @@ from aiohttp.test_utils import TestClient
 from argon2 import PasswordHasher
 from argon2.profiles import CHEAPEST
 
-from domain.accounts import passwords
+from api.keys import pool_key
+from domain.identity.accounts import passwords
 from domain.profiles import erase_user_data
+from foundation.settings import Settings
 from server.app import create_app
-from server.keys import pool_key
-from server.settings import Settings
 from tests.booking_helpers import booking_body, offer_for
 from tests.problems import assert_problem
 from tests.sse_client import SseReader

@@ -17,9 +17,9 @@ from aiohttp.test_utils import TestClient
 from argon2 import PasswordHasher
 from argon2.profiles import CHEAPEST
 
-from domain.accounts import passwords, throttle
+from domain.identity.accounts import passwords, throttle
+from foundation.settings import Settings
 from server.app import create_app
-from server.settings import Settings
 from tests import smtp
 from tests.problems import assert_problem
 from tests.smtp import Mailbox, recovery_code, with_smtp

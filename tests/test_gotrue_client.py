@@ -11,8 +11,8 @@ from aiohttp.test_utils import TestServer
 from supabase_auth import AsyncGoTrueClient
 from supabase_auth.errors import AuthApiError, AuthWeakPasswordError
 
+from foundation.settings import Settings
 from server.app import create_app
-from server.settings import Settings
 from tests import smtp
 from tests.smtp import Mailbox, recovery_code, with_smtp
 from tests.test_gotrue_mail import delivered

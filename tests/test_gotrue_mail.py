@@ -20,12 +20,12 @@ from aiosmtpd.controller import Controller
 from argon2 import PasswordHasher
 from argon2.profiles import CHEAPEST
 
-from domain.accounts import passwords
-from server import mailer
+from adapters import mail as mailer
+from adapters.mail import Mailer, MailOutbox, retry_delay
+from domain.identity.accounts import passwords
+from foundation.database import create_pool
+from foundation.settings import Settings
 from server.app import create_app
-from server.database import create_pool
-from server.mailer import Mailer, MailOutbox, retry_delay
-from server.settings import Settings
 from tests import smtp
 from tests.smtp import SMTP_READY_SECONDS, Mailbox, recovery_code, with_smtp
 from tests.waiting import eventually

@@ -13,9 +13,9 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestServer
 
+from foundation.logs import configure_logging
+from foundation.settings import Settings
 from server.app import create_app
-from server.logs import configure_logging
-from server.settings import Settings
 from tests.tokens import access_token
 
 

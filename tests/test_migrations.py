@@ -7,7 +7,7 @@ import asyncio
 import asyncpg
 import pytest
 
-from server.migrator import Migration, MigrationError, load_migrations, migrate
+from foundation.migrator import Migration, MigrationError, load_migrations, migrate
 from tests.postgres import TestPostgres, with_database
 
 

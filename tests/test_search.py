@@ -10,9 +10,9 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 
+from api.keys import search_key
+from foundation.settings import Settings
 from server.app import create_app
-from server.keys import search_key
-from server.settings import Settings
 from tests.problems import assert_problem
 from tests.search_world import (
     DAY,

@@ -13,14 +13,14 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestClient
 
+from api.keys import search_key
 from domain.reference import ReferenceCache
 from domain.search.cache import CatchUp, MemorySearchCache, ResponseCache
 from domain.search.models import SearchRequest
 from domain.search.service import SearchService
+from foundation.database import create_pool
+from foundation.settings import Settings
 from server.app import create_app
-from server.database import create_pool
-from server.keys import search_key
-from server.settings import Settings
 from tests.search_world import DAY, RETURN, one_way, search
 
 SB_JFK_LHR = one_way("JFK", "LHR", filters={"airlines": ["SB"]}, sort="price")

@@ -12,9 +12,9 @@ import asyncpg
 import pytest
 import redis.asyncio as redis
 
+from api.keys import search_key
+from foundation.settings import Settings
 from server.app import create_app
-from server.keys import search_key
-from server.settings import Settings
 from tests.search_world import one_way, search
 
 

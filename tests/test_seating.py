@@ -31,7 +31,7 @@ from domain.seating import (
     seat_map,
     user_holds,
 )
-from server.database import create_pool
+from foundation.database import create_pool
 from streams.topics import InvalidTopic, parse_topic, seats_topic
 from tests.factories import add_aircraft, add_aircraft_cabins, add_cabin, add_flight, add_world
 from tests.problems import assert_problem

@@ -11,9 +11,8 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import pytest
 
-from server.database import connect
-from server.seed import AlreadySeeded, Schedule, load_reference_data, seed_database
-from server.seed.reference import (
+from devtools.seed import AlreadySeeded, Schedule, load_reference_data, seed_database
+from devtools.seed.reference import (
     AIRCRAFT_TYPES,
     AIRLINES,
     CABINS,
@@ -23,13 +22,14 @@ from server.seed.reference import (
     airports_by_iata,
     fare_brands,
 )
-from server.seed.schedule import (
+from devtools.seed.schedule import (
     CABIN_COLUMNS,
     FLIGHT_COLUMNS,
     TAXI_MINUTES,
     block_minutes,
     great_circle_km,
 )
+from foundation.database import connect
 
 # What tests/conftest.py seeds into the seeded template.
 SEEDED = {"flights": 3000, "days": 7, "seed": 42, "start_date": date(2026, 12, 1)}

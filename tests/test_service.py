@@ -6,8 +6,8 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
+from foundation.settings import Settings
 from server.app import create_app
-from server.settings import Settings
 from tests.problems import assert_problem
 
 
@@ -168,7 +168,7 @@ async def test_client_ip_trusts_only_the_configured_proxy_hops(
 ) -> None:
     from aiohttp import web
 
-    from server.middleware import client_ip
+    from api.middleware import client_ip
 
     seen: list[str] = []
 

@@ -9,8 +9,8 @@ from datetime import timedelta
 import asyncpg
 import pytest
 
-from server.database import create_pool
-from server.simulator import Fate, SimulatedChange, Simulator, fate_of
+from devtools.simulator import Fate, SimulatedChange, Simulator, fate_of
+from foundation.database import create_pool
 from tests.postgres import TestPostgres, with_database
 from tests.waiting import eventually
 

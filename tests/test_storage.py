@@ -25,11 +25,11 @@ from PIL import Image
 from storage3 import AsyncStorageClient
 from storage3.exceptions import StorageApiError
 
+from adapters.storage import LocalStorage, Storage, StorageError, open_storage
+from adapters.supabase_storage import SupabaseStorage
+from api.keys import storage_key
+from foundation.settings import Settings
 from server.app import create_app
-from server.settings import Settings
-from server.storage import LocalStorage, Storage, StorageError, open_storage
-from server.supabase_storage import SupabaseStorage
-from server.vault import storage_key
 from tests.storage_api import Bucket, StorageAPI, StoredObject, no_such_bucket
 from tests.tokens import access_token
 
@@ -223,7 +223,7 @@ async def test_a_bucket_another_worker_just_created_is_fine(
 
     api = CreatedMeanwhile(SERVICE_KEY)
     server = await aiohttp_server(api.app())
-    caplog.set_level(logging.INFO, "server.supabase_storage")
+    caplog.set_level(logging.INFO, "adapters.supabase_storage")
     async with SupabaseStorage.connect(str(server.make_url("/")), SERVICE_KEY, BUCKET) as storage:
         await storage.ensure_bucket(create=True)
     assert ("POST", "/storage/v1/bucket") in api.requests

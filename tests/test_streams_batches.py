@@ -16,9 +16,9 @@ import pytest
 from aiohttp import WSMsgType
 from aiohttp.test_utils import TestClient
 
+from api.keys import realtime_key
+from foundation.settings import Settings
 from server.app import create_app
-from server.keys import realtime_key
-from server.settings import Settings
 from streams.events import ChangeEvent
 from streams.hub import Hub
 from tests.factories import add_flight, add_world

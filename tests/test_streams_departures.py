@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 
-from server.keys import realtime_key
+from api.keys import realtime_key
 from streams.sinks import TransportSink
 from tests.factories import add_jfk_departures
 from tests.sse_client import SseReader

@@ -11,9 +11,9 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 
+from api.keys import realtime_key
+from foundation.settings import Settings
 from server.app import create_app
-from server.keys import realtime_key
-from server.settings import Settings
 from tests.factories import add_jfk_departures
 from tests.sse_client import SseReader
 from tests.waiting import eventually

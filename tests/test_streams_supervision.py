@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 
-from server.keys import metrics_key, realtime_key, supervisor_key
+from api.keys import metrics_key, realtime_key, supervisor_key
 from streams import changelog
 from tests.factories import add_flight, add_world
 from tests.sse_client import SseReader

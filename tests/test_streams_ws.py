@@ -13,8 +13,8 @@ import pytest
 from aiohttp import WSMsgType
 from aiohttp.test_utils import TestClient
 
+from foundation.settings import Settings
 from server.app import create_app
-from server.settings import Settings
 from tests.factories import add_flight, add_world
 from tests.tokens import access_token
 

@@ -7,8 +7,8 @@ import logging
 
 import pytest
 
-from server.metrics import Metrics
-from server.supervisor import Supervisor
+from foundation.metrics import Metrics
+from foundation.supervisor import Supervisor
 from tests.waiting import eventually
 
 
@@ -33,7 +33,7 @@ async def test_a_task_that_raises_is_logged_counted_and_restarted(
         steady.set()
         await asyncio.Event().wait()
 
-    with caplog.at_level(logging.ERROR, logger="server.supervisor"):
+    with caplog.at_level(logging.ERROR, logger="foundation.supervisor"):
         task = supervisor.start("flaky", flaky)
         await asyncio.wait_for(steady.wait(), 10)
     assert task.restarts == 2

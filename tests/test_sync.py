@@ -10,8 +10,8 @@ from typing import Any
 import asyncpg
 from aiohttp.test_utils import TestClient
 
-from server.database import connect, create_pool
-from server.simulator import Simulator
+from devtools.simulator import Simulator
+from foundation.database import connect, create_pool
 from tests.booking_helpers import bearer
 from tests.sse_client import SseReader
 from tests.test_sync_devices import Device, traveler, trip

@@ -15,8 +15,8 @@ from aiohttp.test_utils import TestClient
 from cryptography.exceptions import InvalidTag
 from PIL import Image
 
+from api.keys import storage_key, vault_key
 from domain.cards import CardVault, Sealed
-from server.vault import storage_key, vault_key
 from tests.problems import assert_problem
 from tests.tokens import access_token
 

@@ -17,7 +17,7 @@ from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestClient
 from aiohttp_sse import EventSourceResponse
 
-from server.keys import realtime_key
+from api.keys import realtime_key
 from streams.events import ChangeEvent, render_data, websocket_text_frame, ws_event_message
 from streams.sse import http_chunk, sse_comment, sse_event, sse_retry
 from tests.factories import add_jfk_departures

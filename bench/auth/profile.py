@@ -39,6 +39,8 @@ from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from api.auth import authenticate, claims_key
+from api.keys import pool_key, verifier_key
 from bench.auth.load import (
     SECRET,
     Variant,
@@ -50,17 +52,15 @@ from bench.auth.load import (
     wrk_argv,
 )
 from bench.auth.server import ES256_KID, bench_app, bench_settings, jwks_document
-from server.identity import authenticate, claims_key
-from server.keys import pool_key, verifier_key
 
 # Functions whose cumulative time per request the profile reports.
 WATCHED = (
-    ("server/identity.py", "authenticate"),
-    ("server/auth.py", "verify"),
-    ("server/identity.py", "standing"),
+    ("api/auth.py", "authenticate"),
+    ("domain/identity/tokens.py", "verify"),
+    ("domain/identity/roles.py", "standing"),
     ("domain/profiles.py", "ensure_profile"),
-    ("server/api.py", "bound"),
-    ("server/middleware.py", "request_context"),
+    ("api/routes.py", "bound"),
+    ("api/middleware.py", "request_context"),
 )
 
 

@@ -21,11 +21,11 @@ import jwt
 from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 
+from api.keys import pool_key
+from api.routes import ApiRoutes
 from domain.profiles import Profile, ensure_profile
-from server.api import ApiRoutes
+from foundation.settings import Settings
 from server.app import create_app
-from server.keys import pool_key
-from server.settings import Settings
 
 FIXED_USER = uuid.UUID("00000000-0000-4000-8000-00000000be11")
 FIXED_EMAIL = "bench@example.com"

@@ -33,7 +33,7 @@ from domain.cards import CardVault
 from domain.profiles import ensure_profile
 from domain.reference import ReferenceCache
 from domain.search.tokens import Signer
-from server.database import _init_connection, _keep_session
+from foundation.database import _init_connection, _keep_session
 
 # Round trips by what they do, first match wins.
 LABELS = (

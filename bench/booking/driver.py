@@ -63,8 +63,8 @@ BREAKDOWN_CONCURRENCY = 20
 
 def mint(count: int) -> list[tuple[uuid.UUID, str]]:
     """Tokens of new users, minted as ``skybound token`` does, with the bench's secret."""
+    from foundation.settings import Settings
     from server.cli import mint_token
-    from server.settings import Settings
 
     settings = Settings.from_env(jwt_secret=SECRET, jwt_audience="authenticated")
     settings = settings.model_copy(update={"jwt_issuer": None})
@@ -563,7 +563,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         else:
             report.settings["data"] = f"an already seeded home ({home})"
-        from server.embedded import EmbeddedPostgres
+        from foundation.embedded import EmbeddedPostgres
 
         outcome.postgres = pg = EmbeddedPostgres(home / "pgdata")
         pg.start()

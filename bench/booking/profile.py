@@ -19,7 +19,7 @@ AREAS = (
     ("domain/profiles.py", "profiles"),
     ("domain/", "domain: other"),
     ("handlers/", "handlers"),
-    ("server/auth.py", "auth: bearer tokens"),
+    ("domain/identity/tokens.py", "auth: bearer tokens"),
     ("streams/", "realtime: change listener, hub"),
     ("asyncpg/", "asyncpg: protocol, records, pool"),
     ("pydantic", "pydantic: models, validation, JSON"),

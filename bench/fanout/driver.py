@@ -726,7 +726,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         # The bench holds the embedded PostgreSQL for the whole run: Skybound attaches to
         # it through SKYBOUND_HOME (and leaves it running on exit), the peers use its URL.
-        from server.embedded import EmbeddedPostgres
+        from foundation.embedded import EmbeddedPostgres
 
         outcome.postgres = pg = EmbeddedPostgres(home / "pgdata")
         pg.start()

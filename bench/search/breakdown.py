@@ -35,7 +35,7 @@ from domain.reference import ReferenceCache
 from domain.search.cache import MemorySearchCache
 from domain.search.models import SearchRequest
 from domain.search.service import SearchService
-from server.database import create_pool
+from foundation.database import create_pool
 
 STEPS = ("sql", "join", "combine", "offers", "other", "serialise")
 # Not a step of its own: collections run inside whichever step allocated.

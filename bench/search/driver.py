@@ -654,7 +654,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             report.settings["data"] = f"an already seeded home ({home})"
         # The bench holds the embedded PostgreSQL for the whole run; each `skybound serve`
         # attaches to it through SKYBOUND_HOME and leaves it running when it exits.
-        from server.embedded import EmbeddedPostgres
+        from foundation.embedded import EmbeddedPostgres
 
         outcome.postgres = pg = EmbeddedPostgres(home / "pgdata")
         pg.start()

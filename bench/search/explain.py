@@ -204,7 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from bench.search.database import dsn_for
-    from server.embedded import EmbeddedPostgres
+    from foundation.embedded import EmbeddedPostgres
 
     pg = EmbeddedPostgres(args.home.resolve() / "pgdata")
     pg.start()

@@ -503,7 +503,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise BenchError(f"{_display(seed_argv)} failed with {status}:\n{output[-2000:]}")
         report.commands.append(f"{_env_shown(home)} {_display(seed_argv)}")
         # The bench holds the embedded PostgreSQL; the server attaches through SKYBOUND_HOME.
-        from server.embedded import EmbeddedPostgres
+        from foundation.embedded import EmbeddedPostgres
 
         outcome.postgres = pg = EmbeddedPostgres(home / "pgdata")
         pg.start()

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import asyncpg
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from domain.bookings.cancellations import release_inventory
 from domain.bookings.errors import (
@@ -39,30 +39,27 @@ from domain.bookings.quotes import LockedQuote, Quote, confirm_quote, create_quo
 from domain.bookings.service import BookingService, insert_segments, issue_tickets
 from domain.documents import forget_documents
 from domain.seating import claim_seats, flight_layout
-from server.errors import FieldError, ValidationFailed
+from foundation.errors import FieldError, ValidationFailed
+from foundation.models import StrictModel
 
 
-class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class FlightChange(_Input):
+class FlightChange(StrictModel):
     type: Literal["flight"]
     offer_id: Annotated[str, Field(min_length=1, max_length=4096)]
 
 
-class SeatChange(_Input):
+class SeatChange(StrictModel):
     type: Literal["seats"]
     seats: Annotated[list[SeatRequest], Field(min_length=1, max_length=54)]
 
 
-class PassengerContact(_Input):
+class PassengerContact(StrictModel):
     passenger: int = Field(ge=0, lt=9, description="Index into the booking's passengers.")
     email: Email | None = None
     phone: Phone | None = None
 
 
-class ContactChange(_Input):
+class ContactChange(StrictModel):
     type: Literal["contact"]
     contact: Contact | None = None
     passengers: Annotated[list[PassengerContact], Field(max_length=9)] = []
@@ -71,11 +68,11 @@ class ContactChange(_Input):
 ChangeRequest = Annotated[FlightChange | SeatChange | ContactChange, Field(discriminator="type")]
 
 
-class ChangeQuoteRequest(_Input):
+class ChangeQuoteRequest(StrictModel):
     change: ChangeRequest
 
 
-class ChangeConfirmation(_Input):
+class ChangeConfirmation(StrictModel):
     quote_id: uuid.UUID
     payment: Payment | None = Field(
         default=None, description="Required when the quote charges the traveller."

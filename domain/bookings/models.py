@@ -6,10 +6,11 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from domain.search.models import Cabin, Money
 from domain.times import Instant
+from foundation.models import StrictModel
 
 PassengerType = Literal["adult", "child", "infant"]
 
@@ -34,11 +35,7 @@ Phone = Annotated[
 SeatCode = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,2}[A-K]$")]
 
 
-class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class PassengerInput(_Input):
+class PassengerInput(StrictModel):
     type: PassengerType
     given_name: PassportName
     family_name: PassportName
@@ -47,18 +44,18 @@ class PassengerInput(_Input):
     phone: Phone | None = None
 
 
-class Contact(_Input):
+class Contact(StrictModel):
     email: Email
     phone: Phone | None = None
 
 
-class SeatRequest(_Input):
+class SeatRequest(StrictModel):
     flight_id: int = Field(gt=0, description="A flight of the offer.")
     passenger: int = Field(ge=0, lt=9, description="Index into `passengers`.")
     seat: SeatCode
 
 
-class CardPayment(_Input):
+class CardPayment(StrictModel):
     type: Literal["card"]
     number: Annotated[str, StringConstraints(strip_whitespace=True, max_length=23)]
     exp_month: Annotated[int, Field(ge=1, le=12)]
@@ -75,7 +72,7 @@ class CardPayment(_Input):
         return value.replace(" ", "").replace("-", "")
 
 
-class SavedCardPayment(_Input):
+class SavedCardPayment(StrictModel):
     type: Literal["saved_card"]
     payment_method_id: uuid.UUID
 
@@ -83,7 +80,7 @@ class SavedCardPayment(_Input):
 Payment = Annotated[CardPayment | SavedCardPayment, Field(discriminator="type")]
 
 
-class BookingRequest(_Input):
+class BookingRequest(StrictModel):
     offer_id: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
     passengers: Annotated[list[PassengerInput], Field(min_length=1, max_length=9)]
     contact: Contact

@@ -9,7 +9,7 @@ from datetime import date
 from domain.bookings.errors import InvalidPassenger, PassengersMismatch
 from domain.bookings.models import PassengerInput, SeatRequest
 from domain.bookings.offers import OfferTerms
-from server.errors import FieldError, ValidationFailed
+from foundation.errors import FieldError, ValidationFailed
 
 # Ages on the day of the first flight: infants are under 2 (and must still be on the
 # last flight), children 2 to 11, adults 12 and over.

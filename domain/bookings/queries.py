@@ -26,7 +26,7 @@ from domain.bookings.models import (
 )
 from domain.search.models import Money
 from domain.times import Instant
-from server.errors import FieldError, ValidationFailed
+from foundation.errors import FieldError, ValidationFailed
 
 # Staff who may read any booking.
 BOOKING_READERS = frozenset({"agent", "admin"})

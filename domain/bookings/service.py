@@ -45,7 +45,7 @@ from domain.reference import ReferenceCache, ReferenceData
 from domain.search.tokens import Signer
 from domain.seating import claim_seats
 from domain.ticketing import record_locator, ticket_number
-from server.errors import FieldError, ValidationFailed
+from foundation.errors import FieldError, ValidationFailed
 
 log = logging.getLogger(__name__)
 

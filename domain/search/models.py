@@ -8,7 +8,6 @@ from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     StringConstraints,
     ValidationInfo,
@@ -17,6 +16,7 @@ from pydantic import (
 
 from domain.flights import Carrier
 from domain.times import Instant, LocalTime
+from foundation.models import StrictModel
 
 Cabin = Literal["economy", "premium_economy", "business", "first"]
 SortOrder = Literal["best", "price", "duration", "departure", "arrival"]
@@ -41,11 +41,7 @@ MAX_SLICES = 6
 MAX_SEATS = 9
 
 
-class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class TimeWindow(_Input):
+class TimeWindow(StrictModel):
     """Local times at the airport, inclusive: ``{"from": "06:00", "to": "12:00"}``."""
 
     from_: Annotated[LocalTime, Field(alias="from")] = time(0, 0)
@@ -60,7 +56,7 @@ class TimeWindow(_Input):
         return value
 
 
-class SliceRequest(_Input):
+class SliceRequest(StrictModel):
     origin: IataCode
     destination: IataCode
     date: dt.date = Field(description="Departure date in the origin airport's local time.")
@@ -79,7 +75,7 @@ class SliceRequest(_Input):
         return value
 
 
-class Passengers(_Input):
+class Passengers(StrictModel):
     adults: Annotated[int, Field(ge=1, le=MAX_SEATS, description="At least one adult travels.")] = 1
     children: Annotated[int, Field(ge=0, le=MAX_SEATS, description="Aged 2 to 11.")] = 0
     infants: Annotated[
@@ -105,7 +101,7 @@ class Passengers(_Input):
         return self.adults + self.children
 
 
-class Filters(_Input):
+class Filters(StrictModel):
     min_price_minor: Annotated[int | None, Field(ge=0)] = None
     max_price_minor: Annotated[int | None, Field(ge=0)] = None
     max_stops: Annotated[int | None, Field(ge=0, le=2)] = None
@@ -127,7 +123,7 @@ class Filters(_Input):
         return value
 
 
-class SearchRequest(_Input):
+class SearchRequest(StrictModel):
     slices: Annotated[list[SliceRequest], Field(min_length=1, max_length=MAX_SLICES)]
     passengers: Passengers = Passengers()
     cabin: Cabin = "economy"

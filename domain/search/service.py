@@ -40,7 +40,7 @@ from domain.search.models import (
 from domain.search.pricing import Price, PriceBook, brand_names, combine
 from domain.search.tokens import Signer, TamperedToken
 from domain.times import Instant, zone
-from server.errors import FieldError, ServiceUnavailable, ValidationFailed
+from foundation.errors import FieldError, ServiceUnavailable, ValidationFailed
 
 BOOKING_HORIZON_DAYS = 365
 # Consecutive slices of one trip: the next leaves at least this long after the last lands.

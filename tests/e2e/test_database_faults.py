@@ -9,8 +9,8 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 
-from server.database import connect
-from server.migrator import migrate
+from foundation.database import connect
+from foundation.migrator import migrate
 from tests.e2e.clients import events_after, newest_event, start_all, wait_complete
 from tests.e2e.dedicated_postgres import DedicatedPostgres
 from tests.e2e.harness import (

@@ -1,0 +1,33 @@
+"""Who is calling an HTTP endpoint: the bearer token, verified and admitted once per
+request.
+
+Handlers declare ``auth=True`` or ``roles=(...)`` on their route; the route wrapper
+calls ``authenticate`` and passes the claims as ``user``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aiohttp import web
+
+from api import keys
+from domain.identity.roles import admit
+from domain.identity.tokens import Claims, Forbidden, Unauthorized, bearer_token
+
+claims_key: web.RequestKey[Claims] = web.RequestKey("claims")
+
+
+async def authenticate(request: web.Request, roles: Sequence[str] = ()) -> Claims:
+    """The caller's claims (401 without a valid token; 403 without one of ``roles``)."""
+    claims = request.get(claims_key)
+    if claims is None:
+        token = bearer_token(request.headers.get("Authorization"))
+        if token is None:
+            raise Unauthorized("Send Authorization: Bearer <access token>.")
+        verified = await request.app[keys.verifier_key].verify(token)
+        claims = await admit(request.app[keys.roles_key], verified)
+        request[claims_key] = claims
+    if roles and not set(roles) & claims.app_roles:
+        raise Forbidden(f"Needs one of the roles: {', '.join(roles)}.")
+    return claims

@@ -1,0 +1,51 @@
+"""Every typed key under which the application stores a resource.
+
+The types are imported for annotations only: this module sits below the transports
+and the composition root, and names their resources without depending on them."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from adapters.mail import MailOutbox
+    from adapters.storage import Storage
+    from domain.bookings.changes import ChangeService
+    from domain.bookings.service import BookingService
+    from domain.cards import CardVault
+    from domain.identity.roles import RoleDirectory
+    from domain.identity.tokens import TokenVerifier
+    from domain.search.service import SearchService
+    from foundation.metrics import Metrics
+    from foundation.settings import Settings
+    from foundation.supervisor import Supervisor
+    from streams.realtime import Realtime
+    from sync.service import SyncService
+
+settings_key: web.AppKey[Settings] = web.AppKey("settings")
+pool_key: web.AppKey[asyncpg.Pool] = web.AppKey("pool")
+# The URL the pool connected to (an embedded server's, when DATABASE_URL is unset).
+database_url_key: web.AppKey[str] = web.AppKey("database_url")
+realtime_key: web.AppKey[Realtime] = web.AppKey("realtime")
+search_key: web.AppKey[SearchService] = web.AppKey("search")
+bookings_key: web.AppKey[BookingService] = web.AppKey("bookings")
+changes_key: web.AppKey[ChangeService] = web.AppKey("booking_changes")
+sync_key: web.AppKey[SyncService] = web.AppKey("sync")
+verifier_key: web.AppKey[TokenVerifier] = web.AppKey("token_verifier")
+roles_key: web.AppKey[RoleDirectory] = web.AppKey("role_directory")
+outbox_key: web.AppKey[MailOutbox] = web.AppKey("mail_outbox")
+vault_key: web.AppKey[CardVault] = web.AppKey("card_vault")
+storage_key: web.AppKey[Storage] = web.AppKey("storage")
+metrics_key: web.AppKey[Metrics] = web.AppKey("metrics")
+openapi_key: web.AppKey[dict[str, Any]] = web.AppKey("openapi")
+supervisor_key: web.AppKey[Supervisor] = web.AppKey("supervisor")
+
+# Named readiness checks: /readyz is 200 only when every one passes. A check answers
+# True or False, or a (passed, details) pair whose details /readyz shows.
+ReadinessResult = bool | tuple[bool, dict[str, Any]]
+ReadinessCheck = Callable[[], Awaitable[ReadinessResult]]
+readiness_key: web.AppKey[dict[str, ReadinessCheck]] = web.AppKey("readiness_checks")

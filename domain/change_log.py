@@ -1,0 +1,25 @@
+"""The change log's own state: its epoch (new for a new or restored database) and the
+purge mark below which history is gone. Streams and sync positions are only valid
+within an epoch and above the mark."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TypeAlias
+
+import asyncpg
+
+Queryable: TypeAlias = asyncpg.Connection | asyncpg.Pool
+
+_STATE = "SELECT epoch, purged_through FROM change_log_state"
+
+
+@dataclass(frozen=True, slots=True)
+class LogState:
+    epoch: str
+    purged_through: int
+
+
+async def log_state(conn: Queryable) -> LogState:
+    row = await conn.fetchrow(_STATE)
+    return LogState(row["epoch"], row["purged_through"])

@@ -1,1 +1,0 @@
-"""SQL migration files, applied in order by server.migrator."""
