@@ -15,8 +15,15 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from api.keys import metrics_key, settings_key
+from api.problems import problem_of
 from foundation.database import UNREACHABLE
-from foundation.errors import PROBLEM_CONTENT_TYPE, Problem, ServiceUnavailable, SkyboundError
+from foundation.errors import (
+    PROBLEM_CONTENT_TYPE,
+    NotPermitted,
+    Problem,
+    ServiceUnavailable,
+    SkyboundError,
+)
 from foundation.logs import request_id_var
 
 log = logging.getLogger(__name__)
@@ -84,8 +91,7 @@ async def problem_details(request: web.Request, handler: Handler) -> web.StreamR
     try:
         return await handler(request)
     except SkyboundError as exc:
-        body = exc.problem()
-        headers = exc.headers()
+        _, body, headers = problem_of(exc)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -100,13 +106,11 @@ async def problem_details(request: web.Request, handler: Handler) -> web.StreamR
         # is contended. Nothing was committed; the client may retry.
         log.warning("database timeout", extra={"path": request.path})
         busy = DatabaseBusy("The database is busy; nothing was changed. Try again shortly.")
-        body = busy.problem()
-        headers = busy.headers()
+        _, body, headers = problem_of(busy)
     except UNREACHABLE as exc:
         log.warning("database unreachable", extra={"path": request.path, "error": repr(exc)})
         down = DatabaseUnavailable("The database cannot be reached; try again shortly.")
-        body = down.problem()
-        headers = down.headers()
+        _, body, headers = problem_of(down)
     except Exception:
         log.exception("unhandled error", extra={"path": request.path})
         body = Problem(500, "Internal Server Error", "Something went wrong on our side.").as_dict()
@@ -121,8 +125,7 @@ CSRF_COOKIE = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 
 
-class CsrfRejected(SkyboundError):
-    status = 403
+class CsrfRejected(NotPermitted):
     slug = "csrf-rejected"
     title = "Cross-site request refused"
 

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema
 
+from api.problems import status_of
 from api.routes import Operation, PayloadTooLarge, UnsupportedMediaType
 from foundation.errors import MalformedBody, SkyboundError, ValidationFailed
 
@@ -143,7 +144,7 @@ def _operation(op: Operation, schemas: _SchemaCollector) -> dict[str, Any]:
     if op.body_model or op.query_model or op.path_model:
         errors.append(ValidationFailed)
     for error in errors:
-        key = str(error.status)
+        key = str(status_of(error))
         if key in responses:
             responses[key]["description"] += f"; {error.title}"
         else:

@@ -21,7 +21,14 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from api.auth import authenticate
 from api.keys import settings_key
-from foundation.errors import FieldError, MalformedBody, SkyboundError, ValidationFailed
+from foundation.errors import (
+    FieldError,
+    MalformedBody,
+    SkyboundError,
+    TooLarge,
+    UnsupportedFormat,
+    ValidationFailed,
+)
 
 JSON_CONTENT_TYPE = "application/json"
 
@@ -161,8 +168,7 @@ async def _parse_body(request: web.Request, model: type[BaseModel]) -> Any:
         raise ValidationFailed(field_errors(exc, "body")) from None
 
 
-class PayloadTooLarge(SkyboundError):
-    status = 413
+class PayloadTooLarge(TooLarge):
     slug = "payload-too-large"
     title = "Request body too large"
 
@@ -170,8 +176,7 @@ class PayloadTooLarge(SkyboundError):
         super().__init__(f"Bodies of this request may be at most {limit} bytes.", limit=limit)
 
 
-class UnsupportedMediaType(SkyboundError):
-    status = 415
+class UnsupportedMediaType(UnsupportedFormat):
     slug = "unsupported-media-type"
     title = "Unsupported media type"
 

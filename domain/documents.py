@@ -37,7 +37,7 @@ from domain.receipts import (
     load_receipts,
 )
 from domain.ticketing import PLAIN_LETTERS
-from foundation.errors import NotFound, SkyboundError
+from foundation.errors import NotFound, NotPermitted
 from foundation.secrets import app_secret
 
 PDF_CONTENT_TYPE = "application/pdf"
@@ -65,8 +65,7 @@ class DocumentNotFound(NotFound):
     title = "Document not found"
 
 
-class DocumentLinkInvalid(SkyboundError):
-    status = 403
+class DocumentLinkInvalid(NotPermitted):
     slug = "document-link-invalid"
     title = "Document link invalid"
 

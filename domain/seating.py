@@ -25,7 +25,13 @@ import asyncpg
 from pydantic import BaseModel, Field
 
 from domain.reference import half_even
-from foundation.errors import FieldError, FlightNotFound, NotFound, SkyboundError, ValidationFailed
+from foundation.errors import (
+    Conflict,
+    FieldError,
+    FlightNotFound,
+    NotFound,
+    ValidationFailed,
+)
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +65,9 @@ class SeatMapUnavailable(NotFound):
         )
 
 
-class SeatUnavailable(SkyboundError):
+class SeatUnavailable(Conflict):
     """Seats that are booked, or held by someone else."""
 
-    status = 409
     slug = "seat-unavailable"
     title = "Seat unavailable"
 
@@ -80,8 +85,7 @@ class SeatHeldByAnother(SeatUnavailable):
     title = "Seat held by another traveller"
 
 
-class PassengerAlreadySeated(SkyboundError):
-    status = 409
+class PassengerAlreadySeated(Conflict):
     slug = "passenger-already-seated"
     title = "Passenger already has a seat"
 

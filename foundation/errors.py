@@ -1,8 +1,9 @@
-"""Domain errors and their RFC 9457 problem-details form.
+"""Errors by meaning: what went wrong, never which HTTP status says so.
 
-Domain code raises a ``SkyboundError`` subclass; the error middleware is the one
-place that turns any exception into an ``application/problem+json`` response.
-Each subclass names its own problem ``type`` so clients can branch on it.
+Domain code raises a ``SkyboundError`` of one of the kinds below; ``api.problems`` maps
+each kind to its status, and the error middleware is the one place that turns any
+exception into an ``application/problem+json`` response. Each error names its own
+problem ``type`` (its slug) so clients can branch on it.
 """
 
 from __future__ import annotations
@@ -27,11 +28,17 @@ class FieldError:
 
 
 class SkyboundError(Exception):
-    """Base of every error the API reports on purpose."""
+    """Base of every error Skybound reports on purpose.
 
-    status: ClassVar[int] = 400
+    An error says what went wrong, by its kind (the classes below) and its ``slug``; it
+    does not know about HTTP. ``api.problems`` is the one place that maps each kind to
+    a status code and renders the problem-details body.
+    """
+
     slug: ClassVar[str] = "bad-request"
     title: ClassVar[str] = "Bad request"
+    # Seconds after which trying again may succeed (rate limits, outages); None: no hint.
+    retry_after: int | None = None
 
     def __init__(self, detail: str | None = None, **extensions: Any) -> None:
         super().__init__(detail or self.title)
@@ -42,47 +49,102 @@ class SkyboundError(Exception):
     def type(self) -> str:
         return PROBLEM_BASE + self.slug
 
-    def headers(self) -> dict[str, str]:
-        return {}
-
-    def problem(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"type": self.type, "title": self.title, "status": self.status}
+    def problem(self, status: int) -> dict[str, Any]:
+        """The RFC 9457 body, for the status the error's kind maps to."""
+        body: dict[str, Any] = {"type": self.type, "title": self.title, "status": status}
         if self.detail:
             body["detail"] = self.detail
         body.update(self.extensions)
         return body
 
 
-class ValidationFailed(SkyboundError):
-    """Input that is well-formed but wrong: each bad field is listed in ``errors``."""
+# The kinds of failure. Every error Skybound raises is one of these.
 
-    status = 422
+
+class InvalidRequest(SkyboundError):
+    """The request cannot be acted on as sent (malformed, or against the protocol)."""
+
+
+class InvalidInput(SkyboundError):
+    """Well-formed input that breaks a rule."""
+
     slug = "validation-error"
     title = "Request validation failed"
+
+
+class Unauthenticated(SkyboundError):
+    """No credentials, or credentials that do not prove who the caller is."""
+
+
+class NotPermitted(SkyboundError):
+    """The caller is known, and not allowed to do this."""
+
+
+class PaymentFailed(SkyboundError):
+    """The payment was refused."""
+
+
+class NotFound(SkyboundError):
+    """No such thing (or none the caller may see)."""
+
+    slug = "not-found"
+    title = "Not found"
+
+
+class Conflict(SkyboundError):
+    """The thing's current state does not allow it (sold out, already cancelled...)."""
+
+
+class Gone(SkyboundError):
+    """It existed and has expired (an offer, a quote)."""
+
+
+class TooLarge(SkyboundError):
+    """More than the server accepts."""
+
+
+class UnsupportedFormat(SkyboundError):
+    """A format the server does not take."""
+
+
+class TooManyRequests(SkyboundError):
+    """Too many attempts; ``retry_after`` says when to try again."""
+
+
+class ServiceUnavailable(SkyboundError):
+    """Something this needs is down or overloaded; try again after ``retry_after``."""
+
+    slug = "service-unavailable"
+    title = "Service unavailable"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 1, **ext: Any) -> None:
+        super().__init__(detail, **ext)
+        self.retry_after = retry_after
+
+
+class ProtocolNotSupported(SkyboundError):
+    """The request's protocol version cannot carry what was asked for."""
+
+
+class ValidationFailed(InvalidInput):
+    """Input that is well-formed but wrong: each bad field is listed in ``errors``."""
 
     def __init__(self, errors: list[FieldError], detail: str | None = None) -> None:
         first = errors[0].field if errors else "request"
         super().__init__(detail or f"Invalid value for '{first}'.")
         self.errors = errors
 
-    def problem(self) -> dict[str, Any]:
-        body = super().problem()
+    def problem(self, status: int) -> dict[str, Any]:
+        body = super().problem(status)
         body["errors"] = [e.as_dict() for e in self.errors]
         return body
 
 
-class MalformedBody(ValidationFailed):
+class MalformedBody(InvalidRequest, ValidationFailed):
     """A body that is not the JSON it claims to be."""
 
-    status = 400
     slug = "malformed-body"
     title = "Malformed request body"
-
-
-class NotFound(SkyboundError):
-    status = 404
-    slug = "not-found"
-    title = "Not found"
 
 
 class AirportNotFound(NotFound):
@@ -99,19 +161,6 @@ class FlightNotFound(NotFound):
 
     def __init__(self, flight_id: int) -> None:
         super().__init__(f"No flight with id {flight_id}.", flight_id=flight_id)
-
-
-class ServiceUnavailable(SkyboundError):
-    status = 503
-    slug = "service-unavailable"
-    title = "Service unavailable"
-
-    def __init__(self, detail: str | None = None, *, retry_after: int = 1, **ext: Any) -> None:
-        super().__init__(detail, **ext)
-        self.retry_after = retry_after
-
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
 
 
 @dataclass(frozen=True, slots=True)

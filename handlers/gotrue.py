@@ -24,14 +24,11 @@ from api.routes import ApiRoutes, PayloadTooLarge, UnsupportedMediaType
 from domain.identity.accounts.errors import (
     AuthError,
     AuthUnavailable,
-    BadJson,
     BadJwt,
     BadRequest,
-    BodyTooLarge,
     EmailAddressInvalid,
     EmailExists,
     InvalidCredentials,
-    NoAuthorization,
     OtpExpired,
     PhoneProviderDisabled,
     RateLimited,
@@ -41,7 +38,6 @@ from domain.identity.accounts.errors import (
     SessionExpired,
     SessionNotFound,
     Unprocessable,
-    UnsupportedContent,
     UserAlreadyExists,
     UserBanned,
     UserNotFound,
@@ -53,6 +49,7 @@ from domain.identity.accounts.sessions import AuthSession, TokenSigner
 from domain.identity.accounts.users import AuthUser
 from domain.identity.tokens import Claims, TokenRevoked, Unauthorized, bearer_token
 from foundation.errors import MalformedBody, ValidationFailed
+from handlers.gotrue_errors import BadJson, BodyTooLarge, NoAuthorization, UnsupportedContent
 
 Bound = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

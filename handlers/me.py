@@ -33,7 +33,13 @@ from domain.profiles import (
     set_roles,
     update_profile,
 )
-from foundation.errors import FieldError, NotFound, SkyboundError, ValidationFailed
+from foundation.errors import (
+    FieldError,
+    NotFound,
+    TooLarge,
+    UnsupportedFormat,
+    ValidationFailed,
+)
 from foundation.models import StrictModel
 
 routes = ApiRoutes()
@@ -246,14 +252,12 @@ AVATAR_SIZE = 512
 _AVATAR_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 
 
-class AvatarTooLarge(SkyboundError):
-    status = 413
+class AvatarTooLarge(TooLarge):
     slug = "avatar-too-large"
     title = "Avatar too large"
 
 
-class UnsupportedImage(SkyboundError):
-    status = 415
+class UnsupportedImage(UnsupportedFormat):
     slug = "unsupported-image"
     title = "Unsupported image"
 

@@ -27,7 +27,13 @@ from domain.identity.roles import admit, until_revoked
 from domain.identity.tickets import issue_ticket, redeem_ticket
 from domain.identity.tokens import Claims
 from domain.seating import SeatMapUnavailable
-from foundation.errors import AirportNotFound, FlightNotFound, SkyboundError
+from foundation.errors import (
+    AirportNotFound,
+    FlightNotFound,
+    InvalidRequest,
+    ProtocolNotSupported,
+    ServiceUnavailable,
+)
 from foundation.models import StrictModel
 from streams.events import ChangeEvent
 from streams.positions import InvalidPosition, Position
@@ -53,23 +59,17 @@ STREAM_DESCRIPTION = (
 )
 
 
-class InvalidLastEventId(SkyboundError):
-    status = 400
+class InvalidLastEventId(InvalidRequest):
     slug = "invalid-last-event-id"
     title = "Invalid Last-Event-ID"
 
 
-class StreamsUnavailable(SkyboundError):
-    status = 503
+class StreamsUnavailable(ServiceUnavailable):
     slug = "streams-unavailable"
     title = "Streams are shutting down"
 
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": "1"}
 
-
-class HttpVersionNotSupported(SkyboundError):
-    status = 505
+class HttpVersionNotSupported(ProtocolNotSupported):
     slug = "http-version-not-supported"
     title = "Streams need HTTP/1.1"
 

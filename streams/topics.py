@@ -19,7 +19,7 @@ from domain.airports import get_airport
 from domain.boards import board
 from domain.flights import get_flight
 from domain.seating import flight_layout, seat_map
-from foundation.errors import SkyboundError
+from foundation.errors import InvalidInput
 
 _BOARD = re.compile(r"^board:([A-Z]{3}):(departures|arrivals)$")
 _FLIGHT = re.compile(r"^flight:([1-9][0-9]{0,18})$")
@@ -29,8 +29,7 @@ _USER = re.compile(r"^user:([0-9a-f-]{36})$")
 Snapshot = Callable[[], Awaitable[bytes]]
 
 
-class InvalidTopic(SkyboundError):
-    status = 422
+class InvalidTopic(InvalidInput):
     slug = "invalid-topic"
     title = "Unknown topic"
 

@@ -6,14 +6,18 @@ from typing import Any
 
 import orjson
 
-from foundation.errors import FieldError, ServiceUnavailable, SkyboundError, ValidationFailed
+from foundation.errors import (
+    Conflict,
+    FieldError,
+    ServiceUnavailable,
+    ValidationFailed,
+)
 from sync.protocol import SCHEMA_VERSION
 
 
-class SchemaMismatch(SkyboundError):
+class SchemaMismatch(Conflict):
     """The client's records or mutations have another shape than this server's."""
 
-    status = 409
     slug = "sync-schema-mismatch"
     title = "Sync schema version not supported"
 

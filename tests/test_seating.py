@@ -15,6 +15,7 @@ import pytest
 from aiohttp import WSMsgType
 from aiohttp.test_utils import TestClient
 
+from api.problems import status_of
 from domain.seating import (
     PassengerAlreadySeated,
     SeatHeldByAnother,
@@ -478,7 +479,7 @@ async def test_claim_of_a_seat_held_by_another_is_refused_and_the_transaction_su
         with pytest.raises(SeatHeldByAnother) as raised:
             await claim_seats(db, user_id=ALICE, flight_id=flight, cabin="economy",
                               booking_id=booking_id, assignments=[("17D", passenger)])  # fmt: skip
-        assert raised.value.status == 409
+        assert status_of(type(raised.value)) == 409
         assert raised.value.extensions["seats"] == ["17D"]
         # The caller's transaction is still usable: it may book without the seat.
         assert await db.fetchval("SELECT count(*) FROM seat_assignments") == 0
@@ -524,7 +525,7 @@ async def test_claim_of_a_seat_outside_the_cabin_is_unknown_seat_naming_the_fiel
         await claim_seats(db, user_id=ALICE, flight_id=flight, cabin="economy",
                           booking_id=booking_id,
                           assignments=[("19A", passengers[0]), ("40A", passengers[1])])  # fmt: skip
-    problem = raised.value.problem()
+    problem = raised.value.problem(422)
     assert problem["status"] == 422
     assert problem["seats"] == ["40A"]
     assert [e["field"] for e in problem["errors"]] == ["seats.1"]

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from foundation.errors import (
+    Conflict,
     FieldError,
+    Gone,
+    InvalidInput,
     NotFound,
+    PaymentFailed,
     ServiceUnavailable,
-    SkyboundError,
     ValidationFailed,
 )
 
@@ -30,26 +33,22 @@ class InvalidOffer(ValidationFailed):
         )
 
 
-class OfferExpired(SkyboundError):
-    status = 410
+class OfferExpired(Gone):
     slug = "offer-expired"
     title = "The offer has expired"
 
 
-class PriceChanged(SkyboundError):
-    status = 409
+class PriceChanged(Conflict):
     slug = "price-changed"
     title = "The price of the offer has changed"
 
 
-class SoldOut(SkyboundError):
-    status = 409
+class SoldOut(Conflict):
     slug = "sold-out"
     title = "Not enough seats left"
 
 
-class FlightNotBookable(SkyboundError):
-    status = 409
+class FlightNotBookable(Conflict):
     slug = "flight-not-bookable"
     title = "A flight of the offer can no longer be booked"
 
@@ -64,8 +63,7 @@ class InvalidPassenger(ValidationFailed):
     title = "A passenger's details are not valid"
 
 
-class IdempotencyKeyReused(SkyboundError):
-    status = 422
+class IdempotencyKeyReused(InvalidInput):
     slug = "idempotency-key-reused"
     title = "The Idempotency-Key was used for a different request"
 
@@ -96,8 +94,7 @@ class PaymentMethodNotFound(ValidationFailed):
         )
 
 
-class PaymentDeclined(SkyboundError):
-    status = 402
+class PaymentDeclined(PaymentFailed):
     slug = "payment-declined"
     title = "The payment was declined"
 
@@ -107,20 +104,17 @@ class PaymentProviderUnavailable(ServiceUnavailable):
     title = "The payment provider did not answer"
 
 
-class BookingNotChangeable(SkyboundError):
-    status = 409
+class BookingNotChangeable(Conflict):
     slug = "booking-not-changeable"
     title = "The booking cannot be changed this way"
 
 
-class AlreadyCancelled(SkyboundError):
-    status = 409
+class AlreadyCancelled(Conflict):
     slug = "booking-already-cancelled"
     title = "The booking is already cancelled"
 
 
-class AlreadyFlown(SkyboundError):
-    status = 409
+class AlreadyFlown(Conflict):
     slug = "booking-already-flown"
     title = "The booking has already been flown"
 
@@ -130,14 +124,12 @@ class QuoteNotFound(NotFound):
     title = "Quote not found"
 
 
-class QuoteExpired(SkyboundError):
-    status = 410
+class QuoteExpired(Gone):
     slug = "quote-expired"
     title = "The quote has expired"
 
 
-class QuoteStale(SkyboundError):
-    status = 409
+class QuoteStale(Conflict):
     slug = "quote-stale"
     title = "The booking changed after the quote was made"
 

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 import jwt
 
-from foundation.errors import SkyboundError
+from foundation.errors import NotPermitted, Unauthenticated
 
 LEEWAY_SECONDS = 30
 ASYMMETRIC = ("ES256", "RS256")
@@ -29,21 +29,16 @@ ASYMMETRIC = ("ES256", "RS256")
 JWKS_REFETCH_SECONDS = 30.0
 
 
-class Unauthorized(SkyboundError):
-    status = 401
+class Unauthorized(Unauthenticated):
     slug = "unauthorized"
     title = "Unauthorized"
-
-    def headers(self) -> dict[str, str]:
-        return {"WWW-Authenticate": 'Bearer realm="skybound"'}
 
 
 class TokenRevoked(Unauthorized):
     """A valid token whose user's tokens were revoked since it was issued (an erasure)."""
 
 
-class Forbidden(SkyboundError):
-    status = 403
+class Forbidden(NotPermitted):
     slug = "forbidden"
     title = "Forbidden"
 

@@ -6,7 +6,15 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from foundation.errors import FieldError, SkyboundError
+from foundation.errors import (
+    FieldError,
+    InvalidInput,
+    InvalidRequest,
+    NotPermitted,
+    ServiceUnavailable,
+    SkyboundError,
+    TooManyRequests,
+)
 
 
 class AuthError(SkyboundError):
@@ -17,39 +25,35 @@ class AuthError(SkyboundError):
     def __init__(self, msg: str | None = None, **extensions: Any) -> None:
         super().__init__(msg or self.title, **extensions)
 
-    def problem(self) -> dict[str, Any]:
-        body = super().problem()
+    def problem(self, status: int) -> dict[str, Any]:
+        body = super().problem(status)
         # GoTrue's legacy error shape: `code` is the HTTP status. It is what GoTrue sends
         # to clients that do not negotiate X-Supabase-Api-Version in the response.
-        body.update(code=self.status, error_code=self.error_code, msg=self.detail)
+        body.update(code=status, error_code=self.error_code, msg=self.detail)
         return body
 
 
-class InvalidCredentials(AuthError):
-    status = 400
+class InvalidCredentials(InvalidRequest, AuthError):
     slug = "auth/invalid-credentials"
     title = "Invalid login credentials"
     error_code = "invalid_credentials"
 
 
-class EmailAddressInvalid(AuthError):
-    status = 400
+class EmailAddressInvalid(InvalidRequest, AuthError):
     slug = "auth/email-address-invalid"
     title = "Unable to validate email address: invalid format"
     error_code = "email_address_invalid"
 
 
-class BadRequest(AuthError):
-    status = 400
+class BadRequest(InvalidRequest, AuthError):
     slug = "auth/validation-failed"
     title = "Invalid request"
     error_code = "validation_failed"
 
 
-class Unprocessable(AuthError):
+class Unprocessable(InvalidInput, AuthError):
     """Well-formed input the server will not act on; may list each bad field."""
 
-    status = 422
     slug = "auth/validation-failed"
     title = "Request validation failed"
     error_code = "validation_failed"
@@ -61,32 +65,7 @@ class Unprocessable(AuthError):
             super().__init__(msg)
 
 
-class BadJson(AuthError):
-    status = 400
-    slug = "auth/bad-json"
-    title = "Could not parse request body as JSON"
-    error_code = "bad_json"
-
-    def __init__(self, msg: str | None = None, errors: list[FieldError] | None = None) -> None:
-        super().__init__(msg, errors=[error.as_dict() for error in errors or ()])
-
-
-class UnsupportedContent(AuthError):
-    status = 415
-    slug = "auth/unsupported-media-type"
-    title = "Send the body as application/json"
-    error_code = "validation_failed"
-
-
-class BodyTooLarge(AuthError):
-    status = 413
-    slug = "auth/payload-too-large"
-    title = "Request body too large"
-    error_code = "validation_failed"
-
-
-class WeakPassword(AuthError):
-    status = 422
+class WeakPassword(InvalidInput, AuthError):
     slug = "auth/weak-password"
     title = "Password is too weak"
     error_code = "weak_password"
@@ -96,102 +75,79 @@ class WeakPassword(AuthError):
         super().__init__(msg, weak_password={"reasons": reasons})
 
 
-class SamePassword(AuthError):
-    status = 422
+class SamePassword(InvalidInput, AuthError):
     slug = "auth/same-password"
     title = "New password should be different from the old password."
     error_code = "same_password"
 
 
-class UserAlreadyExists(AuthError):
-    status = 422
+class UserAlreadyExists(InvalidInput, AuthError):
     slug = "auth/user-already-exists"
     title = "User already registered"
     error_code = "user_already_exists"
 
 
-class EmailExists(AuthError):
-    status = 422
+class EmailExists(InvalidInput, AuthError):
     slug = "auth/email-exists"
     title = "A user with this email address has already been registered"
     error_code = "email_exists"
 
 
-class PhoneProviderDisabled(AuthError):
-    status = 400
+class PhoneProviderDisabled(InvalidRequest, AuthError):
     slug = "auth/phone-provider-disabled"
     title = "Phone sign-ins are not supported"
     error_code = "phone_provider_disabled"
 
 
-class UserBanned(AuthError):
-    status = 400
+class UserBanned(InvalidRequest, AuthError):
     slug = "auth/user-banned"
     title = "User is banned"
     error_code = "user_banned"
 
 
-class RefreshTokenNotFound(AuthError):
-    status = 400
+class RefreshTokenNotFound(InvalidRequest, AuthError):
     slug = "auth/refresh-token-not-found"
     title = "Invalid Refresh Token: Refresh Token Not Found"
     error_code = "refresh_token_not_found"
 
 
-class RefreshTokenAlreadyUsed(AuthError):
-    status = 400
+class RefreshTokenAlreadyUsed(InvalidRequest, AuthError):
     slug = "auth/refresh-token-already-used"
     title = "Invalid Refresh Token: Already Used"
     error_code = "refresh_token_already_used"
 
 
-class SessionExpired(AuthError):
-    status = 400
+class SessionExpired(InvalidRequest, AuthError):
     slug = "auth/session-expired"
     title = "Invalid Refresh Token: Session Expired"
     error_code = "session_expired"
 
 
-class OtpExpired(AuthError):
-    status = 403
+class OtpExpired(NotPermitted, AuthError):
     slug = "auth/otp-expired"
     title = "Token has expired or is invalid"
     error_code = "otp_expired"
 
 
-class NoAuthorization(AuthError):
-    status = 401
-    slug = "auth/no-authorization"
-    title = "This endpoint requires a Bearer token"
-    error_code = "no_authorization"
-
-    def headers(self) -> dict[str, str]:
-        return {"WWW-Authenticate": 'Bearer realm="skybound"'}
-
-
-class BadJwt(AuthError):
-    status = 403
+class BadJwt(NotPermitted, AuthError):
     slug = "auth/bad-jwt"
     title = "invalid JWT: unable to parse or verify signature"
     error_code = "bad_jwt"
 
 
-class SessionNotFound(AuthError):
-    status = 403
+class SessionNotFound(NotPermitted, AuthError):
     slug = "auth/session-not-found"
     title = "Session from session_id claim in JWT does not exist"
     error_code = "session_not_found"
 
 
-class UserNotFound(AuthError):
-    status = 403
+class UserNotFound(NotPermitted, AuthError):
     slug = "auth/user-not-found"
     title = "User from sub claim in JWT does not exist"
     error_code = "user_not_found"
 
 
-class RateLimited(AuthError):
-    status = 429
+class RateLimited(TooManyRequests, AuthError):
     slug = "auth/over-request-rate-limit"
     title = "Request rate limit reached"
     error_code = "over_request_rate_limit"
@@ -200,12 +156,12 @@ class RateLimited(AuthError):
         super().__init__(retry_after=retry_after)
         self.retry_after = retry_after
 
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
 
-
-class AuthUnavailable(AuthError):
-    status = 503
+class AuthUnavailable(ServiceUnavailable, AuthError):
     slug = "auth/unavailable"
     title = "Built-in auth has no signing secret"
     error_code = "unexpected_failure"
+
+    def __init__(self, msg: str | None = None) -> None:
+        # A missing secret is configuration, not load: no hint to retry.
+        AuthError.__init__(self, msg)
