@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.pyspy import summarise as summarise_stacks
+from bench.harness.pyspy import summarise as summarise_stacks
 
 # First match wins: a frame's own code, by where it lives.
 AREAS = (
