@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.pyspy import summarise as summarise_stacks
+from bench.harness.pyspy import summarise as summarise_stacks
 
 AREAS = (
     ("run_app (aiohttp/web.py", "event loop and sockets (uvloop, C code under run_app)"),
