@@ -17,38 +17,17 @@ run the same query).
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
-import signal
 import statistics
-import subprocess
 import sys
-import tempfile
-import time
-import urllib.request
 from dataclasses import dataclass
-from pathlib import Path
 
-from bench.auth.load import ROOT, SECRET, Variant, WrkResult, es256_key, free_port, variants, wrk
-
-
-def _wait_ready(port: int, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise SystemExit("bench server did not become ready")
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User plus system CPU of one process (not its children), from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+from bench.auth.load import SECRET, Variant, WrkResult, es256_key, variants, wrk
+from bench.harness import HOST, RESULTS_DIR, BenchError
+from bench.harness.load import wrk_missing
+from bench.harness.postgres import bench_home
+from bench.harness.report import LOGS_DIR, fresh_dir, write
+from bench.harness.servers import Server, free_port, skybound_env
+from bench.harness.usage import cpu_seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +37,11 @@ class Run:
 
 
 def _measure(pid: int, url: str, variant: Variant, seconds: int, connections: int) -> Run:
-    before = _cpu_seconds(pid)
+    """One wrk run, and the server process's own CPU meanwhile (from /proc, so load from
+    other processes does not add to it)."""
+    before = cpu_seconds(pid) or 0.0
     result = wrk(url + variant.path, variant.token, seconds, connections)
-    used = _cpu_seconds(pid) - before
+    used = (cpu_seconds(pid) or 0.0) - before
     return Run(result, used / max(1, result.requests) * 1e6)
 
 
@@ -100,42 +81,38 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=5, help="rounds of all variants")
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        print("bench.auth needs wrk: apt-get install -y wrk", file=sys.stderr)
+    missing = wrk_missing("bench.auth")
+    if missing:
+        print(missing, file=sys.stderr)
         return 2
     es_key, public_pem = es256_key()
-    home = Path(tempfile.mkdtemp(prefix="skybound-bench-auth-"))
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env.update(SKYBOUND_HOME=str(home), SUPABASE_JWT_SECRET=SECRET,
-               BENCH_ES256_PUBLIC_PEM=public_pem, PYTHONPATH=str(ROOT))  # fmt: skip
-    server = subprocess.Popen([sys.executable, "-m", "bench.auth.server", str(port)], env=env,
-                              start_new_session=True)  # fmt: skip
     all_variants = variants(es_key)
     rounds: list[dict[str, Run]] = []
-    try:
-        _wait_ready(port)
-        base = f"http://127.0.0.1:{port}"
-        for variant in all_variants:  # warm-up: profile row, JWKS fetch, caches
-            wrk(base + variant.path, variant.token, 2, args.connections)
-        for number in range(args.rounds):
-            shift = number % len(all_variants)
-            runs = {}
-            for variant in all_variants[shift:] + all_variants[:shift]:
-                runs[variant.name] = _measure(
-                    server.pid, base, variant, args.duration, args.connections
-                )
-            rounds.append(runs)
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(30)
-        shutil.rmtree(home, ignore_errors=True)
+    logs = fresh_dir(LOGS_DIR / "auth")
+    with bench_home(None) as (home, _owned):
+        port = free_port()
+        env = skybound_env(home, SUPABASE_JWT_SECRET=SECRET, BENCH_ES256_PUBLIC_PEM=public_pem)
+        argv = [sys.executable, "-m", "bench.auth.server", str(port)]
+        base = f"http://{HOST}:{port}"
+        try:
+            with Server(
+                "bench.auth.server", argv, env, f"{base}/readyz", logs / "server.log"
+            ) as server:
+                for variant in all_variants:  # warm-up: profile row, JWKS fetch, caches
+                    wrk(base + variant.path, variant.token, 2, args.connections)
+                for number in range(args.rounds):
+                    shift = number % len(all_variants)
+                    runs = {}
+                    for variant in all_variants[shift:] + all_variants[:shift]:
+                        runs[variant.name] = _measure(
+                            server.pid, base, variant, args.duration, args.connections
+                        )
+                    rounds.append(runs)
+        except BenchError as exc:
+            print(f"bench.auth: {exc}", file=sys.stderr)
+            return 1
 
-    report = _report(args, [v.name for v in all_variants], rounds)
-    print(report)
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "auth.md").write_text(report + "\n")
+    write(_report(args, [v.name for v in all_variants], rounds) + "\n", RESULTS_DIR / "auth.md")
     return 0
 
 

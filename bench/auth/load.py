@@ -1,22 +1,18 @@
-"""What the auth benchmark and its profiler share: keys, tokens, variants and wrk."""
+"""What the auth benchmark and its profiler share: keys, tokens, variants and their wrk runs."""
 
 from __future__ import annotations
 
-import json
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from bench.auth.server import ES256_KID, FIXED_EMAIL, FIXED_USER
+from bench.harness.load import parse_wrk, wrk_argv
 
-ROOT = Path(__file__).resolve().parents[2]
-REPORT_LUA = ROOT / "bench" / "lua" / "report.lua"
 SECRET = "bench-secret-for-hs256-tokens-0123456789abcdef"
 
 
@@ -38,12 +34,6 @@ class WrkResult:
     @property
     def rps(self) -> float:
         return self.requests / self.seconds
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def es256_key() -> tuple[ec.EllipticCurvePrivateKey, str]:
@@ -74,32 +64,19 @@ def variants(es_key: ec.EllipticCurvePrivateKey) -> list[Variant]:
     ]  # fmt: skip
 
 
-def wrk_argv(url: str, bearer: str | None, seconds: float, connections: int) -> list[str]:
-    argv = [
-        "wrk",
-        "-t1",
-        f"-c{connections}",
-        f"-d{int(seconds)}s",
-        "--latency",
-        "-s",
-        str(REPORT_LUA),
-    ]
-    if bearer:
-        argv += ["-H", f"Authorization: Bearer {bearer}"]
-    return [*argv, url]
+def variant_wrk_argv(url: str, bearer: str | None, seconds: float, connections: int) -> list[str]:
+    headers = [f"Authorization: Bearer {bearer}"] if bearer else []
+    return wrk_argv(url, int(seconds), connections=connections, headers=headers)
 
 
-def parse_wrk(stdout: str, stderr: str = "") -> WrkResult:
-    for line in stdout.splitlines():
-        if line.startswith("BENCH_RESULT "):
-            raw = json.loads(line.removeprefix("BENCH_RESULT "))
-            return WrkResult(requests=raw["requests"], seconds=raw["duration_us"] / 1e6,
-                             p50_ms=raw["p50_us"] / 1000, p99_ms=raw["p99_us"] / 1000,
-                             errors=sum(raw["errors"].values()))  # fmt: skip
-    raise SystemExit(f"wrk gave no result:\n{stdout}\n{stderr}")
+def variant_result(stdout: str, stderr: str = "") -> WrkResult:
+    raw = parse_wrk(stdout, stderr)
+    return WrkResult(requests=raw["requests"], seconds=raw["duration_us"] / 1e6,
+                     p50_ms=raw["p50_us"] / 1000, p99_ms=raw["p99_us"] / 1000,
+                     errors=sum(raw["errors"].values()))  # fmt: skip
 
 
 def wrk(url: str, bearer: str | None, seconds: float, connections: int) -> WrkResult:
-    done = subprocess.run(wrk_argv(url, bearer, seconds, connections), capture_output=True,
-                          text=True, timeout=seconds + 30)  # fmt: skip
-    return parse_wrk(done.stdout, done.stderr)
+    done = subprocess.run(variant_wrk_argv(url, bearer, seconds, connections),
+                          capture_output=True, text=True, timeout=seconds + 30)  # fmt: skip
+    return variant_result(done.stdout, done.stderr)

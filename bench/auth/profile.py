@@ -26,9 +26,7 @@ import asyncio
 import cProfile
 import os
 import pstats
-import shutil
 import statistics
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
@@ -45,13 +43,15 @@ from bench.auth.load import (
     SECRET,
     Variant,
     es256_key,
-    free_port,
-    parse_wrk,
     token,
+    variant_result,
+    variant_wrk_argv,
     variants,
-    wrk_argv,
 )
 from bench.auth.server import ES256_KID, bench_app, bench_settings, jwks_document
+from bench.harness.load import wrk_missing
+from bench.harness.postgres import bench_home
+from bench.harness.servers import free_port, skybound_env
 
 # Functions whose cumulative time per request the profile reports.
 WATCHED = (
@@ -66,11 +66,11 @@ WATCHED = (
 
 async def _load(url: str, variant: Variant, seconds: float, connections: int) -> tuple[int, float]:
     process = await asyncio.create_subprocess_exec(
-        *wrk_argv(url + variant.path, variant.token, seconds, connections),
+        *variant_wrk_argv(url + variant.path, variant.token, seconds, connections),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     out, err = await asyncio.wait_for(process.communicate(), seconds + 30)
-    result = parse_wrk(out.decode(), err.decode())
+    result = variant_result(out.decode(), err.decode())
     if result.errors:
         print(f"  ({variant.name}: {result.errors} wrk errors)")
     return result.requests, result.rps
@@ -223,18 +223,18 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=10, help="rounds of all variants")
     parser.add_argument("--top", type=int, default=20)
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        print("bench.auth.profile needs wrk: apt-get install -y wrk")
+    missing = wrk_missing("bench.auth.profile")
+    if missing:
+        print(missing)
         return 2
-    home = Path(tempfile.mkdtemp(prefix="skybound-bench-auth-profile-"))
-    os.environ.pop("DATABASE_URL", None)
-    os.environ.update(SKYBOUND_HOME=str(home), SUPABASE_JWT_SECRET=SECRET)
-    try:
-        import uvloop
+    import uvloop
 
+    with bench_home(None) as (home, _owned):
+        # The server runs in this process: it reads its settings from this environment.
+        env = skybound_env(home, SUPABASE_JWT_SECRET=SECRET)
+        os.environ.clear()
+        os.environ.update(env)
         uvloop.run(run(args))
-    finally:
-        shutil.rmtree(home, ignore_errors=True)
     return 0
 
 

@@ -25,7 +25,8 @@ from typing import Any
 
 import asyncpg
 
-from bench.booking.database import cpu_seconds
+from bench.booking.loadgen import CARD
+from bench.harness.usage import pids_cpu
 from domain.bookings.models import BookingRequest
 from domain.bookings.payments import SimulatedProvider
 from domain.bookings.service import BookingService
@@ -34,6 +35,7 @@ from domain.profiles import ensure_profile
 from domain.reference import ReferenceCache
 from domain.search.tokens import Signer
 from foundation.database import _init_connection, _keep_session
+from foundation.secrets import app_secret
 
 # Round trips by what they do, first match wins.
 LABELS = (
@@ -126,10 +128,6 @@ async def _pool(dsn: str, size: int, name: str) -> asyncpg.Pool:
     return pool
 
 
-def _cpu_of(pids: Sequence[int]) -> float:
-    return sum(cpu_seconds(pid) or 0.0 for pid in pids)
-
-
 async def _backend_pids(pool: asyncpg.Pool, size: int) -> list[int]:
     held = [await pool.acquire() for _ in range(size)]
     try:
@@ -164,14 +162,7 @@ def _body(offer_id: str, n: int) -> dict[str, Any]:
             }
         ],
         "contact": {"email": "bench@example.com"},
-        "payment": {
-            "type": "card",
-            "number": "4242424242424242",
-            "exp_month": 12,
-            "exp_year": 2030,
-            "cvc": "123",
-            "holder_name": "Bench Traveller",
-        },
+        "payment": CARD,
     }
 
 
@@ -190,7 +181,7 @@ async def measure(dsn: str, offers: Sequence[str], bookings: int, concurrency: i
     provider_pool = await _pool(dsn, min(4, concurrency), "bench-breakdown-payments")
     functions_before = await _functions(dsn)
     try:
-        secret = await pool.fetchval("SELECT secret FROM app_secrets WHERE name = 'offer_signing'")
+        secret = await app_secret(pool, "offer_signing")
         service = BookingService(
             pool,
             ReferenceCache(pool),
@@ -225,11 +216,11 @@ async def measure(dsn: str, offers: Sequence[str], bookings: int, concurrency: i
 
         CLOCK.trips.clear()
         CLOCK.enabled = True
-        cpu_before = _cpu_of(pids)
+        cpu_before = pids_cpu(pids)
         started = time.perf_counter()
         await asyncio.gather(*(client(i) for i in range(concurrency)))
         wall = time.perf_counter() - started
-        cpu = _cpu_of(pids) - cpu_before
+        cpu = pids_cpu(pids) - cpu_before
         CLOCK.enabled = False
         trips = {k: list(v) for k, v in CLOCK.trips.items()}
     finally:

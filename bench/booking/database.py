@@ -7,12 +7,12 @@ booking path is not touched.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from pathlib import Path
 
 import asyncpg
+
+from bench.harness.usage import cpu_seconds
 
 # Flights worth booking: scheduled, economy, departing between two days and four weeks
 # from now (far from the sales cut-off, inside the seeded schedule), most seats left first.
@@ -180,17 +180,6 @@ SELECT pid, CASE WHEN backend_type = 'client backend' THEN application_name
                  ELSE backend_type END AS role
 FROM pg_stat_activity
 """
-
-
-def cpu_seconds(pid: int, *, reaped: bool = False) -> float | None:
-    """CPU seconds of a process so far (with ``reaped``, also of its exited children)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return None
-    # After the command: state(0) ... utime(11) stime(12) cutime(13) cstime(14).
-    columns = (11, 12, 13, 14) if reaped else (11, 12)
-    return sum(int(fields[c]) for c in columns) / os.sysconf("SC_CLK_TCK")
 
 
 async def postgres_cpu_by_role(

@@ -7,15 +7,10 @@ import asyncio
 import json
 import os
 import secrets
-import shlex
-import shutil
-import signal
-import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,27 +21,22 @@ from bench.booking import database
 from bench.booking.report import Pass, Race, Report, render, summary_line
 from bench.booking.waits import WaitSampler
 from bench.booking.waits import render as render_waits
-from bench.foundation import (
-    HOST,
-    PROJECT_DIR,
-    RESULTS_DIR,
-    BenchError,
-    _display,
-    _end_group,
-    _free_port,
-    bench_home,
-    guarded_run,
-    run_bounded,
-    seed,
+from bench.harness import HOST, RESULTS_DIR, BenchError
+from bench.harness.postgres import bench_home, guarded_run, postmaster_pid
+from bench.harness.processes import run_bounded
+from bench.harness.pyspy import MISSING, py_spy_bin, recording
+from bench.harness.report import display, fresh_dir, invocation, write
+from bench.harness.servers import (
+    Server,
+    free_port,
+    seed_home,
+    shown_env,
+    skybound_bin,
+    skybound_env,
+    worker_pids,
 )
-from bench.search.database import (
-    dsn_for,
-    group_cpu,
-    machine_busy,
-    postgres_cpu,
-    postmaster_pid,
-)
-from bench.search.driver import Server, _versions, code_version, server_env
+from bench.harness.usage import pass_cpu
+from bench.harness.versions import code_changed, postgres, run_settings
 
 WORK_DIR = RESULTS_DIR / "booking"
 # Signs the bench's tokens; the server verifies with it (SUPABASE_JWT_SECRET).
@@ -77,30 +67,7 @@ def mint(count: int) -> list[tuple[uuid.UUID, str]]:
 
 
 def booking_server_env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in server_env(home).items() if not k.startswith("SUPABASE_")}
-    env["SUPABASE_JWT_SECRET"] = SECRET
-    return env
-
-
-def _shown_env(env: dict[str, str]) -> str:
-    shown = {k: v for k, v in env.items() if k.startswith(("SKYBOUND_", "SUPABASE_"))}
-    return " ".join(f"{k}={shlex.quote(v)}" for k, v in shown.items())
-
-
-def worker_pids(leader: int) -> list[int]:
-    """The serving processes: the leader's children started by multiprocessing's spawn."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text().rpartition(")")[2].split()
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if int(stat[1]) == leader and b"spawn_main" in cmdline:
-            found.append(int(entry.name))
-    return sorted(found)
+    return skybound_env(home, SUPABASE_JWT_SECRET=SECRET)
 
 
 # --- offers -----------------------------------------------------------------------------------
@@ -150,36 +117,24 @@ def load(plan: Plan, server: Server, name: str, body: dict[str, Any], bound: flo
     """Run the load generator on a plan; the CPU of server, PostgreSQL and loadgen meanwhile."""
     plan_file, out = WORK_DIR / f"{name}.plan.json", WORK_DIR / f"{name}.json"
     plan_file.write_text(json.dumps(body))
-    argv = [
-        sys.executable,
-        "-m",
-        "bench.booking.loadgen",
-        "--plan",
-        str(plan_file),
-        "--out",
-        str(out),
-    ]
+    argv = [sys.executable, "-m", "bench.booking.loadgen", "--plan", str(plan_file)]
+    argv += ["--out", str(out)]
     pgdata = plan.home / "pgdata"
     roles_before = asyncio.run(_pg_processes(plan.dsn, pgdata))
-    server_before, pg_before = group_cpu(server.pid), postgres_cpu(pgdata)
-    busy_before = machine_busy()
-    code, output, wall = run_bounded(argv, dict(os.environ), bound, WORK_DIR / f"{name}.log")
-    busy = machine_busy() - busy_before
-    cpu_server = group_cpu(server.pid) - server_before
-    cpu_pg = postgres_cpu(pgdata) - pg_before
+    with pass_cpu(server.pid, postmaster_pid(pgdata)) as cpu:
+        code, output, wall = run_bounded(argv, dict(os.environ), bound, WORK_DIR / f"{name}.log")
     roles = database.cpu_by_role(roles_before, asyncio.run(_pg_processes(plan.dsn, pgdata)))
     if code != 0:
         raise BenchError(f"load generator failed with {code}:\n{output[-2000:]}")
     raw = json.loads(out.read_text())
-    others = max(0.0, busy - cpu_server - cpu_pg - raw["cpu"]) / wall if wall else 0.0
     return Pass(
         name=name,
         wall=raw["wall"],
         results=[tuple(r) for r in raw["results"]],
-        cpu_server=cpu_server,
-        cpu_postgres=cpu_pg,
+        cpu_server=cpu.server,
+        cpu_postgres=cpu.postgres,
         cpu_loadgen=raw["cpu"],
-        other_cores=others,
+        other_cores=cpu.others(raw["cpu"], wall),
         postgres_roles=roles,
     )
 
@@ -324,37 +279,18 @@ def profile(
     """py-spy on one worker during one more, unmeasured, throughput pass."""
     from bench.booking.profile import summarise
 
-    py_spy = Path(sys.executable).parent / "py-spy"
-    if not py_spy.exists():
-        plan.report.notes.append("py-spy not installed (pip install py-spy): no profile")
+    if py_spy_bin() is None:
+        plan.report.notes.append(MISSING)
         return None
     workers = worker_pids(server.pid)
     if not workers:
         plan.report.notes.append("no worker process found to profile")
         return None
     raw = WORK_DIR / "profile.raw"
-    argv = [
-        str(py_spy),
-        "record",
-        "--pid",
-        str(workers[0]),
-        "--rate",
-        str(PROFILE_RATE),
-        "--format",
-        "raw",
-        "--nolineno",
-        "-o",
-        str(raw),
-    ]
     print("  profiling one worker ...", flush=True)
-    with (WORK_DIR / "profile.log").open("wb") as log:
-        spy = subprocess.Popen(argv, stdout=log, stderr=log, start_new_session=True)
-    try:
-        time.sleep(1.0)
+    with recording(workers[0], raw, WORK_DIR / "profile.log") as argv:
         profiled = throughput_pass(plan, server, base, clients, "profile", plan.args.duration)
-    finally:
-        _end_group(spy, signal.SIGINT, 30)
-    plan.report.commands.append(_display(argv) + "  # during one more throughput pass")
+    plan.report.commands.append(display(argv) + "  # during one more throughput pass")
     if not raw.exists():
         plan.report.notes.append("py-spy wrote no profile: see profile.log")
         return None
@@ -426,20 +362,13 @@ def choose_flights(plan: Plan, base: str) -> tuple[list[dict[str, Any]], list[da
 
 def run(plan: Plan) -> None:
     args = plan.args
-    port = _free_port()
-    argv = [
-        str(Path(sys.executable).parent / "skybound"),
-        "serve",
-        "--port",
-        str(port),
-        "--workers",
-        str(args.workers),
-    ]
+    port = free_port()
+    argv = [skybound_bin(), "serve", "--port", str(port), "--workers", str(args.workers)]
     env = booking_server_env(plan.home)
     if args.payment_latency_ms:
         env["SKYBOUND_PAYMENT_LATENCY_MS"] = str(args.payment_latency_ms)
     base = f"http://{HOST}:{port}"
-    plan.report.commands.append(f"{_shown_env(env)} {_display(argv)} &")
+    plan.report.commands.append(f"{shown_env(env)} {display(argv)} &")
     server = Server(
         f"skybound serve --workers {args.workers}",
         argv,
@@ -468,17 +397,10 @@ def run(plan: Plan) -> None:
         if args.breakdown:
             plan.report.breakdown = run_breakdown(plan, base, race_candidates)
         server.stop()
-    plan.report.notes.append(
-        f"`{server.name}`: ready {server.ready_seconds:.1f} s after start, exited "
-        f"{server.stop_seconds:.1f} s after SIGTERM with code {server.exit_code}"
-        + ("" if server.stopped_cleanly else " (had to be killed)")
-    )
-    logged = [ln for ln in server.log.read_text(errors="replace").splitlines() if ln.strip()]
+    plan.report.notes.append(server.lifetime_note())
+    logged = server.logged_note()
     if logged:
-        plan.report.notes.append(
-            f"the server logged {len(logged)} line(s) at WARNING or above; first: "
-            f"`{logged[0][:300]}`"
-        )
+        plan.report.notes.append(logged)
 
 
 # --- main -------------------------------------------------------------------------------------
@@ -523,15 +445,11 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
-    shutil.rmtree(WORK_DIR, ignore_errors=True)
-    WORK_DIR.mkdir(parents=True)
-    python = os.path.relpath(sys.executable, PROJECT_DIR)
+    fresh_dir(WORK_DIR)
     report = Report(
-        command=shlex.join([python, "-m", "bench.booking", *argv]),
+        command=invocation("bench.booking", argv),
         settings={
-            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "machine": _versions(),
-            "code": code_version(),
+            **run_settings(postgres()),
             "server": (
                 f"`skybound serve --workers {args.workers}` on the embedded PostgreSQL, "
                 "SKYBOUND_ACCESS_LOG=false SKYBOUND_LOG_LEVEL=WARNING, other settings at "
@@ -554,31 +472,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         bench_home(args.home) as (home, owned),
         guarded_run(home, owned, report.notes) as outcome,
     ):
-        if owned:
-            print(f"seeding {args.seed_flights:,} legs into {home} ...", flush=True)
-            seeded = seed(home, args.seed_flights, args.seed_days, args.seed_timeout, WORK_DIR)
-            report.commands.append(f"{_shown_env(server_env(home))} {seeded.command}")
-            report.settings["data"] = (
-                f"`{seeded.command}`: {seeded.flights:,} legs, {seeded.cabins:,} cabins"
-            )
-        else:
-            report.settings["data"] = f"an already seeded home ({home})"
-        from foundation.embedded import EmbeddedPostgres
-
-        outcome.postgres = pg = EmbeddedPostgres(home / "pgdata")
-        pg.start()
-        plan = Plan(args, home, dsn_for(home / "pgdata"), report)
+        seeded = seed_home(home, owned, args.seed_flights, args.seed_days, args.seed_timeout,
+                           WORK_DIR, report.commands, env=booking_server_env(home))  # fmt: skip
+        report.settings["data"] = (
+            seeded.described() if seeded else f"an already seeded home ({home})"
+        )
+        plan = Plan(args, home, outcome.hold_postgres(), report)
         report.settings["database at the start"] = asyncio.run(_state(plan.dsn))
         run(plan)
     code = outcome.code
     if any(not race.passed for race in report.races):
         code = code or 1
-    finished = code_version()
-    if finished != report.settings["code"]:
+    finished = code_changed(report.settings["code"])
+    if finished:
         report.notes.append(f"the code changed during the run (now {finished})")
-    text = render(report)
-    print(text)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(text)
-    print(f"written to {_display([str(args.output.resolve())])}")
+    write(render(report), args.output)
     return code

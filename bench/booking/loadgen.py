@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import resource
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -35,8 +34,8 @@ from typing import Any
 import aiohttp
 import uvloop
 
-TIMEOUT = -1
-CONNECTION_ERROR = -2
+from bench.harness.load import CONNECTION_ERROR, TIMEOUT, own_cpu
+
 CARD = {
     "type": "card",
     "number": "4242424242424242",
@@ -247,10 +246,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     plan = json.loads(args.plan.read_text())
-    before = resource.getrusage(resource.RUSAGE_SELF)
+    before = own_cpu()
     wall, results = uvloop.run(run(plan))
-    after = resource.getrusage(resource.RUSAGE_SELF)
-    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    cpu = own_cpu() - before
     args.out.write_text(json.dumps({"wall": wall, "cpu": cpu, "results": results}))
     booked = sum(1 for r in results if r[1] == "book" and r[2] == 201)
     print(f"{plan['mode']}: {booked} bookings in {wall:.2f} s", flush=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.pyspy import summarise as summarise_stacks
+from bench.harness.pyspy import summarise as summarise_stacks
 
 # First match wins: a frame's own code, by where it lives.
 AREAS = (
@@ -25,7 +25,8 @@ AREAS = (
     ("pydantic", "pydantic: models, validation, JSON"),
     ("jwt/", "PyJWT"),
     ("aiohttp/", "aiohttp: HTTP"),
-    ("server/", "server: middleware, metrics, logs, API wrapper"),
+    ("api/", "api: middleware, API wrapper"),
+    ("foundation/", "foundation: metrics, logs, database"),
     ("prometheus_client/", "prometheus_client"),
 )
 
@@ -35,7 +36,7 @@ def summarise(raw: Path, top: int = 15) -> list[str]:
         raw,
         AREAS,
         other="other (stdlib: asyncio, json, uuid, hashlib...)",
-        project=("domain/", "handlers/", "server/", "streams/"),
+        project=("domain/", "handlers/", "api/", "foundation/", "streams/"),
         top=top,
         samples_of="",
     )

@@ -7,17 +7,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from bench.booking.database import RaceCheck
-from bench.booking.loadgen import CONNECTION_ERROR, TIMEOUT
+from bench.harness.load import CONNECTION_ERROR, TIMEOUT
+from bench.harness.report import commands_section, header, notes_section
+from bench.harness.stats import percentile
 
 GOAL_BOOKINGS_PER_SECOND = 200.0
-
-
-def percentile(ordered: list[float], fraction: float) -> float:
-    """Nearest-rank percentile of a sorted list."""
-    if not ordered:
-        return float("nan")
-    rank = max(1, min(len(ordered), int(fraction * len(ordered) + 0.999999)))
-    return ordered[rank - 1]
 
 
 def outcome(status: int, problem: str) -> str:
@@ -164,8 +158,7 @@ def _cpu(p: Pass) -> str:
 
 
 def render(report: Report) -> str:
-    out = ["# Booking benchmark", "", f"Command: `{report.command}`", ""]
-    out += [f"- {k}: {v}" for k, v in report.settings.items()]
+    out = header("Booking benchmark", report.command, report.settings)
     out += ["", "## Throughput", ""]
     out += [
         f"{report.clients} clients, each booking one seat at a time on its own flight, "
@@ -235,8 +228,7 @@ def render(report: Report) -> str:
         out += ["", "## Where a booking's time goes", "", *report.breakdown]
     if report.profile:
         out += ["", "## Profile of one worker", "", *report.profile]
-    out += ["", "## Notes", "", *[f"- {n}" for n in report.notes], ""]
-    out += ["## Commands run", "", "```sh", *report.commands, "```", ""]
+    out += ["", *notes_section(report.notes), *commands_section(report.commands)]
     return "\n".join(out)
 
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import asyncpg
+
+from bench.harness.boards import busiest_boards
 
 # A bench-only trigger in the bench's own throwaway database; named to fire after
 # Skybound's flights_capture, so its "at" is taken after Skybound's capture work.
@@ -37,30 +38,11 @@ CREATE TRIGGER zz_bench_fanout_notify
     EXECUTE FUNCTION bench_fanout_notify();
 """
 
-# The airport with the most departures on its live board (an hour ago to 11 hours on).
-_BUSIEST_BOARD = """
-SELECT origin, array_agg(id ORDER BY scheduled_departure, id) AS ids
-FROM flights
-WHERE scheduled_departure >= now() - interval '1 hour'
-  AND scheduled_departure < now() + interval '11 hours'
-GROUP BY origin
-ORDER BY count(*) DESC, origin
-LIMIT 1
-"""
-
 _GATE_CHANGE = "UPDATE flights SET departure_gate = $1 WHERE id = $2"
 # Many flights in one statement: each row gets a gate of its own ("B7-1234"), never used before.
 _BULK_GATE_CHANGE = (
     "UPDATE flights SET departure_gate = $1 || '-' || id::text WHERE id = ANY($2::bigint[])"
 )
-
-
-def dsn_for(pgdata: Path) -> str:
-    """A URL for the embedded server, read from postmaster.pid (socket directory and port)."""
-    # postmaster.pid: pid, data dir, start time, port, socket directory, ...
-    lines = (pgdata / "postmaster.pid").read_text().splitlines()
-    port, socket_dir = int(lines[3]), lines[4]
-    return f"postgresql://postgres@/skybound?host={socket_dir}&port={port}"
 
 
 @dataclass(frozen=True)
@@ -74,12 +56,10 @@ async def prepare(dsn: str) -> Board:
     conn = await asyncpg.connect(dsn)
     try:
         await conn.execute(PEER_NOTIFY_SQL)
-        row = await conn.fetchrow(_BUSIEST_BOARD)
+        [(iata, ids)] = await busiest_boards(conn, 1)
     finally:
         await conn.close()
-    if row is None:
-        raise RuntimeError("no flight departs in the next hours: seed with --start today")
-    return Board(row["origin"].strip(), list(row["ids"]))
+    return Board(iata, ids)
 
 
 @dataclass

@@ -4,54 +4,45 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import json
-import math
 import os
-import platform
-import select
-import shlex
-import signal
-import subprocess
 import sys
 import time
 from array import array
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
-from bench.fanout.database import Board, GateChanges, dsn_for, prepare
+from bench.fanout.database import Board, GateChanges, prepare
 from bench.fanout.report import BARE, PEER, SKYBOUND, Report, Row, render
-from bench.foundation import (
-    FOREIGN_ENV,
-    HOST,
-    PROJECT_DIR,
-    RESULTS_DIR,
-    BenchError,
-    Service,
-    _display,
-    _end_group,
-    _env,
-    _env_shown,
-    _free_port,
-    _tail,
-    bench_home,
-    guarded_run,
-    run_bounded,
+from bench.harness import BENCH_DIR, HOST, RESULTS_DIR, BenchError
+from bench.harness.load import LoadGenerators, shares
+from bench.harness.options import positive, positive_list
+from bench.harness.postgres import bench_home, guarded_run
+from bench.harness.processes import tail
+from bench.harness.pyspy import MISSING, py_spy_bin, recording
+from bench.harness.pyspy import summarise as summarise_stacks
+from bench.harness.report import LOGS_DIR, display, fresh_dir, invocation, now, write
+from bench.harness.servers import (
+    Server,
+    free_port,
+    peer_env,
+    seed_home,
+    shown_env,
     skybound_bin,
+    skybound_env,
 )
-from bench.pyspy import summarise as summarise_stacks
+from bench.harness.stats import percentile
+from bench.harness.usage import machine_busy, pids_cpu, rss_and_fds
+from bench.harness.versions import machine
 
-PEERS_DIR = PROJECT_DIR / "bench" / "peers"
+PEERS_DIR = BENCH_DIR / "peers"
 TARGETS = (SKYBOUND, PEER, BARE)
+# Whose versions the report gives: Skybound's stack and the peer's.
+PACKAGES = ("aiohttp", "asyncpg", "uvloop", "starlette", "sse-starlette", "broadcaster", "uvicorn")
 # Clients settle this long after the last one connected before the server's RSS is read.
 SETTLE_SECONDS = 2.0
-LOADGEN_QUIT_SECONDS = 15.0
 
 
 # --- targets ---------------------------------------------------------------------------
@@ -83,8 +74,9 @@ class Target:
 
     def env(self, home: Path) -> dict[str, str]:
         if self.name == SKYBOUND:
-            return _env(home)  # attaches to the bench's embedded PostgreSQL through SKYBOUND_HOME
-        return {k: v for k, v in os.environ.items() if k not in FOREIGN_ENV}
+            # Attaches to the bench's embedded PostgreSQL through SKYBOUND_HOME.
+            return skybound_env(home)
+        return peer_env()
 
 
 TARGET_INFO = {
@@ -94,35 +86,8 @@ TARGET_INFO = {
 }
 
 
-class Server(Service):
-    """A target server; its pid is the process whose memory and CPU are measured."""
-
-    @property
-    def pid(self) -> int:
-        proc = self._proc
-        if proc is None:
-            raise BenchError(f"{self.name} is not running")
-        return proc.pid
-
-    @property
-    def alive(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
-
-# --- processes -------------------------------------------------------------------------
-
-
 def rss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise BenchError(f"no VmRSS for pid {pid}")
-
-
-def machine_busy_seconds() -> float:
-    """CPU seconds all cores spent busy so far (anything but idle and iowait)."""
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+    return rss_and_fds([pid])[0]
 
 
 def write_syscalls(pid: int) -> int:
@@ -132,106 +97,6 @@ def write_syscalls(pid: int) -> int:
         if line.startswith("syscw:"):
             return int(line.split()[1])
     raise BenchError(f"no syscw for pid {pid}")
-
-
-def cpu_seconds(pids: Sequence[int]) -> float:
-    """User plus system time of these processes so far."""
-    ticks = 0
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-            ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-class LoadGenerators:
-    """Load generator processes (``bench.fanout.loadgen``), asked the same thing at once."""
-
-    def __init__(self, argvs: list[list[str]], logs: list[Path]) -> None:
-        self.argvs = argvs
-        self.logs = logs
-        self.procs: list[subprocess.Popen[bytes]] = []
-        self._pending: list[bytes] = []
-
-    def __enter__(self) -> LoadGenerators:
-        for argv, log in zip(self.argvs, self.logs, strict=True):
-            with log.open("wb") as err:
-                self.procs.append(
-                    subprocess.Popen(
-                        argv,
-                        cwd=PROJECT_DIR,
-                        stdin=subprocess.PIPE,
-                        stdout=subprocess.PIPE,
-                        stderr=err,
-                        start_new_session=True,
-                    )
-                )
-            self._pending.append(b"")
-        return self
-
-    @property
-    def pids(self) -> list[int]:
-        return [p.pid for p in self.procs]
-
-    def ask(self, command: dict[str, Any] | list[dict[str, Any]], timeout: float) -> list[Any]:
-        """Send a command (one for all, or one each) and collect every reply."""
-        commands = command if isinstance(command, list) else [command] * len(self.procs)
-        for proc, one in zip(self.procs, commands, strict=True):
-            assert proc.stdin is not None
-            proc.stdin.write(json.dumps(one).encode() + b"\n")
-            proc.stdin.flush()
-        deadline = time.monotonic() + timeout
-        return [self._reply(i, deadline) for i in range(len(self.procs))]
-
-    def _reply(self, i: int, deadline: float) -> Any:
-        proc = self.procs[i]
-        assert proc.stdout is not None
-        fd = proc.stdout.fileno()
-        while b"\n" not in self._pending[i]:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise BenchError(
-                    f"load generator {i} gave no answer in time:\n{_tail(self.logs[i])}"
-                )
-            readable, _, _ = select.select([fd], [], [], remaining)
-            if readable:
-                chunk = os.read(fd, 65536)
-                if not chunk:
-                    raise BenchError(f"load generator {i} exited:\n{_tail(self.logs[i])}")
-                self._pending[i] += chunk
-        line, _, self._pending[i] = self._pending[i].partition(b"\n")
-        return json.loads(line)
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        for proc in self.procs:
-            with contextlib.suppress(OSError, ValueError):
-                assert proc.stdin is not None
-                proc.stdin.write(b'{"cmd": "quit"}\n')
-                proc.stdin.close()
-        for proc in self.procs:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=LOADGEN_QUIT_SECONDS)
-            _end_group(proc, signal.SIGTERM, LOADGEN_QUIT_SECONDS)
-            if proc.stdout is not None:
-                proc.stdout.close()
-
-
-# --- profile ---------------------------------------------------------------------------
-
-
-def py_spy_bin() -> str | None:
-    beside = Path(sys.executable).parent / "py-spy"
-    return str(beside) if beside.exists() else None
-
-
-def summarise_profile(raw: Path, top: int = 15) -> list[str]:
-    """Top frames of a py-spy raw (collapsed stacks) file: by own samples and inclusive."""
-    return summarise_stacks(raw, (), other="", project=("",), top=top)
 
 
 # --- one target at one client count ----------------------------------------------------
@@ -264,17 +129,10 @@ def burst_size(plan: Plan, clients: int) -> int:
     return max(50, min(300, 1_000_000 // clients))
 
 
-def percentile(ordered: Sequence[float], fraction: float) -> float:
-    """Nearest-rank percentile of an already sorted sequence."""
-    rank = max(1, min(len(ordered), math.ceil(fraction * len(ordered))))
-    return ordered[rank - 1]
-
-
 def loadgen_argvs(plan: Plan, target: Target, port: int, clients: int) -> list[list[str]]:
-    procs = max(1, min(plan.loadgen_procs, clients))
-    shares = [clients // procs + (1 if i < clients % procs else 0) for i in range(procs)]
+    split = shares(clients, plan.loadgen_procs)
     argvs = []
-    for share in shares:
+    for share in split:
         argv = [
             sys.executable,
             "-m",
@@ -286,7 +144,7 @@ def loadgen_argvs(plan: Plan, target: Target, port: int, clients: int) -> list[l
             "--clients",
             str(share),
             "--concurrency",
-            str(max(1, plan.concurrency // procs)),
+            str(max(1, plan.concurrency // len(split))),
         ]
         if target.ready_marker:
             argv += ["--ready-marker", target.ready_marker]
@@ -298,15 +156,15 @@ def measure(
     plan: Plan, target: Target, clients: int, round_: int, report: Report, *, profile: bool
 ) -> Row:
     row = Row(target=target.name, label=target.label, clients=clients, round=round_)
-    port = _free_port()
+    port = free_port()
     argv = target.argv(port, plan.dsn, plan.board)
     log = plan.logs / f"{target.name}-{clients}-{round_}.log"
-    shown_env = f"{_env_shown(plan.home)} " if target.name == SKYBOUND else ""
-    report.commands.append(f"{shown_env}{_display(argv)} &")
+    env = target.env(plan.home)
+    prefix = f"{shown_env(env)} " if target.name == SKYBOUND else ""
+    report.commands.append(f"{prefix}{display(argv)} &")
+    server = Server(target.label, argv, env, f"http://{HOST}:{port}/readyz", log)
     try:
-        with Server(
-            target.label, argv, target.env(plan.home), f"http://{HOST}:{port}/readyz", log
-        ) as server:
+        with server:
             _measure_running(plan, target, server, port, row, report, profile=profile)
             server.stop()
         if not server.stopped_cleanly:
@@ -316,11 +174,11 @@ def measure(
     except BenchError as exc:
         lines = [line for line in str(exc).splitlines() if line.strip()]
         row.notes.append("run aborted: " + " … ".join(lines[:1] + lines[-2:]))
-    logged = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    logged = server.logged()
     if logged:
         row.notes.append(
             f"server logged {len(logged)} line(s); first: `{logged[0][:240]}` "
-            f"(full log: {_display([str(log)])})"
+            f"(full log: {display([str(log)])})"
         )
     return row
 
@@ -341,7 +199,7 @@ def _measure_running(
         plan.logs / f"loadgen-{target.name}-{clients}-{row.round}-{i}.log"
         for i in range(len(argvs))
     ]
-    report.commands += [_display(a) for a in argvs]
+    report.commands += [display(a) for a in argvs]
     if len(argvs) > 1:
         row.notes.append(f"clients spread over {len(argvs)} load generator processes")
     row.rss_before_kb = rss_kb(server.pid)
@@ -360,7 +218,7 @@ def _measure_running(
                 f"{sum(failures.values()):,} clients failed to connect: {dict(failures)}"
             )
         if not server.alive:
-            raise BenchError(f"{target.label} exited while clients connected:\n{_tail(server.log)}")
+            raise BenchError(f"{target.label} exited while clients connected:\n{tail(server.log)}")
         if not row.connected:
             return
         time.sleep(SETTLE_SECONDS)
@@ -418,8 +276,8 @@ def _latency_phase(plan: Plan, load: LoadGenerators, row: Row) -> None:
 def _burst_phase(plan: Plan, load: LoadGenerators, server: Server, clients: int, row: Row) -> None:
     load.ask({"cmd": "phase", "mode": "burst"}, 30)
     wall0 = time.monotonic()
-    server_cpu0, load_cpu0 = cpu_seconds([server.pid]), cpu_seconds(load.pids)
-    machine0 = machine_busy_seconds()
+    server_cpu0, load_cpu0 = pids_cpu([server.pid]), pids_cpu(load.pids)
+    machine0 = machine_busy()
     writes0 = write_syscalls(server.pid)
     commits = asyncio.run(plan.events.burst(burst_size(plan, clients), plan.burst_seconds))
     waited = load.ask(
@@ -428,10 +286,10 @@ def _burst_phase(plan: Plan, load: LoadGenerators, server: Server, clients: int,
     )
     wall = time.monotonic() - wall0
     row.burst_writes = write_syscalls(server.pid) - writes0
-    row.server_cpu_seconds = cpu_seconds([server.pid]) - server_cpu0
+    row.server_cpu_seconds = pids_cpu([server.pid]) - server_cpu0
     row.server_cpu = row.server_cpu_seconds / wall
-    row.loadgen_cpu = (cpu_seconds(load.pids) - load_cpu0) / wall
-    row.machine_cpu = (machine_busy_seconds() - machine0) / wall
+    row.loadgen_cpu = (pids_cpu(load.pids) - load_cpu0) / wall
+    row.machine_cpu = (machine_busy() - machine0) / wall
     row.load_average = os.getloadavg()[0]
     replies = load.ask({"cmd": "report"}, 60)
     row.burst_events = commits.count
@@ -470,7 +328,7 @@ def _bulk_phase(plan: Plan, load: LoadGenerators, server: Server, row: Row) -> N
     so each is one release of many events at once. Deliveries/s is per transaction (first
     to last client receipt), summed; CPU and write syscalls cover the whole phase.
     """
-    server_cpu0 = cpu_seconds([server.pid])
+    server_cpu0 = pids_cpu([server.pid])
     writes0 = write_syscalls(server.pid)
     lost: list[Any] = []
     for _ in range(plan.bulk_transactions):
@@ -495,7 +353,7 @@ def _bulk_phase(plan: Plan, load: LoadGenerators, server: Server, row: Row) -> N
                 f"bulk: {behind:,} clients had not received all {commits.count} events of a "
                 f"transaction after {plan.drain_timeout:.0f} s"
             )
-    row.bulk_cpu_seconds = cpu_seconds([server.pid]) - server_cpu0
+    row.bulk_cpu_seconds = pids_cpu([server.pid]) - server_cpu0
     row.bulk_writes = write_syscalls(server.pid) - writes0
     row.bulk_events = plan.bulk_events
     row.bulk_transactions = plan.bulk_transactions
@@ -516,20 +374,11 @@ def _profile_burst(
     plan: Plan, load: LoadGenerators, server: Server, clients: int, report: Report
 ) -> None:
     """An extra, unmeasured burst with py-spy sampling the server."""
-    spy = py_spy_bin()
-    if spy is None:
-        report.notes.append("py-spy is not installed: no profile (pip install py-spy)")
+    if py_spy_bin() is None:
+        report.notes.append(MISSING)
         return
     raw = plan.work / "skybound-profile.txt"
-    argv = [spy, "record", "--pid", str(server.pid), "--rate", "200", "--format", "raw"]
-    argv += ["--function", "--output", str(raw)]
-    log = plan.logs / "py-spy.log"
-    with log.open("wb") as out:
-        spy_proc = subprocess.Popen(
-            argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    try:
-        time.sleep(1.0)
+    with recording(server.pid, raw, plan.logs / "py-spy.log", ["--function"]) as argv:
         load.ask({"cmd": "phase", "mode": "burst"}, 30)
         commits = asyncio.run(plan.events.burst(burst_size(plan, clients), plan.burst_seconds))
         load.ask(
@@ -537,48 +386,21 @@ def _profile_burst(
             plan.drain_timeout + 30,
         )
         reply = load.ask({"cmd": "report"}, 60)
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(spy_proc.pid, signal.SIGINT)
-        try:
-            spy_proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            _end_group(spy_proc, signal.SIGKILL, 5)
-    report.commands.append(_display(argv))
+    report.commands.append(display(argv))
     if not raw.exists():
-        report.profile = [f"py-spy wrote no profile:\n\n```\n{_tail(log)}\n```"]
+        report.profile = [f"py-spy wrote no profile:\n\n```\n{tail(plan.logs / 'py-spy.log')}\n```"]
         return
     delivered = sum(r["events"] for r in reply)
     report.profile = [
-        f"py-spy (`{_display(argv)}`) on `skybound serve` during an extra, "
+        f"py-spy (`{display(argv)}`) on `skybound serve` during an extra, "
         f"unmeasured burst of {commits.count} events to {clients:,} clients "
         f"({delivered:,} deliveries), frames aggregated by function. Idle time is not sampled.",
         "",
-        *summarise_profile(raw),
+        *summarise_stacks(raw, (), other="", project=("",), top=15),
     ]
 
 
 # --- main ------------------------------------------------------------------------------
-
-
-def _client_counts(text: str) -> list[int]:
-    try:
-        counts = [int(part.replace("_", "")) for part in text.split(",")]
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not a list of client counts: {text!r}") from exc
-    if not counts or min(counts) < 1:
-        raise argparse.ArgumentTypeError("client counts must be 1 or more")
-    return counts
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from exc
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
 
 
 def _targets(text: str) -> list[str]:
@@ -594,7 +416,7 @@ def parser() -> argparse.ArgumentParser:
         prog="python -m bench.fanout",
         description="SSE fan-out of database changes: Skybound, a Starlette peer, a bare writer.",
     )
-    p.add_argument("--clients", type=_client_counts, default=[1000, 10000], help="e.g. 1000,10000")
+    p.add_argument("--clients", type=positive_list, default=[1000, 10000], help="e.g. 1000,10000")
     p.add_argument("--targets", type=_targets, default=list(TARGETS), help="skybound,peer,bare")
     p.add_argument("--events", type=int, default=30, help="events of the paced latency phase")
     p.add_argument("--rate", type=float, default=1.0, help="events/s of the latency phase")
@@ -618,7 +440,7 @@ def parser() -> argparse.ArgumentParser:
         "flights (0: none)",
     )
     p.add_argument(
-        "--bulk-transactions", type=_positive, default=3, help="transactions of the bulk phase"
+        "--bulk-transactions", type=positive, default=3, help="transactions of the bulk phase"
     )
     p.add_argument(
         "--drain-timeout", type=float, default=120.0, help="longest wait for a phase's deliveries"
@@ -627,13 +449,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--concurrency", type=int, default=100, help="client handshakes in flight")
     p.add_argument(
         "--loadgen-procs",
-        type=_positive,
+        type=positive,
         default=1,
         help="load generator processes sharing the clients",
     )
     p.add_argument(
         "--rounds",
-        type=_positive,
+        type=positive,
         default=1,
         help="measure every target this many times, interleaved; the table gives medians",
     )
@@ -659,25 +481,6 @@ def _progress(row: Row) -> str:
     )
 
 
-def _invocation(argv: Sequence[str]) -> str:
-    python = os.path.relpath(sys.executable, PROJECT_DIR)
-    return shlex.join([python, "-m", "bench.fanout", *argv])
-
-
-def _versions() -> str:
-    names = ("aiohttp", "asyncpg", "uvloop", "starlette", "sse-starlette", "broadcaster", "uvicorn")
-    found = []
-    for name in names:
-        try:
-            found.append(f"{name} {metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            found.append(f"{name} missing")
-    return (
-        f"Python {platform.python_version()}, {', '.join(found)}; {os.cpu_count()} CPUs, "
-        f"{platform.system()} {platform.release()}"
-    )
-
-
 def _check_installed(targets: Sequence[str]) -> str | None:
     if PEER in targets:
         for module in ("starlette", "sse_starlette", "broadcaster", "uvicorn", "httptools"):
@@ -698,16 +501,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if problem:
         print(f"bench: {problem}", file=sys.stderr)
         return 2
-    run_logs = RESULTS_DIR / "logs" / "fanout"
-    run_logs.mkdir(parents=True, exist_ok=True)
-    for stale in run_logs.glob("*"):
-        stale.unlink()
-
+    run_logs = fresh_dir(LOGS_DIR / "fanout")
     report = Report(
-        command=_invocation(argv),
+        command=invocation("bench.fanout", argv),
         settings={
-            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "machine": _versions(),
+            "date": now(),
+            "machine": machine(packages=PACKAGES),
             "servers": "one process each on 127.0.0.1; Skybound with SKYBOUND_ACCESS_LOG=false "
             "SKYBOUND_LOG_LEVEL=WARNING and every other setting at its default",
         },
@@ -716,21 +515,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         bench_home(None) as (home, _owned),
         guarded_run(home, True, report.notes) as outcome,
     ):
-        print(f"seeding {args.seed_flights:,} legs into {home} ...", flush=True)
-        seed_argv = [skybound_bin(), "seed", "--flights", str(args.seed_flights)]
-        seed_argv += ["--days", str(args.seed_days), "--seed", "1"]
-        status, output, _wall = run_bounded(seed_argv, _env(home), 600, run_logs / "seed.log")
-        if status != 0:
-            raise BenchError(f"{_display(seed_argv)} failed with {status}:\n{output[-2000:]}")
-        report.commands.append(f"{_env_shown(home)} {_display(seed_argv)}")
-
-        # The bench holds the embedded PostgreSQL for the whole run: Skybound attaches to
-        # it through SKYBOUND_HOME (and leaves it running on exit), the peers use its URL.
-        from foundation.embedded import EmbeddedPostgres
-
-        outcome.postgres = pg = EmbeddedPostgres(home / "pgdata")
-        pg.start()
-        dsn = dsn_for(home / "pgdata")
+        seed_home(home, True, args.seed_flights, args.seed_days, 600, run_logs, report.commands)
+        # Skybound attaches to the held PostgreSQL through SKYBOUND_HOME, the peers use its URL.
+        dsn = outcome.hold_postgres()
         board = asyncio.run(prepare(dsn))
         work = home / "work"
         work.mkdir()
@@ -796,9 +583,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         "every target's events are the same UPDATE; Skybound's capture trigger and the peers' "
         "NOTIFY trigger both fire for each, so the database does the same work for every target"
     )
-    text = render(report)
-    print(text)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(text)
-    print(f"written to {_display([str(args.output.resolve())])}")
+    write(render(report), args.output)
     return code

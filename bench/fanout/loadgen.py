@@ -27,16 +27,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
-import sys
 import time
 from array import array
 from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 import uvloop
+
+from bench.harness.load import Instants, answer_commands
 
 AT = b'"at"'
 PING = b": ping"
@@ -61,7 +60,7 @@ class Stats:
         self.lost: Counter[str] = Counter()
         self.bad_at = 0
         self.pings = 0
-        self._instants: dict[bytes, float] = {}
+        self._instants = Instants()
 
     def reset(self, mode: str) -> None:
         self.mode = mode
@@ -75,15 +74,10 @@ class Stats:
         self._instants.clear()
 
     def instant(self, text: bytes) -> float | None:
-        """Epoch seconds of an ISO timestamp; every client sees the same ones, so cache them."""
-        value = self._instants.get(text)
+        """Epoch seconds of an event's ``at``; one that does not parse is counted."""
+        value = self._instants(text)
         if value is None:
-            try:
-                value = datetime.fromisoformat(text.decode()).timestamp()
-            except ValueError:
-                self.bad_at += 1
-                return None
-            self._instants[text] = value
+            self.bad_at += 1
         return value
 
 
@@ -292,29 +286,16 @@ class LoadGenerator:
 
 
 async def run(args: argparse.Namespace) -> None:
-    loop = asyncio.get_running_loop()
     generator = LoadGenerator(args)
-    commands = asyncio.StreamReader()
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(commands), sys.stdin)
     try:
-        while line := await commands.readline():
-            command = json.loads(line)
-            name = command["cmd"]
-            reply: dict[str, Any]
-            if name == "connect":
-                reply = await generator.connect(float(command["timeout"]))
-            elif name == "phase":
-                reply = generator.phase(command["mode"])
-            elif name == "wait":
-                reply = await generator.wait(int(command["per_client"]), float(command["timeout"]))
-            elif name == "report":
-                reply = generator.report(command.get("latencies"))
-            elif name == "quit":
-                break
-            else:
-                reply = {"error": f"unknown command {name!r}"}
-            sys.stdout.write(json.dumps(reply) + "\n")
-            sys.stdout.flush()
+        await answer_commands(
+            {
+                "connect": lambda c: generator.connect(float(c["timeout"])),
+                "phase": lambda c: generator.phase(c["mode"]),
+                "wait": lambda c: generator.wait(int(c["per_client"]), float(c["timeout"])),
+                "report": lambda c: generator.report(c.get("latencies")),
+            }
+        )
     finally:
         generator.close()
         with contextlib.suppress(Exception):

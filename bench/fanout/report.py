@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+from bench.harness.report import commands_section, header, notes_section, number, percent
+from bench.harness.stats import median, ratio
 
 SKYBOUND = "skybound"
 PEER = "peer"
@@ -99,11 +101,6 @@ class Row:
         return (self.rss_connected_kb - self.rss_before_kb) / self.connected
 
 
-def _median(rows: Sequence[Row], value: Callable[[Row], float | None]) -> float | None:
-    values = [v for v in (value(r) for r in rows) if v is not None]
-    return statistics.median(values) if values else None
-
-
 @dataclass(frozen=True)
 class Summary:
     """One target at one client count: the median of its rounds."""
@@ -132,15 +129,15 @@ class Summary:
             clients=first.clients,
             rounds=len(rows),
             connected=min(r.connected for r in rows),
-            connect_seconds=_median(rows, lambda r: r.connect_seconds),
-            p50_ms=_median(rows, lambda r: r.p50_ms),
-            p99_ms=_median(rows, lambda r: r.p99_ms),
-            peak_rate=_median(rows, lambda r: r.peak_rate),
-            kb_per_client=_median(rows, lambda r: r.kb_per_client),
-            per_cpu_second=_median(rows, lambda r: r.per_cpu_second),
-            bulk_rate=_median(rows, lambda r: r.bulk_rate),
-            bulk_cpu_us=_median(rows, lambda r: r.bulk_cpu_us),
-            bulk_writes_per_delivery=_median(rows, lambda r: r.bulk_writes_per_delivery),
+            connect_seconds=median(r.connect_seconds for r in rows),
+            p50_ms=median(r.p50_ms for r in rows),
+            p99_ms=median(r.p99_ms for r in rows),
+            peak_rate=median(r.peak_rate for r in rows),
+            kb_per_client=median(r.kb_per_client for r in rows),
+            per_cpu_second=median(r.per_cpu_second for r in rows),
+            bulk_rate=median(r.bulk_rate for r in rows),
+            bulk_cpu_us=median(r.bulk_cpu_us for r in rows),
+            bulk_writes_per_delivery=median(r.bulk_writes_per_delivery for r in rows),
         )
 
 
@@ -170,22 +167,9 @@ class Report:
         theirs = self.find(other, mine.clients)
         if theirs is None:
             return None
-        a, b = (
-            (mine.per_cpu_second, theirs.per_cpu_second)
-            if per_cpu
-            else (mine.peak_rate, theirs.peak_rate)
-        )
-        if a is None or not b:
-            return None
-        return a / b
-
-
-def _num(value: float | None, digits: int = 1) -> str:
-    return "n/a" if value is None else f"{value:,.{digits}f}"
-
-
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.0%}"
+        if per_cpu:
+            return ratio(mine.per_cpu_second, theirs.per_cpu_second)
+        return ratio(mine.peak_rate, theirs.peak_rate)
 
 
 def _ratio(value: float | None) -> str:
@@ -212,8 +196,8 @@ def _bulk(report: Report) -> list[str]:
         if s.bulk_rate is None and s.bulk_cpu_us is None:
             continue
         out.append(
-            f"| {s.label} | {s.clients:,} | {_num(s.bulk_rate, 0)} | {_num(s.bulk_cpu_us, 2)} "
-            f"| {_num(s.bulk_writes_per_delivery, 3)} |"
+            f"| {s.label} | {s.clients:,} | {number(s.bulk_rate, 0)} | {number(s.bulk_cpu_us, 2)} "
+            f"| {number(s.bulk_writes_per_delivery, 3)} |"
         )
     out += [
         "",
@@ -229,8 +213,8 @@ def _bulk(report: Report) -> list[str]:
     for row in sorted(bulk_rows, key=lambda r: (r.clients, ORDER.get(r.target, 9), r.round)):
         out.append(
             f"| {row.label} | {row.clients:,} | {row.round} | {row.bulk_deliveries:,} / "
-            f"{row.bulk_expected:,} | {_num(row.bulk_seconds, 2)} | "
-            f"{_num(row.bulk_cpu_seconds, 2)} | "
+            f"{row.bulk_expected:,} | {number(row.bulk_seconds, 2)} | "
+            f"{number(row.bulk_cpu_seconds, 2)} | "
             f"{'n/a' if row.bulk_writes is None else f'{row.bulk_writes:,}'} | "
             f"{row.bulk_pings:,} |"
         )
@@ -246,11 +230,11 @@ def _goals(report: Report) -> list[str]:
     vs_bare = report.ratio(row, BARE)
     vs_peer = report.ratio(row, PEER)
     goals = [
-        (f"p50 < {GOAL_P50_MS:g} ms", _num(row.p50_ms), row.p50_ms, GOAL_P50_MS, "<"),
-        (f"p99 < {GOAL_P99_MS:g} ms", _num(row.p99_ms), row.p99_ms, GOAL_P99_MS, "<"),
+        (f"p50 < {GOAL_P50_MS:g} ms", number(row.p50_ms), row.p50_ms, GOAL_P50_MS, "<"),
+        (f"p99 < {GOAL_P99_MS:g} ms", number(row.p99_ms), row.p99_ms, GOAL_P99_MS, "<"),
         (
             f"≥ {GOAL_RATE:,.0f} deliveries/s per process",
-            _num(row.peak_rate, 0),
+            number(row.peak_rate, 0),
             row.peak_rate,
             GOAL_RATE,
             ">=",
@@ -259,7 +243,7 @@ def _goals(report: Report) -> list[str]:
         (f"≥ {GOAL_VS_PEER:g}x peer", _ratio(vs_peer) or "n/a", vs_peer, GOAL_VS_PEER, ">="),
         (
             f"< {GOAL_KB_PER_CLIENT:g} KB per idle connection",
-            _num(row.kb_per_client),
+            number(row.kb_per_client),
             row.kb_per_client,
             GOAL_KB_PER_CLIENT,
             "<",
@@ -290,8 +274,8 @@ def _results(report: Report) -> list[str]:
             clients += f" ({s.connected:,} connected)"
         sky = s.target == SKYBOUND
         out.append(
-            f"| {s.label} | {clients} | {_num(s.connect_seconds, 2)} | {_num(s.p50_ms)} | "
-            f"{_num(s.p99_ms)} | {_num(s.peak_rate, 0)} | {_num(s.kb_per_client)} | "
+            f"| {s.label} | {clients} | {number(s.connect_seconds, 2)} | {number(s.p50_ms)} | "
+            f"{number(s.p99_ms)} | {number(s.peak_rate, 0)} | {number(s.kb_per_client)} | "
             f"{_ratio(report.ratio(s, BARE)) if sky else ''} | "
             f"{_ratio(report.ratio(s, PEER)) if sky else ''} |"
         )
@@ -344,12 +328,13 @@ def _details(report: Report) -> list[str]:
         )
         out.append(
             f"| {row.label} | {row.clients:,} | {row.round} | {row.latency_deliveries:,} / "
-            f"{row.latency_expected:,} | {_num(row.max_ms)} | {row.burst_deliveries:,} / "
+            f"{row.latency_expected:,} | {number(row.max_ms)} | {row.burst_deliveries:,} / "
             f"{row.burst_expected:,} ({row.burst_events} events) | "
-            f"{_num(row.burst_seconds, 2)} | {_num(row.bytes_per_event, 0)} | "
-            f"{_pct(row.server_cpu)} | {_pct(row.loadgen_cpu)} | {_pct(row.machine_cpu)} | "
-            f"{_num(row.load_average)} | {_num(row.per_cpu_second, 0)} | "
-            f"{_num(row.burst_writes_per_delivery, 3)} | {rss} |"
+            f"{number(row.burst_seconds, 2)} | {number(row.bytes_per_event, 0)} | "
+            f"{percent(row.server_cpu)} | {percent(row.loadgen_cpu)} | "
+            f"{percent(row.machine_cpu)} | "
+            f"{number(row.load_average)} | {number(row.per_cpu_second, 0)} | "
+            f"{number(row.burst_writes_per_delivery, 3)} | {rss} |"
         )
     out += [
         "",
@@ -369,8 +354,7 @@ def _details(report: Report) -> list[str]:
 
 
 def render(report: Report) -> str:
-    out = ["# Fan-out benchmark", "", f"Command: `{report.command}`", ""]
-    out += [f"- {k}: {v}" for k, v in report.settings.items()]
+    out = header("Fan-out benchmark", report.command, report.settings)
     out += ["", *_results(report), *_bulk(report), *_goals(report), *_details(report)]
     notes = [*report.notes]
     for row in report.rows:
@@ -378,8 +362,7 @@ def render(report: Report) -> str:
             f" (round {row.round})" if any(r.round > 1 for r in report.rows) else ""
         )
         notes += [f"{where}: {n}" for n in row.notes]
-    out += ["## Notes", "", *[f"- {n}" for n in notes], ""]
+    out += notes_section(notes)
     if report.profile:
         out += ["## Profile", "", *report.profile, ""]
-    out += ["## Commands run", "", "```sh", *report.commands, "```", ""]
-    return "\n".join(out)
+    return "\n".join([*out, *commands_section(report.commands)])

@@ -8,46 +8,31 @@ import inspect
 import json
 import math
 import os
-import platform
-import shlex
-import shutil
-import signal
-import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench.foundation import (
-    FOREIGN_ENV,
-    HOST,
-    PROJECT_DIR,
-    RESULTS_DIR,
-    BenchError,
-    Service,
-    _display,
-    _end_group,
-    _env,
-    _free_port,
-    bench_home,
-    guarded_run,
-    run_bounded,
-    seed,
+from bench.harness import HOST, RESULTS_DIR, BenchError
+from bench.harness.options import positive_list
+from bench.harness.postgres import bench_home, guarded_run, postmaster_pid
+from bench.harness.processes import run_bounded
+from bench.harness.pyspy import MISSING, py_spy_bin, recording
+from bench.harness.report import display, fresh_dir, invocation, write
+from bench.harness.servers import (
+    Server,
+    free_port,
+    seed_home,
+    shown_env,
     skybound_bin,
+    skybound_env,
 )
+from bench.harness.usage import pass_cpu
+from bench.harness.versions import code_changed, postgres, run_settings
 from bench.search import breakdown, explain
-from bench.search.database import (
-    dsn_for,
-    group_cpu,
-    machine_busy,
-    postgres_cpu,
-    repair_indexes,
-    search_indexes_dropped,
-)
+from bench.search.database import repair_indexes, search_indexes_dropped
 from bench.search.mix import (
     LABELS,
     Network,
@@ -62,8 +47,6 @@ from bench.search.profile import summarise_profile
 from bench.search.report import CACHED, CACHED_SLICES, NAIVE, UNCACHED, Pass, Report, render
 
 WORK_DIR = RESULTS_DIR / "search"
-# Settings that would send the server elsewhere or share its cache with another process.
-OTHER_ENV = (*FOREIGN_ENV, "REDIS_URL")
 WARM_SEARCHES = 100
 # Cached runs: warm-up passes (each request on a new connection, so every worker sees
 # every search sooner or later) until each worker holds this share of the mix's slices,
@@ -77,61 +60,7 @@ NOISY_CORES = 0.5
 MAX_ATTEMPTS = 3
 
 
-class Server(Service):
-    """A ``skybound serve`` in its own process group (the leader is the first worker)."""
-
-    @property
-    def pid(self) -> int:
-        assert self._proc is not None
-        return self._proc.pid
-
-
-# --- environment and commands -----------------------------------------------------------
-
-
-def server_env(home: Path, **settings: str) -> dict[str, str]:
-    env = {k: v for k, v in _env(home).items() if k not in OTHER_ENV}
-    env.update(settings)
-    return env
-
-
-def _shown_env(env: dict[str, str]) -> str:
-    return " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items() if k.startswith("SKYBOUND_"))
-
-
-def _versions() -> str:
-    import aiohttp
-
-    pg = "PostgreSQL 16 (pgserver " + metadata.version("pgserver") + ")"
-    return (
-        f"Python {platform.python_version()}, aiohttp {aiohttp.__version__}, asyncpg "
-        f"{metadata.version('asyncpg')}, uvloop {metadata.version('uvloop')}, {pg}, "
-        f"{os.cpu_count()} CPUs, {platform.system()} {platform.release()}"
-    )
-
-
-def code_version() -> str:
-    """The commit being measured, and whether the server's code differs from it."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=PROJECT_DIR,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "server", "domain", "handlers", "streams"],
-            cwd=PROJECT_DIR,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown (not a git checkout)"
-    return head + (" with uncommitted changes to the server's code" if dirty else "")
+# --- the mix ---------------------------------------------------------------------------
 
 
 def write_mix(path: Path, searches: Sequence[Search]) -> None:
@@ -191,21 +120,16 @@ def load(
         argv.append("--fresh-connections")
     searches = mix.read_text().count("\n")
     bound = searches * plan.args.timeout / concurrency + 120
-    pgdata = plan.home / "pgdata"
-    server_before, pg_before = group_cpu(server.pid), postgres_cpu(pgdata)
-    busy_before = machine_busy()
-    code, output, wall = run_bounded(argv, dict(os.environ), bound, WORK_DIR / f"{name}.log")
-    busy = machine_busy() - busy_before
-    server_cpu = group_cpu(server.pid) - server_before
-    pg_cpu = postgres_cpu(pgdata) - pg_before
+    with pass_cpu(server.pid, postmaster_pid(plan.home / "pgdata")) as cpu:
+        code, output, wall = run_bounded(argv, dict(os.environ), bound, WORK_DIR / f"{name}.log")
     if code != 0:
         raise BenchError(f"load generator failed with {code}:\n{output[-2000:]}")
     if record:
-        plan.report.commands.append(_display(argv))
+        plan.report.commands.append(display(argv))
     raw = json.loads(out.read_text())
     # Cores kept busy by everything else on the machine during the pass: the noise.
-    raw["others"] = max(0.0, busy - server_cpu - pg_cpu - raw["cpu"]) / wall if wall else 0.0
-    return server_cpu, pg_cpu, wall, raw
+    raw["others"] = cpu.others(raw["cpu"], wall)
+    return cpu.server, cpu.postgres, wall, raw
 
 
 def measured(
@@ -371,23 +295,15 @@ def cache_ratios(
 
 def profile(plan: Plan, server: Server, url: str, title: str, name: str, mix: Path) -> None:
     """An extra, unmeasured pass at the highest client count with py-spy on the worker."""
-    py_spy = Path(sys.executable).parent / "py-spy"
-    if not py_spy.exists():
-        plan.report.notes.append("py-spy not installed (pip install py-spy): no profile")
+    if py_spy_bin() is None:
+        plan.report.notes.append(MISSING)
         return
     raw = WORK_DIR / f"{name}.raw"
-    argv = [str(py_spy), "record", "--pid", str(server.pid), "--rate", str(PROFILE_RATE),
-            "--nonblocking", "--format", "raw", "--nolineno", "-o", str(raw)]  # fmt: skip
     print(f"  profiling: {title} ...", flush=True)
-    with (WORK_DIR / f"{name}.log").open("wb") as log:
-        spy = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        time.sleep(1.0)  # attached before the load starts
+    options = ["--nonblocking", "--nolineno"]
+    with recording(server.pid, raw, WORK_DIR / f"{name}.log", options) as argv:
         load(plan, server, url, mix, plan.args.clients[-1], name, record=False)
-    finally:
-        # SIGINT makes py-spy write what it sampled.
-        _end_group(spy, signal.SIGINT, 30)
-    plan.report.commands.append(_display(argv) + "  # during one more pass of the mix")
+    plan.report.commands.append(display(argv) + "  # during one more pass of the mix")
     if raw.exists():
         plan.report.profiles[title] = summarise_profile(raw)
     else:
@@ -398,28 +314,21 @@ def profile(plan: Plan, server: Server, url: str, title: str, name: str, mix: Pa
 
 
 def _serve(plan: Plan, workers: int, name: str, **settings: str) -> tuple[Server, str, str]:
-    port = _free_port()
+    port = free_port()
     argv = [skybound_bin(), "serve", "--port", str(port), "--workers", str(workers)]
-    env = server_env(plan.home, **settings)
+    env = skybound_env(plan.home, **settings)
     base = f"http://{HOST}:{port}"
     server = Server(name, argv, env, f"{base}/readyz", WORK_DIR / f"{name}.log")
-    plan.report.commands.append(f"{_shown_env(env)} {_display(argv)} &")
+    plan.report.commands.append(f"{shown_env(env)} {display(argv)} &")
     return server, base, f"{base}/v1/search"
 
 
 def _stopped(plan: Plan, server: Server) -> None:
     server.stop()
-    plan.report.notes.append(
-        f"`{server.name}`: ready {server.ready_seconds:.1f} s after start, exited "
-        f"{server.stop_seconds:.1f} s after SIGTERM with code {server.exit_code}"
-        + ("" if server.stopped_cleanly else " (had to be killed)")
-    )
-    logged = [ln for ln in server.log.read_text(errors="replace").splitlines() if ln.strip()]
+    plan.report.notes.append(server.lifetime_note())
+    logged = server.logged_note()
     if logged:
-        plan.report.notes.append(
-            f"`{server.name}` logged {len(logged)} line(s) at WARNING or above; first: "
-            f"`{logged[0][:300]}`"
-        )
+        plan.report.notes.append(logged)
 
 
 def measure_workers(plan: Plan, workers: int) -> None:
@@ -503,12 +412,12 @@ def prepare_mix(plan: Plan) -> list[Search]:
         f"one-stop pairs, {len(network.two_stop):,} two-stop pairs; dates "
         f"{network.first_date}..{network.last_date} (origin-local); "
         f"{plan.slice_keys:,} distinct slices; written to "
-        f"{_display([str(plan.mix_file)])}"
+        f"{display([str(plan.mix_file)])}"
     )
     if len(naive) < len(mix):
         plan.report.settings["naive baseline"] = (
             f"the first {len(naive)} searches of each category in the same shares "
-            f"({_display([str(plan.naive_file)])})"
+            f"({display([str(plan.naive_file)])})"
         )
     return mix
 
@@ -521,7 +430,7 @@ def run_explain(plan: Plan) -> None:
     plan.report.explain = [
         f"EXPLAIN (ANALYZE, BUFFERS) of a two-stop search {setting['origin']} to "
         f"{setting['destination']} on {setting['day']} and of {setting['origin']}'s "
-        f"departures board, in full in {_display([str(path)])}:",
+        f"departures board, in full in {display([str(path)])}:",
         "",
         "| query | scans | execution ms (custom plan / generic plan) |",
         "|---|---|---:|",
@@ -562,16 +471,6 @@ def run_breakdown(plan: Plan, mix: Sequence[Search]) -> None:
 # --- main -------------------------------------------------------------------------------
 
 
-def _int_list(text: str) -> list[int]:
-    try:
-        values = [int(part) for part in text.split(",")]
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not a list of numbers: {text!r}") from exc
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError("values must be 1 or more")
-    return values
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bench.search",
@@ -585,8 +484,8 @@ def _parser() -> argparse.ArgumentParser:
     add("--home", type=Path, help="use this already-seeded SKYBOUND_HOME instead of seeding")
     add("--searches", type=int, default=1000, help="searches in the mix (1000)")
     add("--mix-seed", type=int, default=1, help="random seed of the mix (1)")
-    add("--clients", type=_int_list, default=[1, 16], help="requests in flight, e.g. 1,16")
-    add("--workers", type=_int_list, default=[1, 2], help="server processes, e.g. 1,2")
+    add("--clients", type=positive_list, default=[1, 16], help="requests in flight, e.g. 1,16")
+    add("--workers", type=positive_list, default=[1, 2], help="server processes, e.g. 1,2")
     add("--timeout", type=float, default=10.0, help="client timeout per search, s (10)")
     add("--naive-searches", type=int, default=1000, help="searches of the naive baseline")
     add("--no-naive", dest="naive", action="store_false", help="skip the naive baseline")
@@ -597,23 +496,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _invocation(argv: Sequence[str]) -> str:
-    python = os.path.relpath(sys.executable, PROJECT_DIR)
-    return shlex.join([python, "-m", "bench.search", *argv])
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
     args.clients = sorted(set(args.clients))
-    shutil.rmtree(WORK_DIR, ignore_errors=True)
-    WORK_DIR.mkdir(parents=True)
+    fresh_dir(WORK_DIR)
     report = Report(
-        command=_invocation(argv),
+        command=invocation("bench.search", argv),
         settings={
-            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "machine": _versions(),
-            "code": code_version(),
+            **run_settings(postgres()),
             "load": (
                 f"`bench/search/loadgen.py` (aiohttp client on uvloop, its own process), "
                 f"POST /v1/search, clients {args.clients}, client timeout {args.timeout:g} s, "
@@ -642,23 +533,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         bench_home(args.home) as (home, owned),
         guarded_run(home, owned, report.notes) as outcome,
     ):
-        if owned:
-            print(f"seeding {args.seed_flights:,} legs into {home} ...", flush=True)
-            seeded = seed(home, args.seed_flights, args.seed_days, args.seed_timeout, WORK_DIR)
-            report.commands.append(f"{_shown_env(server_env(home))} {seeded.command}")
-            report.settings["data"] = (
-                f"`{seeded.command}`: {seeded.flights:,} legs, {seeded.cabins:,} cabins in "
-                f"{seeded.seconds:.1f} s"
-            )
-        else:
-            report.settings["data"] = f"an already seeded home ({home})"
-        # The bench holds the embedded PostgreSQL for the whole run; each `skybound serve`
-        # attaches to it through SKYBOUND_HOME and leaves it running when it exits.
-        from foundation.embedded import EmbeddedPostgres
-
-        outcome.postgres = pg = EmbeddedPostgres(home / "pgdata")
-        pg.start()
-        dsn = dsn_for(home / "pgdata")
+        seeded = seed_home(home, owned, args.seed_flights, args.seed_days, args.seed_timeout,
+                           WORK_DIR, report.commands)  # fmt: skip
+        report.settings["data"] = (
+            seeded.described() if seeded else f"an already seeded home ({home})"
+        )
+        dsn = outcome.hold_postgres()
         plan = Plan(args, home, dsn, report)
         repaired = asyncio.run(repair_indexes(dsn))
         if repaired:
@@ -674,17 +554,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.breakdown_searches:
             run_breakdown(plan, mix)
     code = outcome.code
-    finished = code_version()
-    if finished != report.settings["code"]:
+    finished = code_changed(report.settings["code"])
+    if finished:
         report.notes.append(
             f"the code changed during the run (now {finished}): servers started after the "
             "change ran the new code, so compare rows of the same worker count with care"
         )
-    text = render(report)
-    print(text)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(text)
-    print(f"written to {_display([str(args.output.resolve())])}")
+    write(render(report), args.output)
     return code
 
 

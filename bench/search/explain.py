@@ -203,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, help="also write the Markdown here")
     args = parser.parse_args(argv)
 
-    from bench.search.database import dsn_for
+    from bench.harness.postgres import dsn_for
     from foundation.embedded import EmbeddedPostgres
 
     pg = EmbeddedPostgres(args.home.resolve() / "pgdata")

@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import json
 import re
-import resource
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,8 +26,8 @@ from pathlib import Path
 import aiohttp
 import uvloop
 
-TIMEOUT = -1
-CONNECTION_ERROR = -2
+from bench.harness.load import CONNECTION_ERROR, TIMEOUT, own_cpu
+
 _TOTAL = re.compile(rb'"total_offers":(\d+)')
 _HEADERS = {"Content-Type": "application/json"}
 
@@ -90,12 +89,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     for line in args.mix.read_text().splitlines():
         item = json.loads(line)
         searches.append((int(item["index"]), json.dumps(item["body"]).encode()))
-    before = resource.getrusage(resource.RUSAGE_SELF)
+    before = own_cpu()
     wall, results = uvloop.run(
         run(args.url, searches, args.concurrency, args.timeout, args.fresh_connections)
     )
-    after = resource.getrusage(resource.RUSAGE_SELF)
-    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    cpu = own_cpu() - before
     args.out.write_text(json.dumps({"wall": wall, "cpu": cpu, "results": results}))
     ok = sum(1 for r in results if r[1] == 200)
     print(f"{len(results)} searches in {wall:.2f} s, {ok} answered 200", flush=True)

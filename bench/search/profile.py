@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.pyspy import summarise as summarise_stacks
+from bench.harness.pyspy import summarise as summarise_stacks
 
 AREAS = (
     ("run_app (aiohttp/web.py", "event loop and sockets (uvloop, C code under run_app)"),
@@ -21,7 +21,8 @@ AREAS = (
     ("asyncpg/", "asyncpg: protocol, records"),
     ("pydantic", "pydantic: models, validation, JSON"),
     ("aiohttp/", "aiohttp: HTTP"),
-    ("server/", "server: middleware, metrics, logs"),
+    ("api/", "api: middleware, API wrapper"),
+    ("foundation/", "foundation: metrics, logs, database"),
     ("prometheus_client/", "prometheus_client"),
 )
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bench.search.loadgen import CONNECTION_ERROR, TIMEOUT
+from bench.harness.load import CONNECTION_ERROR, TIMEOUT
+from bench.harness.report import commands_section, header, notes_section
+from bench.harness.stats import percentile
 from bench.search.mix import CATEGORIES, LABELS, ONE_WAY_1, ROUND_TRIP
 
 UNCACHED = "uncached"
@@ -20,14 +21,6 @@ GOAL_UNCACHED_P50_MS = 20.0
 GOAL_UNCACHED_P95_MS = 60.0
 GOAL_CACHED_P50_MS = 2.0
 GOAL_UNCACHED_RATE_2W = 300.0
-
-
-def percentile(ordered: Sequence[float], fraction: float) -> float:
-    """Nearest-rank percentile of an already sorted sequence."""
-    if not ordered:
-        return float("nan")
-    rank = max(1, min(len(ordered), int(fraction * len(ordered) + 0.999999)))
-    return ordered[rank - 1]
 
 
 @dataclass
@@ -237,8 +230,7 @@ def answers(report: Report) -> list[str]:
 
 
 def render(report: Report) -> str:
-    out = ["# Search benchmark", "", f"Command: `{report.command}`", ""]
-    out += [f"- {k}: {v}" for k, v in report.settings.items()]
+    out = header("Search benchmark", report.command, report.settings)
     out += ["", "## Results", "", *results_table(report), ""]
     out += [
         "Latencies in ms, from the load generator: request sent to response read, any status "
@@ -265,6 +257,4 @@ def render(report: Report) -> str:
         out += [f"## Profile: {title}", "", *lines, ""]
     if report.explain:
         out += ["## Plans", "", *report.explain, ""]
-    out += ["## Notes", "", *[f"- {n}" for n in report.notes], ""]
-    out += ["## Commands run", "", "```sh", *report.commands, "```", ""]
-    return "\n".join(out)
+    return "\n".join([*out, *notes_section(report.notes), *commands_section(report.commands)])

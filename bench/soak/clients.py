@@ -22,10 +22,11 @@ import struct
 import time
 from array import array
 from collections import Counter
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
+
+from bench.harness.load import Instants
 
 if TYPE_CHECKING:
     from bench.soak.loadgen import LoadGenerator
@@ -100,7 +101,8 @@ class Clock:
         self.t0: float | None = None
         self.minutes = 0
         self.rows: dict[int, Minute] = {}
-        self._instants: dict[bytes, float] = {}
+        # Epoch seconds of the events' timestamps.
+        self.instant = Instants()
 
     def index(self, now: float) -> int:
         if self.t0 is None or now < self.t0:
@@ -112,18 +114,8 @@ class Clock:
         row = self.rows.get(i)
         if row is None:
             row = self.rows[i] = Minute()
-            self._instants.clear()  # one minute's events are enough to keep parsed
+            self.instant.clear()  # one minute's events are enough to keep parsed
         return row
-
-    def instant(self, text: bytes) -> float | None:
-        value = self._instants.get(text)
-        if value is None:
-            try:
-                value = datetime.fromisoformat(text.decode()).timestamp()
-            except ValueError:
-                return None
-            self._instants[text] = value
-        return value
 
 
 # --- what a client has received ---------------------------------------------------------

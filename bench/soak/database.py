@@ -20,17 +20,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-# The airports with the most departures on their live boards (an hour ago to 11 hours on),
-# and those departures: the flights the writer changes.
-_BUSIEST = """
-SELECT origin, array_agg(id ORDER BY scheduled_departure, id) AS ids
-FROM flights
-WHERE scheduled_departure >= now() - interval '1 hour'
-  AND scheduled_departure < now() + interval '11 hours'
-GROUP BY origin
-ORDER BY count(*) DESC, origin
-LIMIT $1
-"""
+from bench.harness.boards import busiest_boards
 
 _GATE_CHANGE = "UPDATE flights SET departure_gate = $2 WHERE id = $1"
 # A different estimate each time: the sequence number, in seconds after the schedule.
@@ -50,15 +40,13 @@ class Watched:
 
 
 async def watched(dsn: str, airports: int) -> Watched:
+    """The busiest ``airports`` boards and their departures: the flights the writer changes."""
     conn = await asyncpg.connect(dsn)
     try:
-        rows = await conn.fetch(_BUSIEST, airports)
+        boards = await busiest_boards(conn, airports)
     finally:
         await conn.close()
-    if not rows:
-        raise RuntimeError("no flight departs in the next hours: seed with --start today")
-    flights = [i for row in rows for i in row["ids"]]
-    return Watched([row["origin"].strip() for row in rows], flights)
+    return Watched([iata for iata, _ids in boards], [i for _iata, ids in boards for i in ids])
 
 
 async def newest_event(dsn: str) -> int:

@@ -6,39 +6,33 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import random
-import shlex
 import sys
 import threading
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench.fanout.database import dsn_for
-from bench.fanout.driver import LoadGenerators, cpu_seconds, machine_busy_seconds
-from bench.foundation import (
-    HOST,
-    PROJECT_DIR,
-    RESULTS_DIR,
-    BenchError,
-    Service,
-    _display,
-    _env,
-    _env_shown,
-    _free_port,
-    _get_status,
-    _tail,
-    bench_home,
-    guarded_run,
-    run_bounded,
+from bench.harness import HOST, RESULTS_DIR, BenchError
+from bench.harness.load import LoadGenerators, raise_open_files_limit
+from bench.harness.options import non_negative, positive
+from bench.harness.postgres import bench_home, guarded_run, postmaster_pid
+from bench.harness.processes import tail
+from bench.harness.report import LOGS_DIR, display, fresh_dir, invocation, now, write
+from bench.harness.servers import (
+    Server,
+    free_port,
+    get_status,
+    seed_home,
+    shown_env,
     skybound_bin,
+    skybound_env,
 )
+from bench.harness.stats import percentile
+from bench.harness.usage import machine_busy, pids_cpu, process_tree, rss_and_fds, tree_cpu
+from bench.harness.versions import code_version, machine
 from bench.soak import database
-from bench.soak.loadgen import raise_open_files_limit
 from bench.soak.report import Minute, Report, percentile_ms, render
 
 WRITER_GRACE_SECONDS = 90.0
@@ -46,72 +40,6 @@ WRITER_GRACE_SECONDS = 90.0
 SSE_DEPARTURES = 0.60
 SSE_ARRIVALS = 0.15
 WS_FLIGHTS = 2  # each WebSocket client: one departures board and this many flights
-
-
-# --- processes -------------------------------------------------------------------------
-
-
-def process_tree(root: int) -> list[int]:
-    """``root`` and every process descending from it (a server's workers, a postmaster's
-    backends)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rpartition(")")[2].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo += children.get(pid, [])
-    return found
-
-
-def tree_cpu_seconds(root: int) -> float:
-    """CPU of ``root`` and its live descendants, plus what its exited children used
-    (``cutime``/``cstime``): PostgreSQL backends come and go, and a sum over the live
-    ones alone would shrink when one exits."""
-    ticks = 0
-    for pid in process_tree(root):
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-        except OSError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])
-        if pid == root:
-            ticks += int(fields[13]) + int(fields[14])
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def rss_and_fds(pids: Sequence[int]) -> tuple[int, int]:
-    """Summed VmRSS (KB) and open file descriptors of these processes."""
-    rss = fds = 0
-    for pid in pids:
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    rss += int(line.split()[1])
-            fds += len(os.listdir(f"/proc/{pid}/fd"))
-        except OSError:
-            continue  # exited between listing and reading
-    return rss, fds
-
-
-class Server(Service):
-    @property
-    def pid(self) -> int:
-        if self._proc is None:
-            raise BenchError(f"{self.name} is not running")
-        return self._proc.pid
-
-    @property
-    def alive(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
 
 
 # --- the clients -----------------------------------------------------------------------
@@ -163,10 +91,10 @@ class Sampler:
     def _cpu(self) -> tuple[float, float, float, list[float], float]:
         return (
             time.monotonic(),
-            tree_cpu_seconds(self.server.pid),
-            tree_cpu_seconds(self.postmaster),
-            [cpu_seconds([pid]) for pid in self.loadgens],
-            machine_busy_seconds(),
+            tree_cpu(self.server.pid),
+            tree_cpu(self.postmaster),
+            [pids_cpu([pid]) for pid in self.loadgens],
+            machine_busy(),
         )
 
     def sample(self, row: Minute, base_url: str) -> None:
@@ -182,12 +110,8 @@ class Sampler:
             row.machine_cpu = (now[4] - self._last[4]) / wall
         self._last = now
         row.load_average = os.getloadavg()[0]
-        status = _get_status(f"{base_url}/readyz")
+        status = get_status(f"{base_url}/readyz")
         row.ready = "200" if status == 200 else f"**{status}**"
-
-
-def postmaster_pid(pgdata: Path) -> int:
-    return int((pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
 
 
 # --- the run ---------------------------------------------------------------------------
@@ -231,18 +155,19 @@ def soak(args: argparse.Namespace, home: Path, dsn: str, report: Report, logs: P
         path.write_text(json.dumps(plan))
         plan_files.append(path)
 
-    port = _free_port()
+    port = free_port()
     argv = [skybound_bin(), "serve", "--port", str(port), "--workers", str(args.workers)]
     base = f"http://{HOST}:{port}"
-    server_log = logs / "skybound.log"
-    report.commands.append(f"{_env_shown(home)} {_display(argv)} &")
+    env = skybound_env(home)
+    report.commands.append(f"{shown_env(env)} {display(argv)} &")
     baseline_id = asyncio.run(database.newest_event(dsn))
-    with Server("skybound serve", argv, _env(home), f"{base}/readyz", server_log) as server:
+    name = f"skybound serve --workers {args.workers}"
+    with Server(name, argv, env, f"{base}/readyz", logs / "skybound.log") as server:
         gen_argvs = [
             [sys.executable, "-m", "bench.soak.loadgen", "--port", str(port), "--plan", str(f)]
             for f in plan_files
         ]
-        report.commands += [_display(a) for a in gen_argvs]
+        report.commands += [display(a) for a in gen_argvs]
         gen_logs = [logs / f"loadgen-{i}.log" for i in range(len(gen_argvs))]
         with LoadGenerators(gen_argvs, gen_logs) as load:
             sampler = Sampler(server, postmaster_pid(home / "pgdata"), load.pids)
@@ -259,7 +184,7 @@ def soak(args: argparse.Namespace, home: Path, dsn: str, report: Report, logs: P
             )
             print(f"  {connected:,} subscribed in {seconds:.1f} s", flush=True)
             if not server.alive:
-                raise BenchError(f"the server exited while clients connected:\n{_tail(server_log)}")
+                raise BenchError(f"the server exited while clients connected:\n{tail(server.log)}")
             sampler.sample(rows[0], base)
 
             t0 = time.time() + 1.0
@@ -329,19 +254,10 @@ def soak(args: argparse.Namespace, home: Path, dsn: str, report: Report, logs: P
             _fold(rows, final, verified, log, report)
             report.minutes = [rows[i] for i in sorted(rows)]
         server.stop()
+    report.notes.append(server.lifetime_note())
     report.notes.append(
-        f"`skybound serve --workers {args.workers}`: ready {server.ready_seconds:.1f} s after "
-        f"start; exited {server.stop_seconds:.1f} s after SIGTERM with code {server.exit_code}"
-        + ("" if server.stopped_cleanly else " (had to be killed)")
+        server.logged_note(width=400) or "the server logged nothing at WARNING or above"
     )
-    logged = [line for line in server_log.read_text(errors="replace").splitlines() if line.strip()]
-    if logged:
-        report.notes.append(
-            f"the server logged {len(logged)} line(s) at WARNING or above; first: "
-            f"`{logged[0][:400]}` (full log: {_display([str(server_log)])})"
-        )
-    else:
-        report.notes.append("the server logged nothing at WARNING or above")
 
 
 def _writer_notes(written: database.Written, args: argparse.Namespace, report: Report) -> None:
@@ -350,8 +266,8 @@ def _writer_notes(written: database.Written, args: argparse.Namespace, report: R
         report.notes.append(
             f"writer: {sum(written.ok.values()):,} UPDATEs of "
             f"{int(args.rate * args.minutes * 60):,} planned, median "
-            f"{commits[len(commits) // 2] * 1000:.2f} ms, p99 "
-            f"{commits[int(len(commits) * 0.99)] * 1000:.2f} ms each; at most "
+            f"{percentile(commits, 0.5) * 1000:.2f} ms, p99 "
+            f"{percentile(commits, 0.99) * 1000:.2f} ms each; at most "
             f"{written.behind_max:.2f} s behind its schedule"
         )
     if written.failed:
@@ -395,80 +311,31 @@ def _fold(
 # --- main ------------------------------------------------------------------------------
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
-
-
-def _count(text: str) -> int:
-    value = int(text.replace("_", ""))
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return value
-
-
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m bench.soak",
         description="A bounded soak: SSE and WebSocket clients that leave and resume, "
         "events written by SQL, losses counted by id against change_events.",
     )
-    p.add_argument("--minutes", type=_positive, default=10, help="length of the run (10)")
-    p.add_argument("--sse", type=_count, default=2000, help="SSE clients (2000)")
-    p.add_argument("--ws", type=_count, default=500, help="WebSocket clients (500)")
+    p.add_argument("--minutes", type=positive, default=10, help="length of the run (10)")
+    p.add_argument("--sse", type=non_negative, default=2000, help="SSE clients (2000)")
+    p.add_argument("--ws", type=non_negative, default=500, help="WebSocket clients (500)")
     p.add_argument("--churn", type=float, default=50.0, help="clients leaving per second (50)")
     p.add_argument("--rate", type=float, default=200.0, help="events written per second (200)")
-    p.add_argument("--workers", type=_positive, default=1, help="skybound serve --workers (1)")
+    p.add_argument("--workers", type=positive, default=1, help="skybound serve --workers (1)")
+    p.add_argument("--loadgen-procs", type=positive, default=2, help="load generator processes (2)")
     p.add_argument(
-        "--loadgen-procs", type=_positive, default=2, help="load generator processes (2)"
-    )
-    p.add_argument(
-        "--airports", type=_positive, default=8, help="airports whose boards are watched (8)"
+        "--airports", type=positive, default=8, help="airports whose boards are watched (8)"
     )
     p.add_argument("--seed", type=int, default=1, help="seeds the data, the plan and the churn")
-    p.add_argument("--seed-flights", type=_positive, default=4000)
-    p.add_argument("--seed-days", type=_positive, default=2)
+    p.add_argument("--seed-flights", type=positive, default=4000)
+    p.add_argument("--seed-days", type=positive, default=2)
     p.add_argument("--connect-timeout", type=float, default=180.0, help="to connect all clients")
     p.add_argument(
         "--drain-timeout", type=float, default=120.0, help="longest wait for the last events"
     )
     p.add_argument("--output", type=Path, default=RESULTS_DIR / "soak.md", help="report file")
     return p
-
-
-def _invocation(argv: Sequence[str]) -> str:
-    python = os.path.relpath(sys.executable, PROJECT_DIR)
-    return shlex.join([python, "-m", "bench.soak", *argv])
-
-
-def _versions() -> str:
-    found = []
-    for name in ("aiohttp", "asyncpg", "uvloop"):
-        try:
-            found.append(f"{name} {metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            found.append(f"{name} missing")
-    return (
-        f"Python {platform.python_version()}, {', '.join(found)}; {os.cpu_count()} CPUs, "
-        f"{platform.system()} {platform.release()}"
-    )
-
-
-def _commit() -> str:
-    head = run_git(["rev-parse", "--short", "HEAD"])
-    dirty = run_git(["status", "--porcelain", "--untracked-files=no"])
-    return f"{head}{' (with uncommitted changes)' if dirty else ''}" if head else "unknown"
-
-
-def run_git(argv: list[str]) -> str:
-    import subprocess
-
-    done = subprocess.run(
-        ["git", *argv], capture_output=True, text=True, timeout=10, check=False, cwd=PROJECT_DIR
-    )
-    return done.stdout.strip() if done.returncode == 0 else ""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -479,38 +346,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     # The server and the load generators inherit this limit.
     files = raise_open_files_limit()
-    logs = RESULTS_DIR / "logs" / "soak"
-    logs.mkdir(parents=True, exist_ok=True)
-    for stale in logs.glob("*"):
-        stale.unlink()
+    logs = fresh_dir(LOGS_DIR / "soak")
     report = Report(
-        command=_invocation(argv),
+        command=invocation("bench.soak", argv),
         settings={
-            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "commit": _commit(),
-            "machine": _versions(),
+            "date": now(),
+            "commit": code_version(),
+            "machine": machine(),
             "server": f"`skybound serve --workers {args.workers}` on 127.0.0.1, "
             "SKYBOUND_ACCESS_LOG=false SKYBOUND_LOG_LEVEL=WARNING, every other setting at its "
             f"default; open files limit {files:,}",
         },
     )
     with bench_home(None) as (home, _owned), guarded_run(home, True, report.notes) as outcome:
-        print(f"seeding {args.seed_flights:,} legs into {home} ...", flush=True)
-        seed_argv = [skybound_bin(), "seed", "--flights", str(args.seed_flights)]
-        seed_argv += ["--days", str(args.seed_days), "--seed", str(args.seed)]
-        status, output, _wall = run_bounded(seed_argv, _env(home), 600, logs / "seed.log")
-        if status != 0:
-            raise BenchError(f"{_display(seed_argv)} failed with {status}:\n{output[-2000:]}")
-        report.commands.append(f"{_env_shown(home)} {_display(seed_argv)}")
-        # The bench holds the embedded PostgreSQL; the server attaches through SKYBOUND_HOME.
-        from foundation.embedded import EmbeddedPostgres
-
-        outcome.postgres = pg = EmbeddedPostgres(home / "pgdata")
-        pg.start()
-        soak(args, home, dsn_for(home / "pgdata"), report, logs)
-    text = render(report)
-    print(text)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(text)
-    print(f"written to {_display([str(args.output.resolve())])}")
+        seed_home(home, True, args.seed_flights, args.seed_days, 600, logs, report.commands,
+                  seed_value=args.seed)  # fmt: skip
+        soak(args, home, outcome.hold_postgres(), report, logs)
+    write(render(report), args.output)
     return outcome.code

@@ -27,10 +27,7 @@ import argparse
 import asyncio
 import bisect
 import contextlib
-import json
 import random
-import resource
-import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -39,6 +36,7 @@ from typing import Any
 import orjson
 import uvloop
 
+from bench.harness.load import answer_commands, raise_open_files_limit
 from bench.soak.clients import SSE, WS, Client, Clock, Minute
 
 AWAY_SECONDS = (0.5, 3.0)
@@ -48,16 +46,6 @@ MAX_ATTEMPTS = 30
 TICK_SECONDS = 0.1
 # The final drain gives up once no client has received anything for this long.
 STALL_SECONDS = 20.0
-
-
-def raise_open_files_limit() -> int:
-    """Lift the soft RLIMIT_NOFILE to the hard limit (capped at 20,000); the new soft limit."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = 20_000 if hard == resource.RLIM_INFINITY else min(hard, 20_000)
-    if soft == resource.RLIM_INFINITY or soft >= wanted:
-        return soft
-    resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
-    return wanted
 
 
 class LoadGenerator:
@@ -97,6 +85,14 @@ class LoadGenerator:
             "failures": dict(failures),
             "seconds": max(done, default=None),
         }
+
+    def minute(self, index: int) -> dict[str, Any]:
+        """One minute's counters so far."""
+        return (self.clock.rows.get(index) or Minute()).as_dict()
+
+    def minutes(self) -> dict[str, Any]:
+        """Every minute's counters, the catch-up after the last one included."""
+        return {str(k): v.as_dict() for k, v in self.clock.rows.items()}
 
     def start(self, t0: float, minutes: int, churn: float, seed: int) -> dict[str, Any]:
         self.clock.t0 = t0
@@ -246,41 +242,21 @@ class LoadGenerator:
 
 
 async def run(args: argparse.Namespace) -> None:
-    loop = asyncio.get_running_loop()
     generator = LoadGenerator(args)
-    commands = asyncio.StreamReader()
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(commands), sys.stdin)
     try:
-        while line := await commands.readline():
-            command = json.loads(line)
-            name = command["cmd"]
-            reply: dict[str, Any]
-            if name == "connect":
-                reply = await generator.connect(float(command["timeout"]))
-            elif name == "start":
-                reply = generator.start(
-                    float(command["t0"]),
-                    int(command["minutes"]),
-                    float(command["churn"]),
-                    int(command["seed"]),
-                )
-            elif name == "minute":
-                row = generator.clock.rows.get(int(command["index"]))
-                reply = (row or Minute()).as_dict()
-            elif name == "minutes":
-                reply = {str(k): v.as_dict() for k, v in generator.clock.rows.items()}
-            elif name == "finish":
-                reply = await generator.finish(float(command["timeout"]))
-            elif name == "drain":
-                reply = await generator.drain(command["finals"], float(command["timeout"]))
-            elif name == "verify":
-                reply = generator.verify(command["expected"])
-            elif name == "quit":
-                break
-            else:
-                reply = {"error": f"unknown command {name!r}"}
-            sys.stdout.write(json.dumps(reply) + "\n")
-            sys.stdout.flush()
+        await answer_commands(
+            {
+                "connect": lambda c: generator.connect(float(c["timeout"])),
+                "start": lambda c: generator.start(
+                    float(c["t0"]), int(c["minutes"]), float(c["churn"]), int(c["seed"])
+                ),
+                "minute": lambda c: generator.minute(int(c["index"])),
+                "minutes": lambda c: generator.minutes(),
+                "finish": lambda c: generator.finish(float(c["timeout"])),
+                "drain": lambda c: generator.drain(c["finals"], float(c["timeout"])),
+                "verify": lambda c: generator.verify(c["expected"]),
+            }
+        )
     finally:
         generator.close()
         for task in tuple(generator.tasks):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.harness.report import commands_section, header, notes_section, number, percent
+from bench.harness.stats import nearest_rank
 from bench.soak.clients import BUCKET_BASE
 
 # Flat after warm-up: from the end of minute WARMUP_MINUTES to the end of the run.
@@ -71,7 +72,7 @@ def percentile_ms(histogram: Counter[int], fraction: float) -> float | None:
     total = sum(histogram.values())
     if not total:
         return None
-    rank = max(1, math.ceil(fraction * total))
+    rank = nearest_rank(fraction, total)
     seen = 0
     for bucket in sorted(histogram):
         seen += histogram[bucket]
@@ -104,10 +105,6 @@ class Report:
         for m in self.minutes:
             merged.update(m.latency)
         return merged
-
-
-def _num(value: float | None, digits: int = 1) -> str:
-    return "n/a" if value is None else f"{value:,.{digits}f}"
 
 
 def _mib(kb: int | None) -> str:
@@ -176,14 +173,15 @@ def _table(report: Report) -> list[str]:
         label = "0 (connect)" if m.index == 0 else str(m.index)
         out.append(
             f"| {label} | {m.events:,} | {m.deliveries:,} | {m.lost:,} | {m.dup:,} | {m.ooo:,} "
-            f"| {_num(m.percentile_ms(0.5))} | {_num(m.percentile_ms(0.99))} | {_mib(m.rss_kb)} "
+            f"| {number(m.percentile_ms(0.5))} | {number(m.percentile_ms(0.99))} "
+            f"| {_mib(m.rss_kb)} "
             f"| {_int(m.fds)} | {m.connects:,} | {m.disconnects:,} |"
         )
     merged = report.latency()
     out.append(
         f"| **all** | {report.total('events'):,} | {report.total('deliveries'):,} "
         f"| {report.total('lost'):,} | {report.total('dup'):,} | {report.total('ooo'):,} "
-        f"| {_num(percentile_ms(merged, 0.5))} | {_num(percentile_ms(merged, 0.99))} | | "
+        f"| {number(percentile_ms(merged, 0.5))} | {number(percentile_ms(merged, 0.99))} | | "
         f"| {report.total('connects'):,} | {report.total('disconnects'):,} |"
     )
     out += [
@@ -222,8 +220,9 @@ def _details(report: Report) -> list[str]:
         out.append(
             f"| {m.index} | {m.replayed:,} | {m.orderly:,} / {m.abrupt:,} "
             f"| {_counts(m.server_closes) or '0'} | {_counts(m.connect_failures) or '0'} "
-            f"| {m.resets:,} | {_pct(m.server_cpu)} | {_pct(m.postgres_cpu)} | {gens} "
-            f"| {m.loop_lag_s * 1000:,.0f} | {_pct(m.machine_cpu)} | {_num(m.load_average, 2)} "
+            f"| {m.resets:,} | {percent(m.server_cpu)} | {percent(m.postgres_cpu)} | {gens} "
+            f"| {m.loop_lag_s * 1000:,.0f} | {percent(m.machine_cpu)} "
+            f"| {number(m.load_average, 2)} "
             f"| {m.server_procs} | {m.ready} |"
         )
     out += [
@@ -240,13 +239,8 @@ def _details(report: Report) -> list[str]:
     return out
 
 
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.0%}"
-
-
 def render(report: Report, extra_notes: Iterable[str] = ()) -> str:
-    out = ["# Soak benchmark", "", f"Command: `{report.command}`", ""]
-    out += [f"- {k}: {v}" for k, v in report.settings.items()]
+    out = header("Soak benchmark", report.command, report.settings)
     out += ["", *_goals(report), *_table(report), *_details(report)]
     notes = [*report.notes, *extra_notes]
     ws_errors: Counter[str] = Counter()
@@ -256,6 +250,4 @@ def render(report: Report, extra_notes: Iterable[str] = ()) -> str:
         notes.append(f"WebSocket error frames received: {_counts(ws_errors)}")
     if report.lost_samples:
         notes.append("examples of lost events: " + "; ".join(report.lost_samples))
-    out += ["## Notes", "", *[f"- {n}" for n in notes], ""]
-    out += ["## Commands run", "", "```sh", *report.commands, "```", ""]
-    return "\n".join(out)
+    return "\n".join([*out, *notes_section(notes), *commands_section(report.commands)])

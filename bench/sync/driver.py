@@ -27,20 +27,11 @@ import asyncpg
 import jwt
 import orjson
 
-from bench.foundation import (
-    FOREIGN_ENV,
-    HOST,
-    RESULTS_DIR,
-    BenchError,
-    _env,
-    _free_port,
-    bench_home,
-    seed,
-    skybound_bin,
-)
-from bench.search.database import dsn_for
-from bench.search.driver import Server
-from bench.search.report import percentile
+from bench.harness import HOST, RESULTS_DIR, BenchError
+from bench.harness.postgres import bench_home, dsn_for
+from bench.harness.report import LOGS_DIR, write
+from bench.harness.servers import Server, free_port, seed, skybound_bin, skybound_env
+from bench.harness.stats import percentile
 from bench.sync.data import churn_flights, make_user, user_events_after
 
 GOAL_PULL_MS = 300.0
@@ -249,16 +240,15 @@ async def _run(base: str, dsn: str, secret: str, args: argparse.Namespace, repor
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     report = Report(command="python -m bench.sync " + " ".join(argv or sys.argv[1:]))
-    logs = RESULTS_DIR / "logs" / "sync"
+    logs = LOGS_DIR / "sync"
     logs.mkdir(parents=True, exist_ok=True)
     with bench_home(args.home) as (home, _owned):
         if not (home / "pgdata").exists():
             seeded = seed(home, args.seed_flights, 30, 900.0, logs)
             report.notes.append(f"Seeded {seeded.flights:,} legs in {seeded.seconds:.1f} s.")
-        port = _free_port()
+        port = free_port()
         secret = secrets.token_hex(32)
-        env = {k: v for k, v in _env(home).items() if k not in FOREIGN_ENV}
-        env["SUPABASE_JWT_SECRET"] = secret
+        env = skybound_env(home, SUPABASE_JWT_SECRET=secret)
         base = f"http://{HOST}:{port}"
         argv_serve = [skybound_bin(), "serve", "--port", str(port), "--workers", "1"]
         with Server("skybound", argv_serve, env, f"{base}/readyz", logs / "serve.log") as server:
@@ -268,8 +258,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f} at the end; client, "
         "server (one worker) and PostgreSQL on the same machine."
     )
-    text = render(report)
-    print(text)
-    RESULTS_DIR.mkdir(exist_ok=True)
-    (RESULTS_DIR / "sync.md").write_text(text)
+    write(render(report), RESULTS_DIR / "sync.md")
     return 0

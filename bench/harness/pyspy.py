@@ -1,4 +1,5 @@
-"""py-spy raw stacks summarised: CPU samples by area of the code, and the top frames.
+"""py-spy: recording a server while a pass runs, and its raw stacks summarised (CPU samples
+by area of the code, and the top frames).
 
 py-spy samples Python frames only: time in C (uvloop, orjson, pydantic-core, asyncpg's
 protocol, the garbage collector) is charged to the Python frame that called it. Idle time
@@ -7,11 +8,46 @@ is not sampled.
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import subprocess
+import sys
+import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from bench.harness.processes import end_group
+
 Areas = Sequence[tuple[str, str]]
+RATE = 200
+MISSING = "py-spy not installed (pip install py-spy): no profile"
+
+
+def py_spy_bin() -> str | None:
+    """py-spy of this virtualenv (``pip install py-spy``), if installed."""
+    beside = Path(sys.executable).parent / "py-spy"
+    return str(beside) if beside.exists() else None
+
+
+@contextlib.contextmanager
+def recording(
+    pid: int, raw: Path, log: Path, options: Sequence[str] = ("--nolineno",), rate: int = RATE
+) -> Iterator[list[str]]:
+    """py-spy sampling ``pid`` into ``raw`` (collapsed stacks) during the block; yields its
+    command line. Attached a second before the block starts; SIGINT makes it write out."""
+    spy = py_spy_bin()
+    if spy is None:
+        raise FileNotFoundError(MISSING)
+    argv = [spy, "record", "--pid", str(pid), "--rate", str(rate), "--format", "raw"]
+    argv += [*options, "--output", str(raw)]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        time.sleep(1.0)
+        yield argv
+    finally:
+        end_group(proc, signal.SIGINT, 60)
 
 
 def summarise(

@@ -1,0 +1,3 @@
+from bench.throughput.driver import main
+
+raise SystemExit(main())
