@@ -29,9 +29,10 @@ from domain.identity.tokens import Claims
 from domain.seating import SeatMapUnavailable
 from foundation.errors import AirportNotFound, FlightNotFound, SkyboundError
 from foundation.models import StrictModel
+from streams.catchup import plan_catch_up
 from streams.events import ChangeEvent
 from streams.positions import InvalidPosition, Position
-from streams.realtime import Realtime, catch_up
+from streams.realtime import Realtime
 from streams.sinks import TransportSink
 from streams.sse import http_chunk, sse_event, sse_retry
 from streams.topics import board_topic, flight_topic, seats_topic, snapshot_for, user_topic
@@ -147,7 +148,7 @@ async def _send_catch_up(
     it returns, instead of living in the handler's frame as long as the stream: with
     ten thousand display boards that is most of the memory per connection.
     """
-    plan = await catch_up(realtime, request.app[pool_key], topic, since)
+    plan = await plan_catch_up(realtime, request.app[pool_key], topic, since)
     position = realtime.position(plan.live_after)
     if plan.reset_reason is not None:
         data = orjson.dumps({"reason": plan.reset_reason}).decode()

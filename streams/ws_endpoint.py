@@ -31,10 +31,11 @@ from domain.identity.tickets import redeem_ticket
 from domain.identity.tokens import Claims, Unauthorized
 from foundation.database import UNREACHABLE
 from foundation.errors import SkyboundError
+from streams.catchup import plan_catch_up
 from streams.events import ChangeEvent, websocket_text_frame, ws_event_message
 from streams.hub import Subscription
 from streams.positions import InvalidPosition, Position
-from streams.realtime import Realtime, catch_up
+from streams.realtime import Realtime
 from streams.sinks import TransportSink
 from streams.topics import InvalidTopic, Topic, parse_topic, snapshot_for
 
@@ -171,7 +172,7 @@ class WebSocketSession:
         subscription = hub.subscribe(name, self.sink, _ws_frame)
         self.subscriptions[name] = subscription
         try:
-            plan = await catch_up(self.realtime, pool, name, since)
+            plan = await plan_catch_up(self.realtime, pool, name, since)
             position = self.realtime.position(plan.live_after)
             self.send({"type": "subscribed", "topic": name, "position": position})
             if plan.reset_reason is not None:
