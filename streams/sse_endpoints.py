@@ -29,7 +29,7 @@ from domain.identity.tokens import Claims
 from domain.seating import SeatMapUnavailable
 from foundation.errors import AirportNotFound, FlightNotFound, SkyboundError
 from foundation.models import StrictModel
-from streams.catchup import plan_catch_up
+from streams.catchup import catch_up
 from streams.events import ChangeEvent
 from streams.positions import InvalidPosition, Position
 from streams.realtime import Realtime
@@ -134,31 +134,20 @@ async def _close_when_revoked(app: web.Application, owner: Claims, sink: Transpo
     sink.close("token_revoked")
 
 
-async def _send_catch_up(
-    realtime: Realtime,
-    request: web.Request,
-    topic: str,
-    since: Position | None,
-    snapshot: Callable[[], Awaitable[bytes]],
-    sink: TransportSink,
-) -> int:
-    """Write the reset, snapshot or missed events; return the id live delivery follows.
+class _SseFraming:
+    """Catch-up as SSE chunks: the reset has no id, the snapshot carries the position."""
 
-    A function of its own so the snapshot text and the replayed events are freed when
-    it returns, instead of living in the handler's frame as long as the stream: with
-    ten thousand display boards that is most of the memory per connection.
-    """
-    plan = await plan_catch_up(realtime, request.app[pool_key], topic, since)
-    position = realtime.position(plan.live_after)
-    if plan.reset_reason is not None:
-        data = orjson.dumps({"reason": plan.reset_reason}).decode()
-        sink.write(http_chunk(sse_event(data, event="reset")))
-    if plan.snapshot:
-        data = (await realtime.snapshots.get(topic, snapshot)).decode()
-        sink.write(http_chunk(sse_event(data, event="snapshot", event_id=position)))
-    if plan.history:
-        sink.write(b"".join(event.sse_chunk() for event in plan.history))
-    return plan.live_after
+    def subscribed(self, topic: str, position: str) -> None:
+        return None
+
+    def reset(self, topic: str, position: str, data: bytes) -> bytes:
+        return http_chunk(sse_event(data.decode(), event="reset"))
+
+    def snapshot(self, topic: str, position: str, data: bytes) -> bytes:
+        return http_chunk(sse_event(data.decode(), event="snapshot", event_id=position))
+
+
+SSE_FRAMING = _SseFraming()
 
 
 def _sse_chunk(event: ChangeEvent, _topic: str) -> bytes:
@@ -199,8 +188,8 @@ async def stream(
         # The first write goes through aiohttp so the headers leave with it;
         # every later one is a raw, pre-framed chunk on the transport.
         await response.write(sse_retry(realtime.jittered_retry()))
-        live_after = await _send_catch_up(realtime, request, topic, since, snapshot, sink)
-        subscription.go_live(live_after)
+        pool = request.app[pool_key]
+        await catch_up(realtime, pool, subscription, since, snapshot, SSE_FRAMING)
         reason = await sink.closed
     finally:
         if expiry is not None:
