@@ -25,7 +25,7 @@ from streams.positions import Position
 from streams.realtime import Realtime
 from streams.snapshots import SnapshotCache
 from streams.sse import http_chunk, sse_comment, sse_event, sse_retry
-from streams.sse_endpoints import SSE_FRAMING
+from streams.sse_stream import SSE_FRAMING
 from streams.ws_endpoint import WS_FRAMING
 from tests.factories import add_jfk_departures
 from tests.waiting import eventually
