@@ -1,5 +1,5 @@
-"""The process's realtime resources (hub, listener, snapshot cache), how a subscriber
-catches up, stream upkeep, and what readiness and /metrics read of them."""
+"""The process's realtime resources (hub, listener, snapshot cache), stream upkeep, and
+what readiness and /metrics read of them."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import asyncpg
 
 from foundation.metrics import GaugeCollector
 from streams import changelog
-from streams.events import ChangeEvent
 from streams.hub import Hub
 from streams.listener import ChangeListener
 from streams.positions import Position
@@ -23,8 +22,6 @@ from streams.sse import http_chunk, sse_comment
 log = logging.getLogger(__name__)
 
 PING_CHUNK = http_chunk(sse_comment("ping"))
-# A client this far behind gets a fresh snapshot instead of a long replay.
-MAX_REPLAY_EVENTS = 5000
 PURGE_LOCK_KEY = 0x5B_0D_0C1E
 LISTENER_TASK = "change-listener"
 UPKEEP_TASK = "stream-upkeep"
@@ -66,43 +63,6 @@ class Realtime:
         self.closing = True
         for sink in tuple(self.sse_sinks) + tuple(self.ws_sinks):
             sink.close("shutdown")
-
-
-@dataclass(frozen=True, slots=True)
-class CatchUp:
-    """How a subscriber starting from some position gets up to date."""
-
-    reset_reason: str | None
-    snapshot: bool
-    live_after: int
-    history: list[ChangeEvent]
-
-
-async def catch_up(
-    realtime: Realtime, pool: asyncpg.Pool, topic: str, since: Position | None
-) -> CatchUp:
-    """A snapshot, a reset plus snapshot, or a replay of exactly the missed events.
-
-    Call after subscribing, so nothing published meanwhile falls in between.
-    """
-    hub = realtime.hub
-    cursor = hub.cursor
-    if since is None:
-        return CatchUp(None, True, cursor, [])
-    if since.epoch != hub.epoch:
-        return CatchUp("epoch_changed", True, cursor, [])
-    state = await changelog.log_state(pool)
-    if since.event_id < state.purged_through:
-        return CatchUp("position_expired", True, cursor, [])
-    if since.event_id >= cursor:
-        # Ahead of this process (another worker released further): live takes over.
-        return CatchUp(None, False, since.event_id, [])
-    events = await changelog.topic_history(
-        pool, topic, since.event_id, cursor, hub.epoch, limit=MAX_REPLAY_EVENTS + 1
-    )
-    if len(events) > MAX_REPLAY_EVENTS:
-        return CatchUp("too_far_behind", True, cursor, [])
-    return CatchUp(None, False, cursor, events)
 
 
 async def upkeep(realtime: Realtime, pool: asyncpg.Pool, heartbeat: float, keep: float) -> None:

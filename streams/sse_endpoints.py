@@ -3,56 +3,37 @@
 Each stream starts with a ``retry`` hint, then either a ``snapshot`` (new
 clients), a ``reset`` and a ``snapshot`` (clients whose position is too old),
 or exactly the events missed since ``Last-Event-ID``, and then live events.
-Every event has ``id:`` (its position), ``event:`` and ``data:`` lines.
+Every event has ``id:`` (its position), ``event:`` and ``data:`` lines. The stream
+itself, the same for every topic, is ``streams.sse_stream.stream``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Literal
 
-import orjson
 from aiohttp import web
 from pydantic import BaseModel, Field
 
 from api.auth import authenticate
-from api.keys import pool_key, realtime_key, roles_key, search_key
+from api.keys import pool_key, roles_key, search_key
 from api.params import IataPath
 from api.routes import ApiRoutes
-from domain.identity.roles import admit, until_revoked
+from domain.identity.roles import admit
 from domain.identity.tickets import issue_ticket, redeem_ticket
 from domain.identity.tokens import Claims
 from domain.seating import SeatMapUnavailable
-from foundation.errors import (
-    AirportNotFound,
-    FlightNotFound,
-    InvalidRequest,
-    ProtocolNotSupported,
-    ServiceUnavailable,
-)
+from foundation.errors import AirportNotFound, FlightNotFound, InvalidRequest
 from foundation.models import StrictModel
-from streams.events import ChangeEvent
 from streams.positions import InvalidPosition, Position
-from streams.realtime import Realtime, catch_up
-from streams.sinks import TransportSink
-from streams.sse import http_chunk, sse_event, sse_retry
+from streams.sse_stream import EVENT_STREAM, stream
 from streams.topics import board_topic, flight_topic, seats_topic, snapshot_for, user_topic
 
 log = logging.getLogger(__name__)
 
 routes = ApiRoutes()
 
-EVENT_STREAM = "text/event-stream"
-SSE_HEADERS = {
-    "Content-Type": EVENT_STREAM,
-    "Cache-Control": "no-cache, no-transform",
-    # nginx and similar proxies buffer responses unless told not to.
-    "X-Accel-Buffering": "no",
-}
 STREAM_DESCRIPTION = (
     "Server-Sent Events. Resume with the `Last-Event-ID` header or the `last_event_id` "
     "query parameter; apply an entity's event only when its `version` is newer than yours."
@@ -62,16 +43,6 @@ STREAM_DESCRIPTION = (
 class InvalidLastEventId(InvalidRequest):
     slug = "invalid-last-event-id"
     title = "Invalid Last-Event-ID"
-
-
-class StreamsUnavailable(ServiceUnavailable):
-    slug = "streams-unavailable"
-    title = "Streams are shutting down"
-
-
-class HttpVersionNotSupported(ProtocolNotSupported):
-    slug = "http-version-not-supported"
-    title = "Streams need HTTP/1.1"
 
 
 class TicketResponse(BaseModel):
@@ -105,114 +76,6 @@ def _since(request: web.Request, query: ResumeQuery) -> Position | None:
             "Last-Event-ID is not a position this server handed out.",
             errors=[{"field": "header.Last-Event-ID", "message": "Unknown position format."}],
         ) from None
-
-
-_FAREWELLS = {
-    "slow_consumer": "Reconnect and resume from your last id.",
-    "token_expired": "The session ended: get a fresh ticket or token and reconnect.",
-    "token_revoked": "The token was revoked: the account was erased.",
-}
-
-
-def _farewell(realtime: Realtime) -> Callable[[str], bytes | None]:
-    def farewell(reason: str) -> bytes | None:
-        if reason == "client_gone":
-            return None
-        retry = sse_retry(realtime.jittered_retry())
-        if reason == "shutdown":
-            return http_chunk(retry)
-        message = _FAREWELLS.get(reason, "Reconnect.")
-        data = orjson.dumps({"code": reason, "message": message})
-        return http_chunk(retry + sse_event(data.decode(), event="error"))
-
-    return farewell
-
-
-async def _close_when_revoked(app: web.Application, owner: Claims, sink: TransportSink) -> None:
-    await until_revoked(app[roles_key], owner)
-    sink.close("token_revoked")
-
-
-async def _send_catch_up(
-    realtime: Realtime,
-    request: web.Request,
-    topic: str,
-    since: Position | None,
-    snapshot: Callable[[], Awaitable[bytes]],
-    sink: TransportSink,
-) -> int:
-    """Write the reset, snapshot or missed events; return the id live delivery follows.
-
-    A function of its own so the snapshot text and the replayed events are freed when
-    it returns, instead of living in the handler's frame as long as the stream: with
-    ten thousand display boards that is most of the memory per connection.
-    """
-    plan = await catch_up(realtime, request.app[pool_key], topic, since)
-    position = realtime.position(plan.live_after)
-    if plan.reset_reason is not None:
-        data = orjson.dumps({"reason": plan.reset_reason}).decode()
-        sink.write(http_chunk(sse_event(data, event="reset")))
-    if plan.snapshot:
-        data = (await realtime.snapshots.get(topic, snapshot)).decode()
-        sink.write(http_chunk(sse_event(data, event="snapshot", event_id=position)))
-    if plan.history:
-        sink.write(b"".join(event.sse_chunk() for event in plan.history))
-    return plan.live_after
-
-
-def _sse_chunk(event: ChangeEvent, _topic: str) -> bytes:
-    return event.sse_chunk()
-
-
-async def stream(
-    request: web.Request,
-    topic: str,
-    since: Position | None,
-    snapshot: Callable[[], Awaitable[bytes]],
-    *,
-    owner: Claims | None = None,
-) -> web.StreamResponse:
-    """Serve ``topic`` as an SSE stream until the client, the hub or shutdown ends it
-    (or, for a private stream, the ``owner``'s token expiring or being revoked)."""
-    realtime = request.app[realtime_key]
-    if realtime.closing:
-        raise StreamsUnavailable("This instance is shutting down; reconnect.")
-    if request.version < (1, 1):
-        raise HttpVersionNotSupported("Server-Sent Events need chunked HTTP/1.1.")
-    response = web.StreamResponse(headers=SSE_HEADERS)
-    response.enable_chunked_encoding()
-    await response.prepare(request)
-    transport = request.transport
-    if transport is None:
-        return response
-    sink = TransportSink(transport, _farewell(realtime))
-    subscription = realtime.hub.subscribe(topic, sink, _sse_chunk)
-    realtime.sse_sinks.add(sink)
-    expiry = revocation = None
-    if owner is not None:
-        loop = asyncio.get_running_loop()
-        delay = max(0.0, owner.expires_at - time.time())
-        expiry = loop.call_later(delay, sink.close, "token_expired")
-        revocation = asyncio.create_task(_close_when_revoked(request.app, owner, sink))
-    try:
-        # The first write goes through aiohttp so the headers leave with it;
-        # every later one is a raw, pre-framed chunk on the transport.
-        await response.write(sse_retry(realtime.jittered_retry()))
-        live_after = await _send_catch_up(realtime, request, topic, since, snapshot, sink)
-        subscription.go_live(live_after)
-        reason = await sink.closed
-    finally:
-        if expiry is not None:
-            expiry.cancel()
-        if revocation is not None:
-            revocation.cancel()
-        realtime.hub.unsubscribe(subscription)
-        realtime.sse_sinks.discard(sink)
-    if reason != "client_gone":
-        response.force_close()
-    if reason == "slow_consumer":
-        sink.cut()
-    return response
 
 
 @routes.get(

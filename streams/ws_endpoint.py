@@ -31,10 +31,11 @@ from domain.identity.tickets import redeem_ticket
 from domain.identity.tokens import Claims, Unauthorized
 from foundation.database import UNREACHABLE
 from foundation.errors import SkyboundError
+from streams.catchup import catch_up
 from streams.events import ChangeEvent, websocket_text_frame, ws_event_message
 from streams.hub import Subscription
 from streams.positions import InvalidPosition, Position
-from streams.realtime import Realtime, catch_up
+from streams.realtime import Realtime
 from streams.sinks import TransportSink
 from streams.topics import InvalidTopic, Topic, parse_topic, snapshot_for
 
@@ -58,6 +59,22 @@ def _frame(message: dict[str, Any]) -> bytes:
 
 def _ws_frame(event: ChangeEvent, topic: str) -> bytes:
     return event.ws_frame(topic)
+
+
+class _WebSocketFraming:
+    """Catch-up as text frames, after ``subscribed`` tells the client its position."""
+
+    def subscribed(self, topic: str, position: str) -> bytes:
+        return _frame({"type": "subscribed", "topic": topic, "position": position})
+
+    def reset(self, topic: str, position: str, data: bytes) -> bytes:
+        return websocket_text_frame(ws_event_message(topic, position, "reset", data))
+
+    def snapshot(self, topic: str, position: str, data: bytes) -> bytes:
+        return websocket_text_frame(ws_event_message(topic, position, "snapshot", data))
+
+
+WS_FRAMING = _WebSocketFraming()
 
 
 class ClientError(Exception):
@@ -171,22 +188,7 @@ class WebSocketSession:
         subscription = hub.subscribe(name, self.sink, _ws_frame)
         self.subscriptions[name] = subscription
         try:
-            plan = await catch_up(self.realtime, pool, name, since)
-            position = self.realtime.position(plan.live_after)
-            self.send({"type": "subscribed", "topic": name, "position": position})
-            if plan.reset_reason is not None:
-                data = orjson.dumps({"reason": plan.reset_reason})
-                self.sink.write(
-                    websocket_text_frame(ws_event_message(name, position, "reset", data))
-                )
-            if plan.snapshot:
-                data = await self.realtime.snapshots.get(name, snapshot)
-                self.sink.write(
-                    websocket_text_frame(ws_event_message(name, position, "snapshot", data))
-                )
-            if plan.history:
-                self.sink.write(b"".join(event.ws_frame(name) for event in plan.history))
-            subscription.go_live(plan.live_after)
+            await catch_up(self.realtime, pool, subscription, since, snapshot, WS_FRAMING)
         except BaseException:
             hub.unsubscribe(subscription)
             self.subscriptions.pop(name, None)

@@ -18,8 +18,15 @@ from aiohttp.test_utils import TestClient
 from aiohttp_sse import EventSourceResponse
 
 from api.keys import realtime_key
+from streams.catchup import Framing, catch_up
 from streams.events import ChangeEvent, render_data, websocket_text_frame, ws_event_message
+from streams.hub import Encoder, Hub
+from streams.positions import Position
+from streams.realtime import Realtime
+from streams.snapshots import SnapshotCache
 from streams.sse import http_chunk, sse_comment, sse_event, sse_retry
+from streams.sse_stream import SSE_FRAMING
+from streams.ws_endpoint import WS_FRAMING
 from tests.factories import add_jfk_departures
 from tests.waiting import eventually
 
@@ -117,6 +124,72 @@ async def test_aiohttp_reads_our_websocket_frames_back(aiohttp_client: object, s
         message = await ws.receive(timeout=5)
         assert message.type == WSMsgType.TEXT
         assert message.data.encode() == payload
+
+
+def _sse(event: ChangeEvent, _topic: str) -> bytes:
+    return event.sse_chunk()
+
+
+def _ws(event: ChangeEvent, topic: str) -> bytes:
+    return event.ws_frame(topic)
+
+
+class _Writes:
+    """A connection that records each write."""
+
+    def __init__(self) -> None:
+        self.closed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self.writes: list[bytes] = []
+
+    def buffered(self) -> int:
+        return 0
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(data)
+
+    def close(self, reason: str) -> None:
+        self.closed.set_result(reason)
+
+
+async def _catch_up_writes(
+    framing: Framing, encode: Encoder, since: Position | None
+) -> list[bytes]:
+    """What catch-up writes for ``flight:1`` at cursor 7, with event 8 published while the
+    snapshot is built."""
+    hub = Hub()
+    hub.epoch, hub.cursor = "ab12cd34", 7
+    realtime = Realtime(hub, None, SnapshotCache(), retry_ms=1000)  # type: ignore[arg-type]
+    sink = _Writes()
+    subscription = hub.subscribe("flight:1", sink, encode)
+
+    async def snapshot() -> bytes:
+        hub.publish(ChangeEvent(8, "flight.delayed", ("flight:1",), "ab12cd34:8", b'{"d":5}'))
+        return b'{"id":1}'
+
+    await catch_up(realtime, None, subscription, since, snapshot, framing)
+    return sink.writes
+
+
+async def test_sse_catch_up_is_the_reset_then_the_snapshot_then_what_was_held() -> None:
+    writes = await _catch_up_writes(SSE_FRAMING, _sse, Position("00000000", 3))
+    assert writes == [
+        b'2f\r\nevent: reset\ndata: {"reason":"epoch_changed"}\n\n\r\n',
+        b'2f\r\nid: ab12cd34:7\nevent: snapshot\ndata: {"id":1}\n\n\r\n',
+        b'34\r\nid: ab12cd34:8\nevent: flight.delayed\ndata: {"d":5}\n\n\r\n',
+    ]
+    assert await _catch_up_writes(SSE_FRAMING, _sse, None) == writes[1:]
+
+
+async def test_websocket_catch_up_is_subscribed_then_reset_snapshot_and_what_was_held() -> None:
+    writes = await _catch_up_writes(WS_FRAMING, _ws, Position("00000000", 3))
+    event = b'{"type":"event","topic":"flight:1","id":"ab12cd34:%b","event":%b,"data":%b}'
+    assert writes == [
+        websocket_text_frame(b'{"type":"subscribed","topic":"flight:1","position":"ab12cd34:7"}'),
+        websocket_text_frame(event % (b"7", b'"reset"', b'{"reason":"epoch_changed"}')),
+        websocket_text_frame(event % (b"7", b'"snapshot"', b'{"id":1}')),
+        websocket_text_frame(event % (b"8", b'"flight.delayed"', b'{"d":5}')),
+    ]
+    assert await _catch_up_writes(WS_FRAMING, _ws, None) == [writes[0], *writes[2:]]
 
 
 async def _read_until(sock: socket.socket, marker: bytes, received: bytes = b"") -> bytes:
