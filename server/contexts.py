@@ -27,6 +27,7 @@ from domain.bookings.changes import ChangeService
 from domain.bookings.payments import SimulatedProvider
 from domain.bookings.service import BookingService
 from domain.cards import CardVault
+from domain.documents import DocumentService
 from domain.identity.roles import RoleDirectory
 from domain.identity.tokens import TokenVerifier
 from domain.reference import ReferenceCache
@@ -296,7 +297,8 @@ async def search(app: web.Application) -> AsyncIterator[None]:
 
 
 async def bookings(app: web.Application) -> AsyncIterator[None]:
-    """Booking and change services, and the simulated payment provider."""
+    """Booking, change and ticket-document services, and the simulated payment
+    provider."""
     settings = app[keys.settings_key]
     search = app[keys.search_key]
     # The simulated provider stands in for an outside system, so it gets its own
@@ -318,6 +320,7 @@ async def bookings(app: web.Application) -> AsyncIterator[None]:
     )
     app[keys.bookings_key] = service
     app[keys.changes_key] = ChangeService(service)
+    app[keys.documents_key] = DocumentService(app[keys.pool_key], app[keys.storage_key])
     try:
         yield
     finally:
