@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from domain.identity.roles import RoleDirectory
     from domain.identity.tokens import TokenVerifier
     from domain.search.service import SearchService
+    from domain.seating import SeatService
     from foundation.metrics import Metrics
     from foundation.settings import Settings
     from foundation.supervisor import Supervisor
@@ -33,6 +34,7 @@ pool_key: web.AppKey[asyncpg.Pool] = web.AppKey("pool")
 database_url_key: web.AppKey[str] = web.AppKey("database_url")
 realtime_key: web.AppKey[Realtime] = web.AppKey("realtime")
 search_key: web.AppKey[SearchService] = web.AppKey("search")
+seats_key: web.AppKey[SeatService] = web.AppKey("seats")
 bookings_key: web.AppKey[BookingService] = web.AppKey("bookings")
 changes_key: web.AppKey[ChangeService] = web.AppKey("booking_changes")
 documents_key: web.AppKey[DocumentService] = web.AppKey("ticket_documents")

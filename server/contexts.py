@@ -36,7 +36,7 @@ from domain.search.gauges import search_gauges
 from domain.search.itineraries import ConnectionRules
 from domain.search.redis_cache import RedisSearchCache
 from domain.search.service import SearchLimits, SearchService
-from domain.seating import REAP_INTERVAL_SECONDS, hold_reaper
+from domain.seating import REAP_INTERVAL_SECONDS, SeatService, hold_reaper
 from foundation.database import connect, create_pool
 from foundation.embedded import embedded_postgres
 from foundation.metrics import GaugeCollector
@@ -226,11 +226,13 @@ async def user_data(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
-async def seat_hold_reaper(app: web.Application) -> AsyncIterator[None]:
-    """Delete expired holds periodically, so seat-map watchers hear of seats freed by
-    expiry (readers already treat an expired hold as free)."""
+async def seat_holds(app: web.Application) -> AsyncIterator[None]:
+    """The seat service, and the reaper that deletes expired holds periodically, so
+    seat-map watchers hear of seats freed by expiry (readers already treat an expired
+    hold as free)."""
     pool = app[keys.pool_key]
     supervisor = app[keys.supervisor_key]
+    app[keys.seats_key] = SeatService(pool, app[keys.settings_key].seat_hold_seconds)
 
     async def reap() -> None:
         await hold_reaper(pool, REAP_INTERVAL_SECONDS)
@@ -345,7 +347,7 @@ CONTEXTS: Sequence[Context] = (
     auth,
     mail_outbox,
     user_data,
-    seat_hold_reaper,
+    seat_holds,
     search,
     bookings,
     sync,
