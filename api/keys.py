@@ -17,9 +17,11 @@ if TYPE_CHECKING:
     from domain.bookings.changes import ChangeService
     from domain.bookings.service import BookingService
     from domain.cards import CardVault
+    from domain.documents import DocumentService
     from domain.identity.roles import RoleDirectory
     from domain.identity.tokens import TokenVerifier
     from domain.search.service import SearchService
+    from domain.seating import SeatService
     from foundation.metrics import Metrics
     from foundation.settings import Settings
     from foundation.supervisor import Supervisor
@@ -32,8 +34,10 @@ pool_key: web.AppKey[asyncpg.Pool] = web.AppKey("pool")
 database_url_key: web.AppKey[str] = web.AppKey("database_url")
 realtime_key: web.AppKey[Realtime] = web.AppKey("realtime")
 search_key: web.AppKey[SearchService] = web.AppKey("search")
+seats_key: web.AppKey[SeatService] = web.AppKey("seats")
 bookings_key: web.AppKey[BookingService] = web.AppKey("bookings")
 changes_key: web.AppKey[ChangeService] = web.AppKey("booking_changes")
+documents_key: web.AppKey[DocumentService] = web.AppKey("ticket_documents")
 sync_key: web.AppKey[SyncService] = web.AppKey("sync")
 verifier_key: web.AppKey[TokenVerifier] = web.AppKey("token_verifier")
 roles_key: web.AppKey[RoleDirectory] = web.AppKey("role_directory")

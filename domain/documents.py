@@ -19,15 +19,19 @@ import hmac
 import time
 import unicodedata
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from urllib.parse import urlencode
 
 import asyncpg
 import pdf417gen
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
+from pydantic import BaseModel, Field
 
 from adapters.storage import Storage
+from domain.bookings.queries import document_url, may_read
 from domain.receipts import (
     LIVE_TICKET_STATUSES,
     FareConditions,
@@ -392,3 +396,69 @@ def check_link(
         raise DocumentLinkInvalid("The link's signature does not match; ask for a new link.")
     if expires <= (time.time() if now is None else now):
         raise DocumentLinkExpired("The link has expired; ask for a new one.")
+
+
+# Access ---------------------------------------------------------------------------------
+
+
+class DocumentLink(BaseModel):
+    url: str = Field(
+        description="Path and query of the PDF, relative to the API's base URL (a proxy in "
+        "front may change scheme and host); opens without a bearer token until expires_at.",
+        examples=["/v1/bookings/6f1c.../documents/9011000000013.pdf?expires=1796000000"
+                  "&signature=..."],
+    )  # fmt: skip
+    expires_at: datetime
+
+
+class DocumentService:
+    """E-ticket receipts: who may read one, signed links to one, and the PDF itself."""
+
+    def __init__(self, pool: asyncpg.Pool, storage: Storage) -> None:
+        self._pool = pool
+        self._storage = storage
+
+    async def readable(
+        self, booking_id: uuid.UUID, ticket_number: str, viewer: uuid.UUID,
+        roles: Collection[str],
+    ) -> IssuedTicket:  # fmt: skip
+        """The ticket, for those who may read its booking (the owner, an agent or an
+        admin); anyone else gets DocumentNotFound, as for an unknown ticket."""
+        ticket = await find_ticket(self._pool, booking_id, ticket_number)
+        if ticket is None or not may_read(ticket.owner_id, viewer, roles):
+            raise DocumentNotFound("No such ticket document.")
+        return ticket
+
+    async def linked(
+        self, booking_id: uuid.UUID, ticket_number: str, expires: int | None,
+        signature: str | None,
+    ) -> IssuedTicket:  # fmt: skip
+        """The ticket a signed link opens, for anyone holding the link. The link is checked
+        before any lookup, so a bad one says nothing about the booking."""
+        if expires is None or signature is None:
+            raise DocumentLinkInvalid("A signed link has both `expires` and `signature`.")
+        check_link(await link_secret(self._pool), booking_id, ticket_number, expires,
+                   signature)  # fmt: skip
+        ticket = await find_ticket(self._pool, booking_id, ticket_number)
+        if ticket is None:
+            raise DocumentNotFound("No such ticket document.")
+        return ticket
+
+    async def pdf(self, ticket: IssuedTicket) -> bytes:
+        return await ticket_pdf(self._pool, self._storage, ticket)
+
+    async def link(
+        self, booking_id: uuid.UUID, ticket_number: str, viewer: uuid.UUID,
+        roles: Collection[str], *, now: float | None = None,
+    ) -> DocumentLink:  # fmt: skip
+        """A link to the receipt that opens without a token for LINK_TTL; the same access
+        as the document itself."""
+        ticket = await self.readable(booking_id, ticket_number, viewer, roles)
+        expires = int((time.time() if now is None else now) + LINK_TTL.total_seconds())
+        signature = link_signature(await link_secret(self._pool), ticket.booking_id,
+                                   ticket.ticket_number, expires)  # fmt: skip
+        query = urlencode({"expires": str(expires), "signature": signature})
+        return DocumentLink(
+            url=f"{document_url(ticket.booking_id, ticket.ticket_number)}?{query}",
+            expires_at=datetime.fromtimestamp(expires, UTC),
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import date, datetime
 from typing import Any
@@ -9,8 +10,13 @@ from typing import Any
 import asyncpg
 from pydantic import BaseModel, Field
 
+from adapters.storage import Storage
 from domain.bookings.queries import load_user_bookings
+from domain.cards import CardDetails, CardVault, InvalidCard
 from domain.identity.accounts.erasure import end_account
+from domain.identity.roles import RoleDirectory
+from domain.identity.tokens import Claims
+from foundation.errors import FieldError, NotFound, ValidationFailed
 
 
 class Profile(BaseModel):
@@ -62,13 +68,17 @@ ON CONFLICT (user_id, role) DO NOTHING
 
 
 async def set_roles(
-    pool: asyncpg.Pool, user_id: uuid.UUID, roles: list[str], granted_by: uuid.UUID
-) -> list[str]:
+    pool: asyncpg.Pool, directory: RoleDirectory, user_id: uuid.UUID, roles: list[str],
+    granted_by: uuid.UUID,
+) -> list[str]:  # fmt: skip
+    """Exactly these roles, granted by ``granted_by``; this worker's directory forgets the
+    user's old ones at once."""
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(_SET_ROLES, user_id, roles, granted_by)
+        await conn.execute(_SET_ROLES, user_id, sorted(set(roles)), granted_by)
         rows = await conn.fetch(
             "SELECT role FROM user_roles WHERE user_id = $1 ORDER BY role", user_id
         )
+    directory.forget(user_id)
     return [row["role"] for row in rows]
 
 
@@ -83,10 +93,13 @@ _UPDATABLE = ("given_name", "family_name", "phone", "date_of_birth", "nationalit
               "loyalty_numbers")  # fmt: skip
 
 
-async def update_profile(
-    pool: asyncpg.Pool, user_id: uuid.UUID, changes: dict[str, Any], roles: frozenset[str]
-) -> Profile:
-    """Apply only the given fields (PATCH semantics); unknown names never reach SQL."""
+async def update_profile(pool: asyncpg.Pool, user: Claims, changes: dict[str, Any]) -> Profile:
+    """Apply only the given fields (PATCH semantics); unknown names never reach SQL. A
+    null ``loyalty_numbers`` clears them to none."""
+    user_id = user.user_id
+    await ensure_profile(pool, user_id, user.email, user.app_roles)
+    if "loyalty_numbers" in changes and changes["loyalty_numbers"] is None:
+        changes = {**changes, "loyalty_numbers": {}}
     fields = [name for name in _UPDATABLE if name in changes]
     if fields:
         assignments = ", ".join(f"{name} = ${n}" for n, name in enumerate(fields, start=2))
@@ -96,7 +109,22 @@ async def update_profile(
             *(changes[name] for name in fields),
         )
     row = await pool.fetchrow(_GET, user_id)
-    return Profile(**dict(row), roles=sorted(roles))
+    return Profile(**dict(row), roles=sorted(user.app_roles))
+
+
+# Avatars ---------------------------------------------------------------------------
+
+
+async def avatar_key(pool: asyncpg.Pool, user_id: uuid.UUID) -> str | None:
+    """Where the user's profile image is stored, if they have one."""
+    key: str | None = await pool.fetchval(
+        "SELECT avatar_key FROM profiles WHERE user_id = $1", user_id
+    )
+    return key
+
+
+async def set_avatar_key(pool: asyncpg.Pool, user_id: uuid.UUID, key: str) -> None:
+    await pool.execute("UPDATE profiles SET avatar_key = $2 WHERE user_id = $1", user_id, key)
 
 
 # Preferences ----------------------------------------------------------------------
@@ -143,17 +171,24 @@ async def get_preferences(pool: asyncpg.Pool, user_id: uuid.UUID) -> Preferences
 
 
 async def put_preferences(
-    pool: asyncpg.Pool, user_id: uuid.UUID, preferences: dict[str, Any]
+    pool: asyncpg.Pool, user: Claims, preferences: dict[str, Any]
 ) -> Preferences:
+    """Replace the preferences; each notification channel counts once."""
+    await ensure_profile(pool, user.user_id, user.email, user.app_roles)
     row = await pool.fetchrow(
-        _PUT_PREFERENCES, user_id, preferences["seat"], preferences["meal"],
-        preferences["language"], preferences["notification_channels"],
+        _PUT_PREFERENCES, user.user_id, preferences["seat"], preferences["meal"],
+        preferences["language"], sorted(set(preferences["notification_channels"])),
         preferences["marketing_consent"],
     )  # fmt: skip
     return Preferences(**dict(row))
 
 
 # Payment methods -------------------------------------------------------------------
+
+
+class PaymentMethodNotFound(NotFound):
+    slug = "payment-method-not-found"
+    title = "Payment method not found"
 
 
 class PaymentMethod(BaseModel):
@@ -189,14 +224,36 @@ async def add_payment_method(
     return PaymentMethod(**dict(row))
 
 
+async def save_card(
+    pool: asyncpg.Pool, vault: CardVault, user: Claims, card: CardDetails
+) -> PaymentMethod:
+    """Validate and keep a card: the number and holder sealed by the vault; brand, last
+    four digits and expiry in clear for display; the CVC checked and discarded. Spaces
+    and dashes in the number are ignored."""
+    card = dataclasses.replace(card, number=card.number.replace(" ", "").replace("-", ""))
+    try:
+        brand = card.validate()
+    except InvalidCard as exc:
+        raise ValidationFailed(
+            [FieldError(f"body.{exc.field}", str(exc), "invalid_card")]
+        ) from None
+    await ensure_profile(pool, user.user_id, user.email, user.app_roles)
+    sealed = vault.seal(user.user_id, {"number": card.number, "holder_name": card.holder_name})
+    return await add_payment_method(
+        pool, user.user_id, brand, card.number[-4:], card.exp_month, card.exp_year,
+        sealed.key_version, sealed.nonce, sealed.ciphertext,
+    )  # fmt: skip
+
+
 async def list_payment_methods(pool: asyncpg.Pool, user_id: uuid.UUID) -> list[PaymentMethod]:
     return [PaymentMethod(**dict(row)) for row in await pool.fetch(_LIST_CARDS, user_id)]
 
 
 async def delete_payment_method(
     pool: asyncpg.Pool, user_id: uuid.UUID, method_id: uuid.UUID
-) -> bool:
-    return bool(await pool.execute(_DELETE_CARD, method_id, user_id) == "DELETE 1")
+) -> None:
+    if await pool.execute(_DELETE_CARD, method_id, user_id) != "DELETE 1":
+        raise PaymentMethodNotFound("No such payment method.")
 
 
 # GDPR ------------------------------------------------------------------------------
@@ -308,3 +365,13 @@ async def erase_user_data(pool: asyncpg.Pool, user_id: uuid.UUID) -> list[str]:
     if row["avatar_key"]:
         keys.append(row["avatar_key"])
     return keys
+
+
+async def erase_user(
+    pool: asyncpg.Pool, storage: Storage, directory: RoleDirectory, user_id: uuid.UUID
+) -> None:
+    """Erase the user's data (``erase_user_data``), then their stored files; this
+    worker's directory forgets their roles at once."""
+    for key in await erase_user_data(pool, user_id):
+        await storage.delete(key)
+    directory.forget(user_id)

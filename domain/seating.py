@@ -551,6 +551,29 @@ async def release_seats(
     return int(status.split()[-1])
 
 
+# The service --------------------------------------------------------------------------
+
+
+class SeatService:
+    """Seat maps and a traveller's seat holds, held for the configured time."""
+
+    def __init__(self, pool: asyncpg.Pool, hold_seconds: float = DEFAULT_HOLD_TTL_SECONDS) -> None:
+        self._pool = pool
+        self._hold_seconds = hold_seconds
+
+    async def seat_map(self, flight_id: int, viewer: uuid.UUID | None = None) -> SeatMap:
+        return await seat_map(self._pool, flight_id, viewer)
+
+    async def hold(self, user_id: uuid.UUID, flight_id: int, seats: Sequence[str]) -> SeatHold:
+        return await hold_seats(self._pool, user_id, flight_id, seats, ttl=self._hold_seconds)
+
+    async def release(self, user_id: uuid.UUID, flight_id: int, hold_id: uuid.UUID) -> None:
+        await release_hold(self._pool, user_id, flight_id, hold_id)
+
+    async def holds(self, user_id: uuid.UUID) -> SeatHoldList:
+        return await user_holds(self._pool, user_id)
+
+
 # Expiry -------------------------------------------------------------------------------
 
 

@@ -9,9 +9,8 @@ import orjson
 from aiohttp import web
 from pydantic import Field
 
-from api.keys import bookings_key, changes_key, pool_key
+from api.keys import bookings_key, changes_key
 from api.routes import JSON_CONTENT_TYPE, ApiRoutes
-from domain.bookings.cancellations import cancel_booking, quote_cancellation
 from domain.bookings.changes import ChangeConfirmation, ChangeQuoteRequest
 from domain.bookings.errors import (
     AlreadyCancelled,
@@ -35,10 +34,9 @@ from domain.bookings.errors import (
     SoldOut,
 )
 from domain.bookings.models import Booking, BookingPage, BookingRequest
-from domain.bookings.queries import HistoryView, get_booking, list_bookings
+from domain.bookings.queries import HistoryView
 from domain.bookings.quotes import Quote
 from domain.identity.tokens import Claims
-from domain.profiles import ensure_profile
 from foundation.models import StrictModel
 
 routes = ApiRoutes()
@@ -70,9 +68,8 @@ async def create_booking(request: web.Request, body: BookingRequest, user: Claim
     """The offer is priced again; the booking is made only at the offered price. Inventory,
     seats, booking, payment and tickets commit together or not at all. The response of a
     replayed request carries `Idempotent-Replayed: true`."""
-    await ensure_profile(request.app[pool_key], user.user_id, user.email, user.app_roles)
-    result = await request.app[bookings_key].create(
-        user.user_id, body, request.headers.get("Idempotency-Key")
+    result = await request.app[bookings_key].book(
+        user, body, request.headers.get("Idempotency-Key")
     )
     response = web.Response(body=result.body, status=result.status, content_type=JSON_CONTENT_TYPE)
     response.headers["Location"] = f"/v1/bookings/{result.booking_id}"
@@ -96,7 +93,7 @@ class BookingPath(StrictModel):
 )
 async def booking(request: web.Request, path: BookingPath, user: Claims) -> Booking:
     """Visible to its owner, and to agents and admins. Anyone else gets 404."""
-    return await get_booking(request.app[pool_key], path.booking_id, user.user_id, user.app_roles)
+    return await request.app[bookings_key].get(path.booking_id, user.user_id, user.app_roles)
 
 
 class HistoryQuery(StrictModel):
@@ -116,8 +113,8 @@ class HistoryQuery(StrictModel):
 async def my_bookings(request: web.Request, query: HistoryQuery, user: Claims) -> BookingPage:
     """`upcoming` (soonest first), `past` (latest first) or `cancelled` (latest first),
     a page at a time: pass `next_cursor` back as `cursor`."""
-    return await list_bookings(
-        request.app[pool_key], user.user_id, query.view, query.limit, query.cursor
+    return await request.app[bookings_key].history(
+        user.user_id, query.view, query.limit, query.cursor
     )
 
 
@@ -147,8 +144,8 @@ def _booking_response(body: dict[str, object], replayed: bool) -> web.Response:
 )
 async def cancellation_quote(request: web.Request, path: BookingPath, user: Claims) -> Quote:
     """Valid for 15 minutes, and only while the booking is unchanged."""
-    return await quote_cancellation(
-        request.app[pool_key], path.booking_id, user.user_id, user.app_roles
+    return await request.app[bookings_key].quote_cancellation(
+        path.booking_id, user.user_id, user.app_roles
     )
 
 
@@ -168,11 +165,9 @@ async def cancel(
     """Seats and inventory are released, tickets voided or refunded, and the refund
     recorded with its own status. Confirming the same quote again returns the same
     result (`Idempotent-Replayed: true`) and changes nothing."""
-    service = request.app[bookings_key]
-    result, replayed = await cancel_booking(
-        service.pool, service.provider, path.booking_id, body.quote_id, user.user_id,
-        user.app_roles,
-    )  # fmt: skip
+    result, replayed = await request.app[bookings_key].cancel(
+        path.booking_id, body.quote_id, user.user_id, user.app_roles
+    )
     return _booking_response(result, replayed)
 
 

@@ -2,44 +2,45 @@
 
 from __future__ import annotations
 
-import asyncio
-import io
 import uuid
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 import orjson
 from aiohttp import web
-from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from api.keys import pool_key, roles_key, storage_key, vault_key
 from api.routes import ApiRoutes
-from domain.cards import CardDetails, InvalidCard
+from domain.avatars import (
+    AVATAR_CONTENT_TYPE,
+    AVATAR_MAX_BYTES,
+    AvatarTooLarge,
+    UnsupportedImage,
+    check_upload,
+    load_avatar,
+    save_avatar,
+)
+from domain.cards import CardDetails
 from domain.identity.tokens import Claims
 from domain.profiles import (
     PaymentMethod,
+    PaymentMethodNotFound,
     Preferences,
     Profile,
-    add_payment_method,
     delete_payment_method,
     ensure_profile,
-    erase_user_data,
+    erase_user,
     export_user_data,
     get_preferences,
     granted_roles,
     list_payment_methods,
     put_preferences,
+    save_card,
     set_roles,
     update_profile,
 )
-from foundation.errors import (
-    FieldError,
-    NotFound,
-    TooLarge,
-    UnsupportedFormat,
-    ValidationFailed,
-)
+from foundation.errors import NotFound
 from foundation.models import StrictModel
 
 routes = ApiRoutes()
@@ -93,9 +94,8 @@ async def user_roles(request: web.Request, path: UserPath, user: Claims) -> User
 async def grant_roles(
     request: web.Request, path: UserPath, body: RoleGrant, user: Claims
 ) -> UserRoles:
-    roles = await set_roles(request.app[pool_key], path.user_id, sorted(set(body.roles)),
-                            user.user_id)  # fmt: skip
-    request.app[roles_key].forget(path.user_id)
+    roles = await set_roles(request.app[pool_key], request.app[roles_key], path.user_id,
+                            body.roles, user.user_id)  # fmt: skip
     return UserRoles(user_id=path.user_id, roles=roles)
 
 
@@ -135,12 +135,8 @@ class ProfilePatch(StrictModel):
 @routes.patch("/v1/me", summary="Update the signed-in user's profile", body=ProfilePatch,
               response=Profile, auth=True, tags=["users"])  # fmt: skip
 async def patch_me(request: web.Request, body: ProfilePatch, user: Claims) -> Profile:
-    pool = request.app[pool_key]
-    await ensure_profile(pool, user.user_id, user.email, user.app_roles)
     changes: dict[str, Any] = body.model_dump(exclude_unset=True)
-    if changes.get("loyalty_numbers") is None and "loyalty_numbers" in changes:
-        changes["loyalty_numbers"] = {}
-    return await update_profile(pool, user.user_id, changes, user.app_roles)
+    return await update_profile(request.app[pool_key], user, changes)
 
 
 # Preferences -------------------------------------------------------------------------
@@ -173,11 +169,7 @@ async def put_my_preferences(
     request: web.Request, body: PreferencesInput, user: Claims
 ) -> Preferences:
     """Marketing consent records when it was last given or withdrawn."""
-    pool = request.app[pool_key]
-    await ensure_profile(pool, user.user_id, user.email, user.app_roles)
-    values = body.model_dump()
-    values["notification_channels"] = sorted(set(values["notification_channels"]))
-    return await put_preferences(pool, user.user_id, values)
+    return await put_preferences(request.app[pool_key], user, body.model_dump())
 
 
 # Payment methods ------------------------------------------------------------------------
@@ -201,33 +193,13 @@ class PaymentMethodPath(StrictModel):
     method_id: uuid.UUID
 
 
-class PaymentMethodNotFound(NotFound):
-    slug = "payment-method-not-found"
-    title = "Payment method not found"
-
-
 @routes.post("/v1/me/payment-methods", summary="Save a card", body=CardInput,
              response=PaymentMethod, status=201, auth=True, tags=["users"])  # fmt: skip
 async def add_card(request: web.Request, body: CardInput, user: Claims) -> PaymentMethod:
     """The number and holder are encrypted (AES-256-GCM); brand, last four digits and expiry
     are kept for display; the CVC is validated and discarded."""
-    card = CardDetails(body.number.replace(" ", "").replace("-", ""), body.exp_month,
-                       body.exp_year, body.cvc, body.holder_name)  # fmt: skip
-    try:
-        brand = card.validate()
-    except InvalidCard as exc:
-        raise ValidationFailed(
-            [FieldError(f"body.{exc.field}", str(exc), "invalid_card")]
-        ) from None
-    pool = request.app[pool_key]
-    await ensure_profile(pool, user.user_id, user.email, user.app_roles)
-    sealed = request.app[vault_key].seal(
-        user.user_id, {"number": card.number, "holder_name": card.holder_name}
-    )
-    return await add_payment_method(
-        pool, user.user_id, brand, card.number[-4:], card.exp_month, card.exp_year,
-        sealed.key_version, sealed.nonce, sealed.ciphertext,
-    )  # fmt: skip
+    card = CardDetails(body.number, body.exp_month, body.exp_year, body.cvc, body.holder_name)
+    return await save_card(request.app[pool_key], request.app[vault_key], user, card)
 
 
 @routes.get("/v1/me/payment-methods", summary="Saved cards (masked)",
@@ -241,43 +213,10 @@ async def my_cards(request: web.Request, user: Claims) -> PaymentMethodList:
                path_params=PaymentMethodPath, status=204, auth=True,
                errors=[PaymentMethodNotFound], tags=["users"])  # fmt: skip
 async def forget_card(request: web.Request, path: PaymentMethodPath, user: Claims) -> None:
-    if not await delete_payment_method(request.app[pool_key], user.user_id, path.method_id):
-        raise PaymentMethodNotFound("No such payment method.")
+    await delete_payment_method(request.app[pool_key], user.user_id, path.method_id)
 
 
 # Avatar -------------------------------------------------------------------------------------
-
-AVATAR_MAX_BYTES = 2 * 1024 * 1024
-AVATAR_SIZE = 512
-_AVATAR_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
-
-
-class AvatarTooLarge(TooLarge):
-    slug = "avatar-too-large"
-    title = "Avatar too large"
-
-
-class UnsupportedImage(UnsupportedFormat):
-    slug = "unsupported-image"
-    title = "Unsupported image"
-
-
-def _reencode(data: bytes) -> bytes:
-    """The image re-drawn as a fresh WebP: no metadata (EXIF, GPS) survives."""
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            if image.format not in _AVATAR_TYPES:
-                raise UnsupportedImage(f"{image.format} images are not accepted.")
-            if image.width * image.height > 40_000_000:
-                raise UnsupportedImage("The image has too many pixels.")
-            image.thumbnail((AVATAR_SIZE, AVATAR_SIZE))
-            clean = Image.new("RGBA", image.size)
-            clean.paste(image.convert("RGBA"))
-            out = io.BytesIO()
-            clean.save(out, format="WEBP", quality=85)
-            return out.getvalue()
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-        raise UnsupportedImage("The body is not a PNG, JPEG or WebP image.") from None
 
 
 @routes.put("/v1/me/avatar", summary="Upload a profile image (PNG, JPEG or WebP, up to 2 MB)",
@@ -286,33 +225,18 @@ def _reencode(data: bytes) -> bytes:
 async def put_avatar(request: web.Request, user: Claims) -> None:
     """Send the image bytes as the body. The real type is read from the bytes, not the
     Content-Type; the image is re-encoded to strip its metadata."""
-    declared = request.content_type
-    if declared not in _AVATAR_TYPES.values():
-        raise UnsupportedImage(f"Send image/png, image/jpeg or image/webp, not {declared!r}.")
-    if (request.content_length or 0) > AVATAR_MAX_BYTES:
-        raise AvatarTooLarge(f"Avatars may be at most {AVATAR_MAX_BYTES} bytes.")
+    check_upload(request.content_type, request.content_length)
     data = await request.content.read(AVATAR_MAX_BYTES + 1)
-    if len(data) > AVATAR_MAX_BYTES:
-        raise AvatarTooLarge(f"Avatars may be at most {AVATAR_MAX_BYTES} bytes.")
-    webp = await asyncio.to_thread(_reencode, data)
-    pool = request.app[pool_key]
-    await ensure_profile(pool, user.user_id, user.email, user.app_roles)
-    key = f"avatars/{user.user_id}.webp"
-    await request.app[storage_key].put(key, webp, "image/webp")
-    await pool.execute("UPDATE profiles SET avatar_key = $2 WHERE user_id = $1", user.user_id, key)
+    await save_avatar(request.app[pool_key], request.app[storage_key], user, data,
+                      request.content_type)  # fmt: skip
 
 
 @routes.get("/v1/me/avatar", summary="The profile image (WebP)", response=str,
             response_content_type="image/webp", auth=True, errors=[NotFound],
             tags=["users"])  # fmt: skip
 async def get_avatar(request: web.Request, user: Claims) -> web.Response:
-    key = await request.app[pool_key].fetchval(
-        "SELECT avatar_key FROM profiles WHERE user_id = $1", user.user_id
-    )
-    data = await request.app[storage_key].get(key) if key else None
-    if data is None:
-        raise NotFound("No profile image.")
-    return web.Response(body=data, content_type="image/webp",
+    data = await load_avatar(request.app[pool_key], request.app[storage_key], user.user_id)
+    return web.Response(body=data, content_type=AVATAR_CONTENT_TYPE,
                         headers={"Cache-Control": "private, max-age=300"})  # fmt: skip
 
 
@@ -338,6 +262,5 @@ async def erase_me(request: web.Request, user: Claims) -> None:
     accounting, anonymised (no names, contacts or link to the user). The account ends
     with them: the built-in auth user is deleted, and every token, session, refresh
     token and stream ticket of the user stops working on every worker."""
-    for key in await erase_user_data(request.app[pool_key], user.user_id):
-        await request.app[storage_key].delete(key)
-    request.app[roles_key].forget(user.user_id)
+    await erase_user(request.app[pool_key], request.app[storage_key], request.app[roles_key],
+                     user.user_id)  # fmt: skip

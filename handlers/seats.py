@@ -9,7 +9,7 @@ from aiohttp import web
 from pydantic import Field, StringConstraints, field_validator
 
 from api.auth import authenticate
-from api.keys import pool_key, settings_key
+from api.keys import seats_key
 from api.routes import ApiRoutes, json_response
 from domain.identity.tokens import Claims
 from domain.seating import (
@@ -20,10 +20,6 @@ from domain.seating import (
     SeatMapUnavailable,
     SeatUnavailable,
     UnknownSeat,
-    hold_seats,
-    release_hold,
-    seat_map,
-    user_holds,
 )
 from foundation.errors import FlightNotFound
 from foundation.models import StrictModel
@@ -75,7 +71,7 @@ async def flight_seat_map(request: web.Request, path: FlightPath) -> SeatMap:
     viewer = None
     if "Authorization" in request.headers:
         viewer = (await authenticate(request)).user_id
-    return await seat_map(request.app[pool_key], path.flight_id, viewer)
+    return await request.app[seats_key].seat_map(path.flight_id, viewer)
 
 
 @routes.post(
@@ -96,10 +92,7 @@ async def hold_flight_seats(
     hold and are extended; a seat booked or held by someone else is `seat-unavailable`
     (409, listing `seats`); a seat not on the flight is `unknown-seat` (422, naming
     `body.seats.{i}`)."""
-    hold = await hold_seats(
-        request.app[pool_key], user.user_id, path.flight_id, body.seats,
-        ttl=request.app[settings_key].seat_hold_seconds,
-    )  # fmt: skip
+    hold = await request.app[seats_key].hold(user.user_id, path.flight_id, body.seats)
     response = json_response(hold, status=201, adapter=None)
     response.headers["Location"] = f"/v1/flights/{hold.flight_id}/seat-holds/{hold.hold_id}"
     return response
@@ -116,7 +109,7 @@ async def hold_flight_seats(
 )
 async def release_seat_hold(request: web.Request, path: HoldPath, user: Claims) -> None:
     """Only your own live holds; any other is 404."""
-    await release_hold(request.app[pool_key], user.user_id, path.flight_id, path.hold_id)
+    await request.app[seats_key].release(user.user_id, path.flight_id, path.hold_id)
 
 
 @routes.get(
@@ -127,4 +120,4 @@ async def release_seat_hold(request: web.Request, path: HoldPath, user: Claims) 
     tags=["seats"],
 )
 async def my_seat_holds(request: web.Request, user: Claims) -> SeatHoldList:
-    return await user_holds(request.app[pool_key], user.user_id)
+    return await request.app[seats_key].holds(user.user_id)

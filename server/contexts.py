@@ -27,6 +27,7 @@ from domain.bookings.changes import ChangeService
 from domain.bookings.payments import SimulatedProvider
 from domain.bookings.service import BookingService
 from domain.cards import CardVault
+from domain.documents import DocumentService
 from domain.identity.roles import RoleDirectory
 from domain.identity.tokens import TokenVerifier
 from domain.reference import ReferenceCache
@@ -35,7 +36,7 @@ from domain.search.gauges import search_gauges
 from domain.search.itineraries import ConnectionRules
 from domain.search.redis_cache import RedisSearchCache
 from domain.search.service import SearchLimits, SearchService
-from domain.seating import REAP_INTERVAL_SECONDS, hold_reaper
+from domain.seating import REAP_INTERVAL_SECONDS, SeatService, hold_reaper
 from foundation.database import connect, create_pool
 from foundation.embedded import embedded_postgres
 from foundation.metrics import GaugeCollector
@@ -225,11 +226,13 @@ async def user_data(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
-async def seat_hold_reaper(app: web.Application) -> AsyncIterator[None]:
-    """Delete expired holds periodically, so seat-map watchers hear of seats freed by
-    expiry (readers already treat an expired hold as free)."""
+async def seat_holds(app: web.Application) -> AsyncIterator[None]:
+    """The seat service, and the reaper that deletes expired holds periodically, so
+    seat-map watchers hear of seats freed by expiry (readers already treat an expired
+    hold as free)."""
     pool = app[keys.pool_key]
     supervisor = app[keys.supervisor_key]
+    app[keys.seats_key] = SeatService(pool, app[keys.settings_key].seat_hold_seconds)
 
     async def reap() -> None:
         await hold_reaper(pool, REAP_INTERVAL_SECONDS)
@@ -296,7 +299,8 @@ async def search(app: web.Application) -> AsyncIterator[None]:
 
 
 async def bookings(app: web.Application) -> AsyncIterator[None]:
-    """Booking and change services, and the simulated payment provider."""
+    """Booking, change and ticket-document services, and the simulated payment
+    provider."""
     settings = app[keys.settings_key]
     search = app[keys.search_key]
     # The simulated provider stands in for an outside system, so it gets its own
@@ -318,6 +322,7 @@ async def bookings(app: web.Application) -> AsyncIterator[None]:
     )
     app[keys.bookings_key] = service
     app[keys.changes_key] = ChangeService(service)
+    app[keys.documents_key] = DocumentService(app[keys.pool_key], app[keys.storage_key])
     try:
         yield
     finally:
@@ -342,7 +347,7 @@ CONTEXTS: Sequence[Context] = (
     auth,
     mail_outbox,
     user_data,
-    seat_hold_reaper,
+    seat_holds,
     search,
     bookings,
     sync,

@@ -12,7 +12,6 @@ import re
 import uuid
 from dataclasses import dataclass
 
-from domain.bookings.cancellations import cancel_booking, quote_cancellation
 from domain.bookings.changes import ChangeConfirmation, ChangeService, SeatChange
 from domain.bookings.errors import (
     AlreadyCancelled,
@@ -98,8 +97,8 @@ class BookingCommands:
                 raise Rejected("payment_required",
                                "The seat costs money: send payment_method_id.")  # fmt: skip
             return quote.id
-        quote = await quote_cancellation(
-            self.bookings.pool, command.booking_id, user.user_id, _OWNER_ONLY
+        quote = await self.bookings.quote_cancellation(
+            command.booking_id, user.user_id, _OWNER_ONLY
         )
         refund = quote.refund.amount_minor
         if refund < command.min_refund_minor:
@@ -121,7 +120,4 @@ class BookingCommands:
                 user.user_id, _OWNER_ONLY,
             )  # fmt: skip
             return
-        await cancel_booking(
-            self.bookings.pool, self.bookings.provider, command.booking_id, quote_id,
-            user.user_id, _OWNER_ONLY,
-        )  # fmt: skip
+        await self.bookings.cancel(command.booking_id, quote_id, user.user_id, _OWNER_ONLY)

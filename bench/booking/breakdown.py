@@ -1,14 +1,14 @@
 """Where a booking's time goes: the domain's ``BookingService`` run in this process, timed
 statement by statement.
 
-The same calls the handler makes (``ensure_profile``, then ``BookingService.create``)
-on the bench's database, with no HTTP in between, N at a time. A connection class
-records every round trip it makes (label, seconds), so a booking splits into its SQL
-statements (PostgreSQL, the socket and asyncpg's decoding, including any wait for a
-lock or for the commit's WAL flush) and the Python between them. PostgreSQL's own
-function statistics (``track_functions = all`` on these sessions) time the triggers
-that turn each booking into change events, and the PostgreSQL CPU of these sessions
-is read from ``/proc``.
+The same calls the handler makes through ``BookingService.book`` (``ensure_profile``,
+then ``BookingService.create``) on the bench's database, with no HTTP in between, N at
+a time. A connection class records every round trip it makes (label, seconds), so a
+booking splits into its SQL statements (PostgreSQL, the socket and asyncpg's decoding,
+including any wait for a lock or for the commit's WAL flush) and the Python between
+them. PostgreSQL's own function statistics (``track_functions = all`` on these
+sessions) time the triggers that turn each booking into change events, and the
+PostgreSQL CPU of these sessions is read from ``/proc``.
 
 Offers come from the running server's search; nothing of the service is reimplemented.
 """

@@ -17,13 +17,15 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 import orjson
 
+from domain.bookings.cancellations import cancel_booking, quote_cancellation
 from domain.bookings.errors import (
     PaymentDeclined,
     PaymentMethodNotFound,
@@ -31,6 +33,8 @@ from domain.bookings.errors import (
 )
 from domain.bookings.idempotency import idempotent_request
 from domain.bookings.models import (
+    Booking,
+    BookingPage,
     BookingRequest,
     CardPayment,
     Payment,
@@ -39,8 +43,11 @@ from domain.bookings.models import (
 from domain.bookings.offers import OfferTerms, PricedLegs, lock_and_price, read_offer
 from domain.bookings.passengers import check_ages, check_mix, check_seat_requests
 from domain.bookings.payments import Card, Charge, Declined, PaymentProvider, ProviderTimeout
-from domain.bookings.queries import load_booking
+from domain.bookings.queries import HistoryView, get_booking, list_bookings, load_booking
+from domain.bookings.quotes import Quote
 from domain.cards import CardDetails, CardVault, InvalidCard, Sealed
+from domain.identity.tokens import Claims
+from domain.profiles import ensure_profile
 from domain.reference import ReferenceCache, ReferenceData
 from domain.search.tokens import Signer
 from domain.seating import claim_seats
@@ -114,6 +121,8 @@ class BookingResult:
 
 
 class BookingService:
+    """A traveller's bookings: made, read, listed and cancelled."""
+
     def __init__(
         self,
         pool: asyncpg.Pool,
@@ -154,7 +163,29 @@ class BookingService:
         )
         return Card(secret["number"], row["exp_month"], row["exp_year"], secret["holder_name"])
 
+    # Reading -------------------------------------------------------------------------
+
+    async def get(
+        self, booking_id: uuid.UUID, viewer: uuid.UUID, roles: Collection[str]
+    ) -> Booking:
+        """The booking if the viewer owns it or is staff; BookingNotFound otherwise."""
+        return await get_booking(self.pool, booking_id, viewer, roles)
+
+    async def history(
+        self, user_id: uuid.UUID, view: HistoryView, limit: int, cursor: str | None = None
+    ) -> BookingPage:
+        """The user's bookings in one view, a page at a time."""
+        return await list_bookings(self.pool, user_id, view, limit, cursor)
+
     # Creating ------------------------------------------------------------------------
+
+    async def book(
+        self, user: Claims, request: BookingRequest, idempotency_key: str | None
+    ) -> BookingResult:
+        """``create`` for a signed-in user, whose profile is made on first use: a booking
+        belongs to a profile."""
+        await ensure_profile(self.pool, user.user_id, user.email, user.app_roles)
+        return await self.create(user.user_id, request, idempotency_key)
 
     async def create(
         self,
@@ -206,6 +237,34 @@ class BookingService:
                     await self.provider.void(idempotent.provider_key)
                 raise
         return BookingResult(201, str(booking_id), body, False)
+
+    # Cancelling ----------------------------------------------------------------------
+
+    async def quote_cancellation(
+        self,
+        booking_id: uuid.UUID,
+        viewer: uuid.UUID,
+        roles: Collection[str],
+        *,
+        now: datetime | None = None,
+    ) -> Quote:
+        """The refund and fees of cancelling now, under the fare's rules."""
+        return await quote_cancellation(self.pool, booking_id, viewer, roles, now=now)
+
+    async def cancel(
+        self,
+        booking_id: uuid.UUID,
+        quote_id: uuid.UUID,
+        viewer: uuid.UUID,
+        roles: Collection[str],
+        *,
+        now: datetime | None = None,
+    ) -> tuple[dict[str, Any], bool]:
+        """Cancel as quoted, once whatever the retries: the booking, and whether this was
+        a replay."""
+        return await cancel_booking(
+            self.pool, self.provider, booking_id, quote_id, viewer, roles, now=now
+        )
 
     async def _charge(self, card: Card, amount: int, currency: str, key: str) -> Charge:
         try:
