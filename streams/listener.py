@@ -161,6 +161,9 @@ class ChangeListener:
             except (TimeoutError, OSError, asyncpg.PostgresError):
                 conn.terminate()
 
+    def _connection_lost(self) -> bool:
+        return self._lost.is_set() or self._conn is None or self._conn.is_closed()
+
     def _on_notify(self, *_: object) -> None:
         # Called synchronously by asyncpg: only flag work, never do it here.
         self._poke.set()
@@ -202,6 +205,12 @@ class ChangeListener:
                     await self._pump()
                 except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError,
                         ConnectionError) as exc:  # fmt: skip
+                    log.warning("change listener lost its connection", extra={"error": repr(exc)})
+                except asyncpg.InternalClientError as exc:
+                    # A connection killed mid-statement can leave asyncpg's protocol in
+                    # a state it reports this way; on a live connection it is a bug.
+                    if not self._connection_lost():
+                        raise
                     log.warning("change listener lost its connection", extra={"error": repr(exc)})
                 self.state = "reconnecting"
                 await self._close()

@@ -118,3 +118,31 @@ async def test_readiness_fails_while_the_listener_is_stuck_behind_the_log(
     assert (await board.next()).json()["flight"]["departure"]["gate"] == "S1"
     status, body = await _readiness(client)
     assert status == 200, body
+
+
+async def test_a_protocol_error_from_a_killed_connection_is_a_reconnect_not_a_crash(
+    client: TestClient, db: asyncpg.Connection, flight: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """asyncpg can report a connection killed mid-statement as an InternalClientError;
+    the listener reconnects as for any lost connection, and nothing is lost."""
+    realtime = client.app[realtime_key]
+    real = changelog.released_events
+    killed = False
+
+    async def dying(conn: asyncpg.Connection, *args: Any, **kwargs: Any) -> Any:
+        nonlocal killed
+        if not killed:
+            killed = True
+            conn.terminate()
+            raise asyncpg.InternalClientError("cannot switch to state 12")
+        return await real(conn, *args, **kwargs)
+
+    monkeypatch.setattr(changelog, "released_events", dying)
+    board = SseReader(await client.get("/v1/streams/boards/JFK"))
+    assert (await board.next()).event == "snapshot"
+    reconnects = realtime.listener.reconnects
+    await db.execute("UPDATE flights SET departure_gate = 'K1' WHERE id = $1", flight)
+    assert (await board.next(wait=15)).json()["flight"]["departure"]["gate"] == "K1"
+    assert killed
+    assert realtime.listener.reconnects == reconnects + 1
+    assert _restarts(client) == 0
