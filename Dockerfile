@@ -17,10 +17,14 @@ RUN apt-get update \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY server ./server
-COPY streams ./streams
+COPY devtools ./devtools
 COPY handlers ./handlers
+COPY streams ./streams
 COPY sync ./sync
+COPY api ./api
 COPY domain ./domain
+COPY adapters ./adapters
+COPY foundation ./foundation
 RUN pip install .
 
 USER skybound
