@@ -1,19 +1,12 @@
-"""Where files live: a local directory by default, or Supabase Storage when configured."""
+"""Where files live: the storage interface every backend meets, and the local directory
+backend (Supabase Storage is in supabase_storage.py; storage_backend.py picks one)."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
-
-if TYPE_CHECKING:
-    from foundation.settings import Settings
-
-log = logging.getLogger(__name__)
+from typing import Protocol
 
 _KEY = re.compile(r"^[a-z0-9][a-z0-9/_.-]{0,200}$")
 
@@ -69,26 +62,3 @@ class LocalStorage:
 
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self._path(key).unlink, True)
-
-
-@asynccontextmanager
-async def open_storage(settings: Settings) -> AsyncIterator[Storage]:
-    """The configured storage, open until the context exits."""
-    if settings.effective_storage_backend == "local":
-        yield LocalStorage(settings.home / "storage")
-        return
-    url, key = settings.supabase_url, settings.supabase_service_role_key
-    if not (url and key):
-        raise RuntimeError(
-            "SKYBOUND_STORAGE_BACKEND=supabase needs SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY"
-        )
-    try:
-        from adapters.supabase_storage import SupabaseStorage
-    except ModuleNotFoundError as exc:  # storage3 is an optional dependency
-        raise RuntimeError(
-            f"Supabase Storage needs {exc.name}: pip install 'skybound[supabase]'"
-        ) from exc
-    async with SupabaseStorage.connect(url, key, settings.storage_bucket) as storage:
-        await storage.ensure_bucket(create=settings.storage_create_bucket)
-        log.info("files are kept in Supabase Storage, bucket %r", settings.storage_bucket)
-        yield storage

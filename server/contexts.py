@@ -20,7 +20,7 @@ from aiohttp import web
 
 from adapters.jwks import JwksFetcher
 from adapters.mail import OUTBOX_TASK, STOP_GRACE_SECONDS, Mailer, MailOutbox
-from adapters.storage import open_storage
+from adapters.storage_backend import open_storage
 from api import keys
 from api.keys import ReadinessResult
 from domain.bookings.changes import ChangeService

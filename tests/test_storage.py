@@ -25,7 +25,8 @@ from PIL import Image
 from storage3 import AsyncStorageClient
 from storage3.exceptions import StorageApiError
 
-from adapters.storage import LocalStorage, Storage, StorageError, open_storage
+from adapters.storage import LocalStorage, Storage, StorageError
+from adapters.storage_backend import open_storage
 from adapters.supabase_storage import SupabaseStorage
 from api.keys import storage_key
 from foundation.settings import Settings
