@@ -303,6 +303,16 @@ class ApiRoutes:
             )
 
 
+_LOCATIONS = ("body", "query", "path", "header")
+
+
+def _located(error: FieldError, location: str) -> FieldError:
+    """``error`` with its field under ``location``, unless it names where it is already."""
+    if error.field.split(".", 1)[0] in _LOCATIONS:
+        return error
+    return FieldError(f"{location}.{error.field}", error.message, error.code)
+
+
 def _bind(operation: Operation) -> BoundHandler:
     """The aiohttp handler for an operation: parse, call, serialise."""
     path_model, query_model, body_model = (
@@ -321,6 +331,7 @@ def _bind(operation: Operation) -> BoundHandler:
     status = operation.status
 
     needs_user, roles = operation.auth, operation.roles
+    input_location = "body" if body_model is not None else "query"
 
     async def bound(request: web.Request) -> web.StreamResponse:
         kwargs: dict[str, Any] = {}
@@ -336,7 +347,12 @@ def _bind(operation: Operation) -> BoundHandler:
             kwargs["query"] = _parse_query(request, query_model, query_lists)
         if body_model is not None:
             kwargs["body"] = await _parse_body(request, body_model)
-        result = await handler(request, **kwargs)
+        try:
+            result = await handler(request, **kwargs)
+        except ValidationFailed as exc:
+            # The domain names fields within its input; here is where that input came from.
+            exc.errors = [_located(error, input_location) for error in exc.errors]
+            raise
         if isinstance(result, web.StreamResponse):
             return result
         if result is None:

@@ -235,7 +235,7 @@ async def save_card(
         brand = card.validate()
     except InvalidCard as exc:
         raise ValidationFailed(
-            [FieldError(f"body.{exc.field}", str(exc), "invalid_card")]
+            [FieldError(f"{exc.field}", str(exc), "invalid_card")]
         ) from None
     await ensure_profile(pool, user.user_id, user.email, user.app_roles)
     sealed = vault.seal(user.user_id, {"number": card.number, "holder_name": card.holder_name})

@@ -388,7 +388,7 @@ async def hold_seats(
     seats: Sequence[str],
     ttl: float = DEFAULT_HOLD_TTL_SECONDS,
     *,
-    field: str = "body.seats",
+    field: str = "seats",
 ) -> SeatHold:
     """Hold all of ``seats`` for ``ttl`` seconds, or none of them.
 

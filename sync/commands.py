@@ -51,7 +51,7 @@ _REASONS: tuple[tuple[type[SkyboundError], str], ...] = (
 REFUSALS = tuple(kind for kind, _ in _REASONS)
 
 # The REST change request's field names, as the mutation's arguments call them.
-_REST_FIELD = re.compile(r"^body\.(?:change\.seats\[0\]|payment)\.?")
+_REST_FIELD = re.compile(r"^(?:change\.seats\[0\]|payment)\.?")
 
 
 class Rejected(Exception):

@@ -135,12 +135,12 @@ class ChangeService:
         if (terms.adults, terms.children, terms.infants) != (
             types.count("adult"), types.count("child"), types.count("infant"),
         ):  # fmt: skip
-            raise _field("body.change.offer_id", "The offer is for other passengers.")
+            raise _field("change.offer_id", "The offer is for other passengers.")
         if terms.currency != state["currency"]:
-            raise _field("body.change.offer_id", f"Search in {state['currency']}.")
+            raise _field("change.offer_id", f"Search in {state['currency']}.")
         routes = [(s["origin"], s["destination"]) for s in state["slices"]]
         if routes != await self._offer_route(terms.slices):
-            raise _field("body.change.offer_id", "The offer is for another route.")
+            raise _field("change.offer_id", "The offer is for another route.")
         difference = terms.total_minor - fare["fare_minor"]
         fee = 0 if waived else fare.get("change_fee_minor", 0) * len(types)
         charge = max(difference, 0) + fee
@@ -158,7 +158,7 @@ class ChangeService:
         )
         places = {r["id"]: (r["origin"], r["destination"]) for r in rows}
         if len(places) != len({leg for legs in slices for leg in legs}):
-            raise _field("body.change.offer_id", "A flight of the offer no longer exists.")
+            raise _field("change.offer_id", "A flight of the offer no longer exists.")
         return [(places[legs[0]][0], places[legs[-1]][1]) for legs in slices]
 
     async def _quote_seats(self, state: asyncpg.Record, request: SeatChange) -> dict[str, Any]:
@@ -166,7 +166,7 @@ class ChangeService:
         types: list[str] = state["passenger_types"]
         errors = []
         for index, seat in enumerate(request.seats):
-            where = f"body.change.seats[{index}]"
+            where = f"change.seats[{index}]"
             if seat.flight_id not in segments:
                 errors.append(FieldError(f"{where}.flight_id", "Not a flight of the booking.",
                                          "unknown"))  # fmt: skip
@@ -193,7 +193,7 @@ class ChangeService:
             cabin = next((c for c in layout.cabins if c.cabin == segments[seat.flight_id]), None)
             new_place = cabin.characteristics(seat.seat) if cabin else None
             if cabin is None or new_place is None:
-                raise _field(f"body.change.seats[{index}].seat", "No such seat in your cabin.")
+                raise _field(f"change.seats[{index}].seat", "No such seat in your cabin.")
             passenger_id = state["passenger_ids"][seat.passenger]
             previous = old.get((seat.flight_id, passenger_id))
             old_place = cabin.characteristics(previous) if previous else None
@@ -263,7 +263,7 @@ class ChangeService:
         confirmation: ChangeConfirmation,
     ) -> int:
         if confirmation.payment is None:
-            raise _field("body.payment", "This change costs money: send a payment.")
+            raise _field("payment", "This change costs money: send a payment.")
         amount = int(quote.details["charge_minor"])
         card = await self.bookings.card_for(state["user_id"], confirmation.payment)
         key = provider_key("change", str(quote.id))
@@ -357,11 +357,11 @@ def _field(location: str, message: str) -> ValidationFailed:
 
 def _quote_contact(state: asyncpg.Record, request: ContactChange) -> dict[str, Any]:
     if request.contact is None and not request.passengers:
-        raise _field("body.change", "Nothing to change.")
+        raise _field("change", "Nothing to change.")
     count = len(state["passenger_types"])
     for index, p in enumerate(request.passengers):
         if p.passenger >= count:
-            raise _field(f"body.change.passengers[{index}].passenger", "No such passenger.")
+            raise _field(f"change.passengers[{index}].passenger", "No such passenger.")
     return {
         "type": "contact",
         "contact": request.contact.model_dump() if request.contact else None,

@@ -29,7 +29,7 @@ class InvalidOffer(ValidationFailed):
 
     def __init__(self) -> None:
         super().__init__(
-            [FieldError("body.offer_id", "Not an offer id issued by this server.", "offer_invalid")]
+            [FieldError("offer_id", "Not an offer id issued by this server.", "offer_invalid")]
         )
 
 
@@ -90,7 +90,7 @@ class PaymentMethodNotFound(ValidationFailed):
 
     def __init__(self) -> None:
         super().__init__(
-            [FieldError("body.payment.payment_method_id", "No such saved card.", "not_found")]
+            [FieldError("payment.payment_method_id", "No such saved card.", "not_found")]
         )
 
 

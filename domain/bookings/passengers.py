@@ -28,7 +28,7 @@ def check_mix(passengers: Sequence[PassengerInput], terms: OfferTerms) -> None:
         raise PassengersMismatch(
             [
                 FieldError(
-                    "body.passengers",
+                    "passengers",
                     f"The offer is for {terms.adults} adult(s), {terms.children} child(ren) "
                     f"and {terms.infants} infant(s).",
                     "passengers_mismatch",
@@ -40,7 +40,7 @@ def check_mix(passengers: Sequence[PassengerInput], terms: OfferTerms) -> None:
 def check_ages(passengers: Sequence[PassengerInput], first_day: date, last_day: date) -> None:
     errors = []
     for index, p in enumerate(passengers):
-        where = f"body.passengers[{index}].date_of_birth"
+        where = f"passengers[{index}].date_of_birth"
         if p.date_of_birth > first_day or p.date_of_birth.year < 1900:
             errors.append(FieldError(where, "Not a plausible date of birth.", "invalid_date"))
             continue
@@ -63,7 +63,7 @@ def check_seat_requests(
     chosen: set[tuple[int, str]] = set()
     flights = set(terms.flight_ids)
     for index, request in enumerate(seats):
-        where = f"body.seats[{index}]"
+        where = f"seats[{index}]"
         if request.flight_id not in flights:
             errors.append(FieldError(f"{where}.flight_id", "Not a flight of the offer.", "unknown"))
         if request.passenger >= len(passengers):

@@ -301,7 +301,7 @@ def _decode_cursor(view: str, cursor: str) -> tuple[datetime, uuid.UUID]:
         return datetime.fromisoformat(key), uuid.UUID(booking_id)
     except (ValueError, TypeError, orjson.JSONDecodeError):
         raise ValidationFailed(
-            [FieldError("query.cursor", "Not a cursor of this listing.", "invalid_cursor")]
+            [FieldError("cursor", "Not a cursor of this listing.", "invalid_cursor")]
         ) from None
 
 

@@ -147,7 +147,7 @@ class BookingService:
                 details.validate()
             except InvalidCard as exc:
                 raise ValidationFailed(
-                    [FieldError(f"body.payment.{exc.field}", str(exc), "invalid_card")]
+                    [FieldError(f"payment.{exc.field}", str(exc), "invalid_card")]
                 ) from None
             return Card(details.number, details.exp_month, details.exp_year, details.holder_name)
         row = await self.pool.fetchrow(
@@ -349,7 +349,7 @@ class BookingService:
         fields: dict[int, list[str]] = defaultdict(list)
         for index, request in enumerate(seats):
             by_flight[request.flight_id].append((request.seat, passenger_ids[request.passenger]))
-            fields[request.flight_id].append(f"body.seats[{index}].seat")
+            fields[request.flight_id].append(f"seats[{index}].seat")
         total = 0
         for flight_id in sorted(by_flight):  # the same order as the inventory locks
             prices = await claim_seats(
