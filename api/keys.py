@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from domain.bookings.service import BookingService
     from domain.cards import CardVault
     from domain.documents import DocumentService
+    from domain.identity.accounts.service import Accounts
     from domain.identity.roles import RoleDirectory
     from domain.identity.tokens import TokenVerifier
     from domain.search.service import SearchService
@@ -41,6 +42,8 @@ documents_key: web.AppKey[DocumentService] = web.AppKey("ticket_documents")
 sync_key: web.AppKey[SyncService] = web.AppKey("sync")
 verifier_key: web.AppKey[TokenVerifier] = web.AppKey("token_verifier")
 roles_key: web.AppKey[RoleDirectory] = web.AppKey("role_directory")
+# The built-in auth server's accounts; absent without a signing secret (or with Supabase).
+accounts_key: web.AppKey[Accounts] = web.AppKey("accounts")
 outbox_key: web.AppKey[MailOutbox] = web.AppKey("mail_outbox")
 vault_key: web.AppKey[CardVault] = web.AppKey("card_vault")
 storage_key: web.AppKey[Storage] = web.AppKey("storage")

@@ -234,9 +234,7 @@ async def save_card(
     try:
         brand = card.validate()
     except InvalidCard as exc:
-        raise ValidationFailed(
-            [FieldError(f"{exc.field}", str(exc), "invalid_card")]
-        ) from None
+        raise ValidationFailed([FieldError(f"{exc.field}", str(exc), "invalid_card")]) from None
     await ensure_profile(pool, user.user_id, user.email, user.app_roles)
     sealed = vault.seal(user.user_id, {"number": card.number, "holder_name": card.holder_name})
     return await add_payment_method(

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.keys import outbox_key, pool_key, settings_key, verifier_key
+from api.keys import accounts_key
 from api.middleware import client_ip
 from api.routes import ApiRoutes, PayloadTooLarge, UnsupportedMediaType
 from domain.identity.accounts.errors import (
@@ -45,7 +44,7 @@ from domain.identity.accounts.errors import (
 )
 from domain.identity.accounts.passwords import MAX_LENGTH
 from domain.identity.accounts.service import Accounts
-from domain.identity.accounts.sessions import AuthSession, TokenSigner
+from domain.identity.accounts.sessions import AuthSession
 from domain.identity.accounts.users import AuthUser
 from domain.identity.tokens import Claims, TokenRevoked, Unauthorized, bearer_token
 from foundation.errors import MalformedBody, ValidationFailed
@@ -167,20 +166,10 @@ class Empty(BaseModel):
 
 
 def _accounts(request: web.Request) -> Accounts:
-    app = request.app
-    settings = app[settings_key]
-    secret = app[verifier_key].secret
-    if not secret:
+    accounts = request.app.get(accounts_key)
+    if accounts is None:
         raise AuthUnavailable()
-    issuer = settings.jwt_issuer or settings.site_url.rstrip("/") + "/auth/v1"
-    return Accounts(
-        pool=app[pool_key],
-        signer=TokenSigner(secret, settings.jwt_audience, issuer,
-                           settings.auth_access_token_seconds),
-        session_lifetime=timedelta(days=settings.auth_refresh_token_days),
-        site_url=settings.site_url,
-        outbox=app[outbox_key],
-    )  # fmt: skip
+    return accounts
 
 
 def _client_ip(request: web.Request) -> str:

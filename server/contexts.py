@@ -13,6 +13,7 @@ import base64
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import ExitStack
+from datetime import timedelta
 
 import asyncpg
 import redis.asyncio as redis
@@ -28,6 +29,8 @@ from domain.bookings.payments import SimulatedProvider
 from domain.bookings.service import BookingService
 from domain.cards import CardVault
 from domain.documents import DocumentService
+from domain.identity.accounts.service import Accounts
+from domain.identity.accounts.sessions import TokenSigner
 from domain.identity.roles import RoleDirectory
 from domain.identity.tokens import TokenVerifier
 from domain.reference import ReferenceCache
@@ -178,8 +181,9 @@ async def jwt_secret(settings: Settings, pool: asyncpg.Pool) -> str | None:
 
 
 async def auth(app: web.Application) -> AsyncIterator[None]:
-    """Token verification and the roles directory, whose channel rides on the change
-    listener's connection (so this comes after ``realtime``)."""
+    """Token verification, the roles directory (its channel rides on the change
+    listener's connection, so this comes after ``realtime``), and the built-in auth
+    server's accounts (which send mail, so after ``mail_outbox``)."""
     settings = app[keys.settings_key]
     verifier = TokenVerifier(
         secret=await jwt_secret(settings, app[keys.pool_key]),
@@ -191,6 +195,17 @@ async def auth(app: web.Application) -> AsyncIterator[None]:
     directory = RoleDirectory(app[keys.pool_key], app[keys.realtime_key].listener)
     directory.start()
     app[keys.roles_key] = directory
+    if verifier.secret and settings.supabase_url is None:
+        # Skybound is its own auth server: it signs with the secret it verifies with.
+        issuer = settings.jwt_issuer or settings.site_url.rstrip("/") + "/auth/v1"
+        app[keys.accounts_key] = Accounts(
+            pool=app[keys.pool_key],
+            signer=TokenSigner(verifier.secret, settings.jwt_audience, issuer,
+                               settings.auth_access_token_seconds),
+            session_lifetime=timedelta(days=settings.auth_refresh_token_days),
+            site_url=settings.site_url,
+            outbox=app[keys.outbox_key],
+        )  # fmt: skip
     try:
         yield
     finally:
@@ -339,13 +354,14 @@ async def sync(app: web.Application) -> AsyncIterator[None]:
 
 
 # Start order. The roles directory (auth) registers its channel on the change
-# listener's connection, so realtime comes before it.
+# listener's connection, and the accounts (auth) send mail, so realtime and the mail
+# outbox come before auth.
 CONTEXTS: Sequence[Context] = (
     supervision,
     database,
     realtime,
-    auth,
     mail_outbox,
+    auth,
     user_data,
     seat_holds,
     search,
