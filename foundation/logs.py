@@ -9,8 +9,6 @@ import sys
 import time
 import traceback
 
-from aiohttp import web
-from aiohttp.abc import AbstractAccessLogger
 from aiohttp.http_exceptions import HttpProcessingError
 from pythonjsonlogger.json import JsonFormatter
 
@@ -126,24 +124,3 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     root.setLevel(level)
     # pgserver narrates every pg_ctl call at INFO; its warnings still get through.
     logging.getLogger("pgserver").setLevel(max(logging.WARNING, root.level))
-
-
-class AccessLogger(AbstractAccessLogger):
-    """One structured line per request, with the fields an operator filters on."""
-
-    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        self.logger.info(
-            "request",
-            extra={
-                "method": request.method,
-                "path": request.path,
-                "status": response.status,
-                "duration_ms": round(time * 1000, 3),
-                "remote": request.remote,
-                "request_id": response.headers.get("X-Request-ID"),
-            },
-        )
-
-    @property
-    def enabled(self) -> bool:
-        return self.logger.isEnabledFor(logging.INFO)

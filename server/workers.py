@@ -56,7 +56,8 @@ def serve_one(
     from aiohttp import web
 
     from api import keys
-    from foundation.logs import AccessLogger, configure_logging
+    from api.access_log import AccessLogger
+    from foundation.logs import configure_logging
     from foundation.metrics import CounterCollector
     from server.app import create_app
 
