@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import date, timedelta
 from typing import Any
 
 import asyncpg
 from aiohttp.test_utils import TestClient
 
-from tests.booking_helpers import bearer, book, booking_body, offer_for
+from tests.booking_helpers import adult, bearer, book, booking_body, offer_for
 from tests.problems import assert_problem
 
 
@@ -201,3 +202,18 @@ async def test_stale_expired_foreign_and_unknown_quotes_are_refused(
     assert (await assert_problem(expired, 410))["type"].endswith("/quote-expired")
     still = await client.get(f"/v1/bookings/{booking['id']}", headers=bearer(user))
     assert (await still.json())["status"] == "confirmed"
+
+
+async def test_a_lap_infant_adds_no_cancellation_fee(
+    client: TestClient, db: asyncpg.Connection, search_world: dict[str, int]
+) -> None:
+    await db.execute("UPDATE fare_brands SET cancellation_fee_minor = 5000 WHERE name = 'Flex'")
+    user = uuid.uuid4()
+    offer = await offer_for(client, brand="Flex", passengers={"adults": 1, "infants": 1})
+    infant = {"type": "infant", "given_name": "Ivy", "family_name": "Lovelace",
+              "date_of_birth": str(date.today() - timedelta(days=200))}  # fmt: skip
+    booking = await book(client, user, booking_body(offer, passengers=[adult(), infant]))
+    paid = booking["total"]["amount_minor"]
+    await _age(db, booking["id"])
+    quote = await _quote(client, user, booking["id"])
+    assert (quote["fee"]["amount_minor"], quote["refund"]["amount_minor"]) == (5000, paid - 5000)

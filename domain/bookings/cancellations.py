@@ -3,10 +3,13 @@
 Policy, first rule that applies:
 
 1. A flight of the booking was cancelled by the airline: everything paid is refunded.
-2. Within 24 hours of purchase: everything paid is refunded.
+2. Within 24 hours of purchase, for a booking made at least 7 days before its first
+   departure: everything paid is refunded (the US DOT's 24-hour rule, 14 CFR 259.5,
+   which does not cover last-minute bookings).
 3. A non-refundable fare: nothing is refunded.
-4. A refundable fare: everything paid less the brand's cancellation fee per passenger,
-   doubled within 72 hours of departure, never more than was paid.
+4. A refundable fare: everything paid less the brand's cancellation fee per seated
+   passenger (lap infants pay none), doubled within 72 hours of departure, never more
+   than was paid.
 
 A booking whose first flight has left cannot be cancelled, nor can a cancelled one.
 """
@@ -28,6 +31,8 @@ from domain.bookings.queries import BOOKING_STATE, check_visible, load_booking, 
 from domain.bookings.quotes import LockedQuote, Quote, confirm_quote, create_quote
 
 FREE_CANCELLATION = timedelta(hours=24)
+# The free day covers only bookings made this long before the first departure.
+FREE_CANCELLATION_LEAD = timedelta(days=7)
 LATE_CANCELLATION = timedelta(hours=72)
 
 
@@ -41,7 +46,7 @@ class CancellationTerms:
 def cancellation_terms(
     fare: dict[str, Any],
     paid_minor: int,
-    passengers: int,
+    seated_passengers: int,
     purchased_at: datetime,
     first_departure: datetime,
     airline_cancelled: bool,
@@ -49,11 +54,14 @@ def cancellation_terms(
 ) -> CancellationTerms:
     if airline_cancelled:
         return CancellationTerms(paid_minor, 0, "airline_cancelled")
-    if now - purchased_at < FREE_CANCELLATION:
+    if (
+        now - purchased_at < FREE_CANCELLATION
+        and first_departure - purchased_at >= FREE_CANCELLATION_LEAD
+    ):
         return CancellationTerms(paid_minor, 0, "within_24_hours")
     if not fare.get("refundable", False):
         return CancellationTerms(0, paid_minor, "non_refundable")
-    fee = fare.get("cancellation_fee_minor", 0) * passengers
+    fee = fare.get("cancellation_fee_minor", 0) * seated_passengers
     if first_departure - now < LATE_CANCELLATION:
         fee *= 2
     fee = min(fee, paid_minor)
@@ -65,8 +73,9 @@ def _terms_for(state: asyncpg.Record, now: datetime) -> CancellationTerms:
         raise AlreadyCancelled("Nothing left to cancel.")
     if not state["airline_cancelled"] and state["first_departure"] <= now:
         raise AlreadyFlown("A booking can be cancelled until its first flight leaves.")
+    seated = sum(1 for kind in state["passenger_types"] if kind != "infant")
     return cancellation_terms(
-        state["fare"], state["total_minor"], state["passengers"], state["created_at"],
+        state["fare"], state["total_minor"], seated, state["created_at"],
         state["first_departure"], bool(state["airline_cancelled"]), now,
     )  # fmt: skip
 
