@@ -10,6 +10,8 @@ from aiohttp import WSMsgType
 from aiohttp.test_utils import TestClient
 
 from api.keys import realtime_key
+from streams.events import websocket_text_frame
+from streams.sse import http_chunk, sse_event
 from tests.factories import add_jfk_departures
 from tests.sse_client import SseReader
 from tests.waiting import eventually
@@ -18,43 +20,65 @@ TOPIC = "board:JFK:departures"
 Item = tuple[str, str | None, Any]
 
 
+async def _mark_the_end(client: TestClient, known: set[object], end: bytes) -> None:
+    """Once the new subscriber's catch-up is written and it has gone live, write ``end``
+    to it: the transport keeps order, so reading up to ``end`` reads the whole catch-up,
+    however slow the machine (and the change log, and so every position, is untouched)."""
+    hub = client.app[realtime_key].hub
+
+    def live_sink() -> object | None:
+        for subscription in hub.subscriptions():
+            if subscription.topic == TOPIC and subscription.sink not in known:
+                return subscription.sink if subscription.pending is None else None
+        return None
+
+    await eventually(lambda: live_sink() is not None, what="catch-up done")
+    live_sink().write(end)  # type: ignore[union-attr]
+
+
+def _sinks(client: TestClient) -> set[object]:
+    return {s.sink for s in client.app[realtime_key].hub.subscriptions()}
+
+
 async def _sse_catch_up(client: TestClient, since: str | None) -> list[Item]:
-    """What an SSE stream resuming from ``since`` gets before it falls silent."""
+    """What an SSE stream resuming from ``since`` gets before live events."""
     headers = {"Last-Event-ID": since} if since else {}
+    known = _sinks(client)
     response = await client.get("/v1/streams/boards/JFK", headers=headers)
+    await _mark_the_end(client, known, http_chunk(sse_event("{}", event="test.end")))
     reader, items = SseReader(response), []
     try:
-        while True:
-            event = await reader.next(wait=0.3)
+        while (event := await reader.next()).event != "test.end":
             items.append((event.event, event.id, event.json()))
-    except TimeoutError:
-        return items
     finally:
         response.close()
+    return items
 
 
 async def _ws_catch_up(client: TestClient, since: str | None) -> tuple[str, list[Item]]:
-    """The position a WebSocket subscription from ``since`` is told, and what follows it."""
+    """The position a WebSocket subscription from ``since`` is told, and what follows it
+    before live events."""
+    known = _sinks(client)
     async with client.ws_connect("/v1/ws") as ws:
         await ws.send_json({"type": "subscribe", "topic": TOPIC, "since": since})
         subscribed = (await ws.receive(timeout=5)).json()
         assert subscribed["type"] == "subscribed", subscribed
+        await _mark_the_end(client, known, websocket_text_frame(b'{"type":"test.end"}'))
         items: list[Item] = []
-        try:
-            while True:
-                message = await ws.receive(timeout=0.3)
-                assert message.type == WSMsgType.TEXT, message
-                frame = message.json()
-                assert frame["type"] == "event", frame
-                assert frame["topic"] == TOPIC
-                event_id = frame["id"]
-                if frame["event"] == "reset":
-                    # SSE's reset has no id line; a WebSocket frame always carries one.
-                    assert event_id == subscribed["position"]
-                    event_id = None
-                items.append((frame["event"], event_id, frame["data"]))
-        except TimeoutError:
-            return subscribed["position"], items
+        while True:
+            message = await ws.receive(timeout=5)
+            assert message.type == WSMsgType.TEXT, message
+            frame = message.json()
+            if frame["type"] == "test.end":
+                return subscribed["position"], items
+            assert frame["type"] == "event", frame
+            assert frame["topic"] == TOPIC
+            event_id = frame["id"]
+            if frame["event"] == "reset":
+                # SSE's reset has no id line; a WebSocket frame always carries one.
+                assert event_id == subscribed["position"]
+                event_id = None
+            items.append((frame["event"], event_id, frame["data"]))
 
 
 @pytest.fixture
