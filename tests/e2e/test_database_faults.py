@@ -58,16 +58,21 @@ async def test_listener_connection_killed_while_events_flow_loses_nothing(
             await asyncio.gather(*(s.drop("rst") for s in subscribers))
 
 
+async def _migrated_world(url: str) -> World:
+    """The dedicated server's database, migrated, with the test's flights and traveller."""
+    setup = await connect(url)
+    try:
+        await migrate(setup)
+        return await build_world(setup)
+    finally:
+        await setup.close()
+
+
 async def test_postgres_restart_under_a_running_server_loses_nothing(
     dedicated_postgres: DedicatedPostgres, tmp_path: Path
 ) -> None:
     url = dedicated_postgres.url
-    setup = await connect(url)
-    try:
-        await migrate(setup)
-        world = await build_world(setup)
-    finally:
-        await setup.close()
+    world = await _migrated_world(url)
     async with running_server(url, tmp_path / "home") as server:
         subscribers = mixed_subscribers(server.port, world, rounds=2)
         writer = GateWriter(url, world.flights)
@@ -116,12 +121,7 @@ async def test_websocket_subscribe_during_outage_keeps_live_subscriptions(
     dedicated_postgres: DedicatedPostgres, tmp_path: Path
 ) -> None:
     url = dedicated_postgres.url
-    setup = await connect(url)
-    try:
-        await migrate(setup)
-        world = await build_world(setup)
-    finally:
-        await setup.close()
+    world = await _migrated_world(url)
     async with running_server(url, tmp_path / "home") as server:
         conn = await RawConnection.open(server.port)
         try:
