@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from domain.cards import CardVault
     from domain.documents import DocumentService
     from domain.identity.accounts.service import Accounts
-    from domain.identity.roles import RoleDirectory
+    from domain.identity.roles import RevocationWatch, RoleDirectory
     from domain.identity.tokens import TokenVerifier
     from domain.search.service import SearchService
     from domain.seating import SeatService
@@ -42,6 +42,7 @@ documents_key: web.AppKey[DocumentService] = web.AppKey("ticket_documents")
 sync_key: web.AppKey[SyncService] = web.AppKey("sync")
 verifier_key: web.AppKey[TokenVerifier] = web.AppKey("token_verifier")
 roles_key: web.AppKey[RoleDirectory] = web.AppKey("role_directory")
+revocations_key: web.AppKey[RevocationWatch] = web.AppKey("revocation_watch")
 # The built-in auth server's accounts; absent without a signing secret (or with Supabase).
 accounts_key: web.AppKey[Accounts] = web.AppKey("accounts")
 outbox_key: web.AppKey[MailOutbox] = web.AppKey("mail_outbox")

@@ -31,7 +31,7 @@ from domain.cards import CardVault
 from domain.documents import DocumentService
 from domain.identity.accounts.service import Accounts
 from domain.identity.accounts.sessions import TokenSigner
-from domain.identity.roles import RoleDirectory
+from domain.identity.roles import RevocationWatch, RoleDirectory
 from domain.identity.tokens import TokenVerifier
 from domain.reference import ReferenceCache
 from domain.search.cache import MemorySearchCache, SearchCache, flights_in_topics
@@ -65,6 +65,8 @@ from sync.cursors import CursorCodec
 from sync.service import SyncService
 
 log = logging.getLogger(__name__)
+
+REVOCATION_TASK = "revocation-watch"
 
 Context = Callable[[web.Application], AsyncIterator[None]]
 
@@ -195,6 +197,11 @@ async def auth(app: web.Application) -> AsyncIterator[None]:
     directory = RoleDirectory(app[keys.pool_key], app[keys.realtime_key].listener)
     directory.start()
     app[keys.roles_key] = directory
+    revocations = RevocationWatch(directory)
+    app[keys.revocations_key] = revocations
+    supervisor = app[keys.supervisor_key]
+    # Critical: while it is down, a private stream of an erased account would go on.
+    supervisor.start(REVOCATION_TASK, revocations.run, critical=True)
     if verifier.secret and settings.supabase_url is None:
         # Skybound is its own auth server: it signs with the secret it verifies with.
         issuer = settings.jwt_issuer or settings.site_url.rstrip("/") + "/auth/v1"
@@ -209,6 +216,7 @@ async def auth(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        await supervisor.stop(REVOCATION_TASK)
         await verifier.close()
 
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from functools import partial
 
 import orjson
 from aiohttp import web
 
-from api.keys import pool_key, realtime_key, roles_key
-from domain.identity.roles import until_revoked
+from api.keys import pool_key, realtime_key, revocations_key
 from domain.identity.tokens import Claims
 from foundation.errors import ProtocolNotSupported, ServiceUnavailable
 from streams.catchup import catch_up
@@ -62,11 +62,6 @@ def _farewell(realtime: Realtime) -> Callable[[str], bytes | None]:
     return farewell
 
 
-async def _close_when_revoked(app: web.Application, owner: Claims, sink: TransportSink) -> None:
-    await until_revoked(app[roles_key], owner)
-    sink.close("token_revoked")
-
-
 class _SseFraming:
     """Catch-up as SSE chunks: the reset has no id, the snapshot carries the position."""
 
@@ -111,12 +106,12 @@ async def stream(
     sink = TransportSink(transport, _farewell(realtime))
     subscription = realtime.hub.subscribe(topic, sink, _sse_chunk)
     realtime.sse_sinks.add(sink)
-    expiry = revocation = None
+    expiry = unwatch = None
     if owner is not None:
         loop = asyncio.get_running_loop()
         delay = max(0.0, owner.expires_at - time.time())
         expiry = loop.call_later(delay, sink.close, "token_expired")
-        revocation = asyncio.create_task(_close_when_revoked(request.app, owner, sink))
+        unwatch = request.app[revocations_key].watch(owner, partial(sink.close, "token_revoked"))
     try:
         # The first write goes through aiohttp so the headers leave with it;
         # every later one is a raw, pre-framed chunk on the transport.
@@ -127,8 +122,8 @@ async def stream(
     finally:
         if expiry is not None:
             expiry.cancel()
-        if revocation is not None:
-            revocation.cancel()
+        if unwatch is not None:
+            unwatch()
         realtime.hub.unsubscribe(subscription)
         realtime.sse_sinks.discard(sink)
     if reason != "client_gone":

@@ -19,14 +19,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from api.keys import pool_key, realtime_key, roles_key, settings_key, verifier_key
+from api.keys import (
+    pool_key,
+    realtime_key,
+    revocations_key,
+    roles_key,
+    settings_key,
+    verifier_key,
+)
 from api.routes import ApiRoutes
-from domain.identity.roles import admit, until_revoked
+from domain.identity.roles import admit
 from domain.identity.tickets import redeem_ticket
 from domain.identity.tokens import Claims, Unauthorized
 from foundation.database import UNREACHABLE
@@ -98,7 +106,7 @@ class WebSocketSession:
         self.subscriptions: dict[str, Subscription] = {}
         self.claims: Claims | None = None
         self._expiry: asyncio.TimerHandle | None = None
-        self._revocation: asyncio.Task[None] | None = None
+        self._unwatch: Callable[[], None] | None = None
 
     def send(self, message: dict[str, Any]) -> None:
         self.sink.write(_frame(message))
@@ -140,19 +148,19 @@ class WebSocketSession:
         self.claims = claims
         if self._expiry is not None:
             self._expiry.cancel()
-        if self._revocation is not None:
-            self._revocation.cancel()
+        if self._unwatch is not None:
+            self._unwatch()
         delay = max(0.0, claims.expires_at - time.time())
         self._expiry = asyncio.get_running_loop().call_later(delay, self._token_expired)
-        self._revocation = asyncio.create_task(self._end_when_revoked(claims))
+        self._unwatch = self.request.app[revocations_key].watch(claims, self._token_revoked)
         self.send({"type": "authenticated", "user_id": str(claims.user_id),
                    "expires_at": claims.expires_at})  # fmt: skip
 
     def _token_expired(self) -> None:
         self._end_private("token_expired", "Send a fresh token and subscribe again.")
 
-    async def _end_when_revoked(self, claims: Claims) -> None:
-        await until_revoked(self.request.app[roles_key], claims)
+    def _token_revoked(self) -> None:
+        self._unwatch = None
         self._end_private("token_revoked", "The token was revoked: the account was erased.")
 
     def _end_private(self, code: str, message: str) -> None:
@@ -214,8 +222,8 @@ class WebSocketSession:
     def close(self) -> None:
         if self._expiry is not None:
             self._expiry.cancel()
-        if self._revocation is not None:
-            self._revocation.cancel()
+        if self._unwatch is not None:
+            self._unwatch()
         for subscription in self.subscriptions.values():
             self.realtime.hub.unsubscribe(subscription)
         self.subscriptions.clear()

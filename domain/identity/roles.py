@@ -13,7 +13,7 @@ import dataclasses
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -78,8 +78,8 @@ class RoleDirectory:
         self.pool = pool
         self._notifications = notifications
         self._cache: dict[uuid.UUID, tuple[float, Standing]] = {}
-        # Long-lived streams of a user, woken to recheck whenever that user is forgotten.
-        self._watchers: dict[uuid.UUID, set[asyncio.Event]] = {}
+        # Told of every forget: a user's id, or None for everyone.
+        self._on_forget: list[Callable[[uuid.UUID | None], None]] = []
         # Bumped by every forget; a lookup stores its answer only if it is unchanged.
         self.generation = 0
 
@@ -108,31 +108,21 @@ class RoleDirectory:
     async def granted(self, user_id: uuid.UUID) -> frozenset[str]:
         return (await self.standing(user_id)).roles
 
+    def on_forget(self, listener: Callable[[uuid.UUID | None], None]) -> None:
+        """Call ``listener`` (synchronously) whenever a user, or everyone, is forgotten."""
+        self._on_forget.append(listener)
+
     def forget(self, user_id: uuid.UUID) -> None:
         self.generation += 1
         self._cache.pop(user_id, None)
-        for changed in self._watchers.get(user_id, ()):
-            changed.set()
+        for listener in self._on_forget:
+            listener(user_id)
 
     def forget_all(self) -> None:
         self.generation += 1
         self._cache.clear()
-        for watchers in self._watchers.values():
-            for changed in watchers:
-                changed.set()
-
-    @contextlib.contextmanager
-    def watching(self, user_id: uuid.UUID) -> Iterator[asyncio.Event]:
-        """An event set whenever the user's standing may have changed."""
-        changed = asyncio.Event()
-        watchers = self._watchers.setdefault(user_id, set())
-        watchers.add(changed)
-        try:
-            yield changed
-        finally:
-            watchers.discard(changed)
-            if not watchers:
-                self._watchers.pop(user_id, None)
+        for listener in self._on_forget:
+            listener(None)
 
     # Listening ------------------------------------------------------------------
 
@@ -159,20 +149,76 @@ async def admit(directory: RoleDirectory, claims: Claims) -> Claims:
     return claims
 
 
-async def until_revoked(directory: RoleDirectory, claims: Claims) -> None:
-    """Return once ``claims`` are revoked, for streams that outlive their request.
+class RevocationWatch:
+    """Ends the sessions that outlive a request (private streams) once a revocation
+    ends their token.
 
-    Rechecked whenever the user is forgotten (a notification, this worker's own
-    erasure, a reconnect of the listener), and every ROLE_CACHE_SECONDS besides,
-    for a worker that cannot listen.
+    One task per process, run under the supervisor: it rechecks the users the
+    directory forgot (a notification, this worker's own erasure, a reconnect of the
+    listener) and, every ROLE_CACHE_SECONDS, everyone watched, for a worker that
+    cannot listen. A session registers with a callback that ends it; nothing runs per
+    session while no one's standing changes.
     """
-    with directory.watching(claims.user_id) as changed:
+
+    def __init__(self, directory: RoleDirectory) -> None:
+        self._directory = directory
+        self._sessions: dict[uuid.UUID, dict[int, tuple[Claims, Callable[[], None]]]] = {}
+        self._changed: set[uuid.UUID] = set()
+        self._everyone = False
+        self._wake = asyncio.Event()
+        directory.on_forget(self._forgotten)
+
+    def watch(self, claims: Claims, on_revoked: Callable[[], None]) -> Callable[[], None]:
+        """Call ``on_revoked`` once ``claims`` are revoked; returns what unwatches."""
+        sessions = self._sessions.setdefault(claims.user_id, {})
+        key = id(on_revoked)
+        sessions[key] = (claims, on_revoked)
+
+        def unwatch() -> None:
+            left = self._sessions.get(claims.user_id)
+            if left is not None:
+                left.pop(key, None)
+                if not left:
+                    del self._sessions[claims.user_id]
+
+        return unwatch
+
+    def watched(self) -> int:
+        return sum(len(sessions) for sessions in self._sessions.values())
+
+    def _forgotten(self, user_id: uuid.UUID | None) -> None:
+        if user_id is None:
+            self._everyone = True
+        elif user_id in self._sessions:
+            self._changed.add(user_id)
+        else:
+            return
+        self._wake.set()
+
+    async def run(self) -> None:
         while True:
-            try:
-                if not (await directory.standing(claims.user_id)).admits(claims):
-                    return
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("could not recheck a stream's token", extra={"error": repr(exc)})
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), ROLE_CACHE_SECONDS)
-            changed.clear()
+                await asyncio.wait_for(self._wake.wait(), ROLE_CACHE_SECONDS)
+            self._wake.clear()
+            if self._everyone or not self._changed:  # a broadcast, or the backstop
+                users, self._everyone = set(self._sessions), False
+            else:
+                users = self._changed
+            self._changed = set()
+            for user_id in users:
+                try:
+                    await self._recheck(user_id)
+                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                    log.warning("could not recheck a session's token", extra={"error": repr(exc)})
+                    self._changed.add(user_id)  # with the next pass
+
+    async def _recheck(self, user_id: uuid.UUID) -> None:
+        if user_id not in self._sessions:
+            return
+        standing = await self._directory.standing(user_id)
+        for key, (claims, on_revoked) in tuple(self._sessions.get(user_id, {}).items()):
+            if not standing.admits(claims):
+                self._sessions[user_id].pop(key, None)
+                on_revoked()
+        if not self._sessions.get(user_id, True):
+            del self._sessions[user_id]
