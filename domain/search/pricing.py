@@ -4,11 +4,16 @@ Each leg is priced with its carrier's fare brand of the chosen name (Light,
 Standard, Flex...) as a percentage of the cabin's base fare, per passenger
 type, then converted at the reference rates; an offer's conditions are the
 strictest of its legs' (refundable only if every leg is).
+
+Fees follow fare components, not legs. Each slice (one direction of travel) is one
+through fare component, whichever carriers fly its legs, and carries one change fee
+and one cancellation fee per passenger: the highest of its legs' brands, since the
+strictest rule of a through fare governs it. The fees of the components add up.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from domain.reference import FareBrand, ReferenceData, half_even
@@ -90,21 +95,32 @@ class PriceBook:
         )  # fmt: skip
 
     def itineraries(self, itineraries: Sequence[Itinerary], name: str) -> Price:
-        return combine([self.leg(leg, name) for it in itineraries for leg in it.legs])
+        """Each itinerary is one slice, so one fare component."""
+        return combine([fare_component([self.leg(leg, name) for leg in it.legs])
+                        for it in itineraries])  # fmt: skip
 
 
-def combine(parts: Sequence[Price]) -> Price:
-    """Fares add up; conditions are the strictest of the parts'."""
+def _join(parts: Sequence[Price], fee: Callable[[Iterable[int]], int]) -> Price:
     first = parts[0]
     if len(parts) == 1:
         return first
     return Price(
         first.brand,
         sum(p.adult for p in parts), sum(p.child for p in parts), sum(p.infant for p in parts),
-        sum(p.total for p in parts), sum(p.change_fee for p in parts),
-        sum(p.cancellation_fee for p in parts), all(p.refundable for p in parts),
+        sum(p.total for p in parts), fee(p.change_fee for p in parts),
+        fee(p.cancellation_fee for p in parts), all(p.refundable for p in parts),
         all(p.changeable for p in parts), min(p.checked_bags for p in parts),
     )  # fmt: skip
+
+
+def fare_component(legs: Sequence[Price]) -> Price:
+    """The legs of one through fare: fares add up; one fee each, the strictest leg's."""
+    return _join(legs, max)
+
+
+def combine(components: Sequence[Price]) -> Price:
+    """Fare components of a journey: fares and fees add up; conditions are the strictest."""
+    return _join(components, sum)
 
 
 def price(

@@ -1,0 +1,44 @@
+"""Change and cancellation fees are charged per fare component (one per direction of
+travel), not per flight."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from tests.search_world import DAY, RETURN, one_way, search
+
+
+def _fees(offer: dict[str, Any]) -> int:
+    return int(offer["fare"]["change_fee"]["amount_minor"])
+
+
+def _standard(results: dict[str, Any], *carriers: str) -> dict[str, Any]:
+    for offer in results["offers"]:
+        flown = [seg["carrier"]["code"] for s in offer["slices"] for seg in s["segments"]]
+        if offer["fare"]["brand"] == "Standard" and flown == list(carriers):
+            return dict(offer)
+    raise AssertionError(f"no Standard offer on {carriers}")
+
+
+async def test_a_connection_on_two_carriers_is_one_fare_component_with_one_fee(
+    client: TestClient, search_world: dict[str, int]
+) -> None:
+    """USD 75 (SB) and GBP 75 (KA) on one through fare: the stricter fee, not both."""
+    sb = _fees(_standard(await search(client, **one_way("JFK", "LHR", limit=100)), "SB"))
+    ka = _fees(_standard(await search(client, **one_way("JFK", "LHR", limit=100)), "KA"))
+    connection = _standard(await search(client, **one_way("JFK", "CDG", limit=100)), "SB", "KA")
+    assert sb == 7500
+    assert ka > sb
+    assert _fees(connection) == max(sb, ka)
+
+
+async def test_each_direction_of_a_round_trip_is_a_fare_component(
+    client: TestClient, search_world: dict[str, int]
+) -> None:
+    results = await search(client, slices=[
+        {"origin": "JFK", "destination": "LHR", "date": DAY.isoformat()},
+        {"origin": "LHR", "destination": "JFK", "date": RETURN.isoformat()},
+    ], limit=100)  # fmt: skip
+    assert _fees(_standard(results, "SB", "SB")) == 2 * 7500
