@@ -16,7 +16,7 @@ import asyncio
 import logging
 import re
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -110,6 +110,38 @@ class UnknownSeat(ValidationFailed):
             detail=f"Not on flight {flight_id}'s seat map: {', '.join(unknown.values())}.",
         )  # fmt: skip
         self.extensions = {"flight_id": flight_id, "seats": list(unknown.values())}
+
+
+class ExitRowRestricted(ValidationFailed):
+    """Exit-row seats are for adults who can help in an evacuation: no children, and no
+    adult with an infant on the lap (the infant cannot be held in the brace position
+    while the exit is opened)."""
+
+    slug = "exit-row-restricted"
+    title = "Exit row not allowed"
+
+    def __init__(self, flight_id: int, refused: Mapping[str, str]) -> None:
+        """``refused``: input field to the exit-row seat asked for there."""
+        super().__init__(
+            [FieldError(f, f"Seat {seat} is in an exit row: adults without an infant only.",
+                        "exit_row_restricted") for f, seat in refused.items()],
+            detail=f"Exit-row seats on flight {flight_id}: {', '.join(refused.values())}.",
+        )  # fmt: skip
+        self.extensions = {"flight_id": flight_id, "seats": list(refused.values())}
+
+
+def check_exit_rows(
+    layout: FlightLayout,
+    requests: Sequence[tuple[str, bool, str]],
+) -> None:
+    """``requests``: (seat, whether the passenger may sit at an exit, input field)."""
+    refused = {}
+    for seat, allowed, field in requests:
+        cabin = layout.cabin_of(seat)
+        if not allowed and cabin is not None and "exit_row" in (cabin.characteristics(seat) or ()):
+            refused[field] = seat
+    if refused:
+        raise ExitRowRestricted(layout.flight_id, refused)
 
 
 class SeatHoldNotFound(NotFound):
@@ -482,12 +514,14 @@ async def claim_seats(
     booking_id: uuid.UUID,
     assignments: Sequence[tuple[str, uuid.UUID]],
     fields: Sequence[str] | None = None,
+    barred_from_exits: Collection[uuid.UUID] = (),
 ) -> dict[str, int]:
     """Assign seats to passengers of a booking, inside the caller's transaction.
 
     Each seat must be in ``cabin`` on the flight's layout (UnknownSeat, naming
     ``fields[i]``, by default ``seats.{i}``), not held by another user
-    (SeatHeldByAnother) and not assigned (SeatUnavailable); a passenger seated twice
+    (SeatHeldByAnother) and not assigned (SeatUnavailable); passengers in
+    ``barred_from_exits`` get no exit-row seat (ExitRowRestricted); a passenger seated twice
     on the flight is PassengerAlreadySeated. The user's own holds on the seats end.
     Returns each seat's price in minor units of the cabin's currency. Work runs in a
     savepoint, so a refused claim leaves the caller's transaction usable. A booking of
@@ -507,6 +541,11 @@ async def claim_seats(
         raise ValidationFailed(repeated)
     layout = await flight_layout(conn, flight_id)
     _known_seats(layout, seats, names, cabin)
+    check_exit_rows(
+        layout,
+        [(seat, passenger not in barred_from_exits, name)
+         for (seat, passenger), name in zip(assignments, names, strict=True)],
+    )  # fmt: skip
     cabin_layout = next(c for c in layout.cabins if c.cabin == cabin)
     async with conn.transaction():
         await _lock_seats(conn, flight_id, seats)

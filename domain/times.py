@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from functools import lru_cache
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -13,6 +13,11 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_seriali
 @lru_cache(maxsize=1024)
 def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
+
+
+def local_date(moment: datetime, time_zone: str) -> date:
+    """The calendar date at a place: what a passenger's age or a ticket is judged on."""
+    return moment.astimezone(zone(time_zone)).date()
 
 
 def _without_zone(value: time) -> time:

@@ -24,7 +24,13 @@ from domain.bookings.errors import (
 from domain.bookings.models import SavedCardPayment, SeatRequest
 from domain.bookings.service import BookingService
 from domain.identity.tokens import Claims
-from domain.seating import PassengerAlreadySeated, SeatMapUnavailable, SeatUnavailable, UnknownSeat
+from domain.seating import (
+    ExitRowRestricted,
+    PassengerAlreadySeated,
+    SeatMapUnavailable,
+    SeatUnavailable,
+    UnknownSeat,
+)
 from foundation.errors import SkyboundError, ValidationFailed
 from sync.protocol import CancellationRequest, SeatChangeRequest
 
@@ -44,6 +50,7 @@ _REASONS: tuple[tuple[type[SkyboundError], str], ...] = (
     (PassengerAlreadySeated, "seat_unavailable"),
     (SeatMapUnavailable, "seat_map_unavailable"),
     (UnknownSeat, "unknown_seat"),
+    (ExitRowRestricted, "exit_row_restricted"),
     (PaymentMethodNotFound, "payment_method_not_found"),
     (PaymentDeclined, "payment_declined"),
     (ValidationFailed, "invalid_request"),

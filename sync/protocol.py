@@ -20,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from domain.bookings.models import PassportName, SeatCode
+from domain.bookings.models import MAX_PASSENGERS, PassportName, SeatCode
 from foundation.models import StrictModel
 from sync.clock import CLOCK_PATTERN
 
@@ -246,7 +246,9 @@ class NotificationsRead(StrictModel):
 class SeatChangeRequest(StrictModel):
     booking_id: uuid.UUID
     flight_id: Annotated[int, Field(gt=0)]
-    passenger: Annotated[int, Field(ge=0, lt=9, description="Index into the trip's passengers.")]
+    passenger: Annotated[
+        int, Field(ge=0, lt=MAX_PASSENGERS, description="Index into the trip's passengers.")
+    ]
     seat: SeatCode
     max_charge_minor: Annotated[int, Field(ge=0)] = Field(
         default=0, description="Refuse the change if the seat costs more than this."

@@ -30,15 +30,16 @@ from domain.bookings.errors import (
     PaymentDeclined,
     PaymentProviderUnavailable,
 )
-from domain.bookings.models import Contact, Email, Payment, Phone, SeatRequest
+from domain.bookings.models import MAX_PASSENGERS, Contact, Email, Payment, Phone, SeatRequest
 from domain.bookings.money import record_charge, refund
 from domain.bookings.offers import lock_and_price, read_offer
+from domain.bookings.passengers import barred_from_exits
 from domain.bookings.payments import Declined, ProviderTimeout, provider_key
 from domain.bookings.queries import BOOKING_STATE, check_visible, load_booking, may_read
 from domain.bookings.quotes import LockedQuote, Quote, confirm_quote, create_quote
 from domain.bookings.service import BookingService, insert_segments, issue_tickets
 from domain.documents import forget_documents
-from domain.seating import claim_seats, flight_layout
+from domain.seating import check_exit_rows, claim_seats, flight_layout
 from foundation.errors import FieldError, ValidationFailed
 from foundation.models import StrictModel
 
@@ -54,7 +55,9 @@ class SeatChange(StrictModel):
 
 
 class PassengerContact(StrictModel):
-    passenger: int = Field(ge=0, lt=9, description="Index into the booking's passengers.")
+    passenger: int = Field(
+        ge=0, lt=MAX_PASSENGERS, description="Index into the booking's passengers."
+    )
     email: Email | None = None
     phone: Phone | None = None
 
@@ -62,7 +65,7 @@ class PassengerContact(StrictModel):
 class ContactChange(StrictModel):
     type: Literal["contact"]
     contact: Contact | None = None
-    passengers: Annotated[list[PassengerContact], Field(max_length=9)] = []
+    passengers: Annotated[list[PassengerContact], Field(max_length=MAX_PASSENGERS)] = []
 
 
 ChangeRequest = Annotated[FlightChange | SeatChange | ContactChange, Field(discriminator="type")]
@@ -77,6 +80,11 @@ class ChangeConfirmation(StrictModel):
     payment: Payment | None = Field(
         default=None, description="Required when the quote charges the traveller."
     )
+
+
+def _barred_from_exits(state: asyncpg.Record) -> set[int]:
+    escorts = [None if n is None else n - 1 for n in state["passenger_escorts"] or ()]
+    return barred_from_exits(state["passenger_types"] or (), escorts)
 
 
 def _check_open(state: asyncpg.Record, now: datetime) -> None:
@@ -186,6 +194,13 @@ class ChangeService:
         layouts = {
             f: await flight_layout(self.pool, f) for f in {s.flight_id for s in request.seats}
         }
+        barred = _barred_from_exits(state)
+        for flight_id, layout in layouts.items():
+            check_exit_rows(
+                layout,
+                [(seat.seat, seat.passenger not in barred, f"change.seats[{index}].seat")
+                 for index, seat in enumerate(request.seats) if seat.flight_id == flight_id],
+            )  # fmt: skip
         charge = 0
         moves = []
         for index, seat in enumerate(request.seats):
@@ -328,6 +343,7 @@ class ChangeService:
         self, conn: asyncpg.Connection, state: asyncpg.Record, details: dict[str, Any]
     ) -> None:
         segments = {s["flight_id"]: s["cabin"] for s in state["segments"]}
+        barred = {state["passenger_ids"][i] for i in _barred_from_exits(state)}
         for flight_id in sorted({m["flight_id"] for m in details["seats"]}):
             moves = [m for m in details["seats"] if m["flight_id"] == flight_id]
             passengers = [state["passenger_ids"][m["passenger"]] for m in moves]
@@ -340,7 +356,7 @@ class ChangeService:
                 conn, user_id=state["user_id"], flight_id=flight_id,
                 cabin=segments[flight_id], booking_id=state["id"],
                 assignments=[(m["to"], p) for m, p in zip(moves, passengers, strict=True)],
-                fields=[f"seats.{i}" for i in range(len(moves))],
+                fields=[f"seats.{i}" for i in range(len(moves))], barred_from_exits=barred,
             )  # fmt: skip
         await forget_documents(conn, state["id"])  # the receipts show the seats
         seats_minor = state["fare"].get("seats_minor", 0) + details["charge_minor"]

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
-from domain.search.models import Cabin, Money
+from domain.search.models import MAX_SEATS, Cabin, Money
 from domain.times import Instant
 from foundation.models import StrictModel
 
@@ -32,6 +32,8 @@ Phone = Annotated[
     StringConstraints(strip_whitespace=True, pattern=r"^\+[1-9][0-9]{6,14}$"),
     Field(description="E.164, e.g. +14155550100."),
 ]
+# Up to nine seated passengers and one lap infant for each adult, as search offers them.
+MAX_PASSENGERS = 2 * MAX_SEATS
 SeatCode = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,2}[A-K]$")]
 
 
@@ -42,6 +44,13 @@ class PassengerInput(StrictModel):
     date_of_birth: date
     email: Email | None = None
     phone: Phone | None = None
+    accompanied_by: int | None = Field(
+        default=None,
+        ge=0,
+        lt=MAX_PASSENGERS,
+        description="Lap infants only: the index in `passengers` of the adult the infant "
+        "travels with, one infant per adult. By default infants go with the adults in order.",
+    )
 
 
 class Contact(StrictModel):
@@ -51,7 +60,7 @@ class Contact(StrictModel):
 
 class SeatRequest(StrictModel):
     flight_id: int = Field(gt=0, description="A flight of the offer.")
-    passenger: int = Field(ge=0, lt=9, description="Index into `passengers`.")
+    passenger: int = Field(ge=0, lt=MAX_PASSENGERS, description="Index into `passengers`.")
     seat: SeatCode
 
 
@@ -82,7 +91,7 @@ Payment = Annotated[CardPayment | SavedCardPayment, Field(discriminator="type")]
 
 class BookingRequest(StrictModel):
     offer_id: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
-    passengers: Annotated[list[PassengerInput], Field(min_length=1, max_length=9)]
+    passengers: Annotated[list[PassengerInput], Field(min_length=1, max_length=MAX_PASSENGERS)]
     contact: Contact
     seats: Annotated[list[SeatRequest], Field(max_length=54)] = []
     payment: Payment
@@ -126,6 +135,9 @@ class BookedPassenger(BaseModel):
     date_of_birth: date | None
     email: str | None
     phone: str | None
+    accompanied_by: int | None = Field(
+        default=None, description="Lap infants: the passenger_no of the adult they travel with."
+    )
     tickets: list[Ticket]
 
 

@@ -11,8 +11,10 @@ from domain.bookings.models import PassengerInput, SeatRequest
 from domain.bookings.offers import OfferTerms
 from foundation.errors import FieldError, ValidationFailed
 
-# Ages on the day of the first flight: infants are under 2 (and must still be on the
-# last flight), children 2 to 11, adults 12 and over.
+# Ages are judged on the local date of travel at each segment's origin, as the airline
+# counts them: an infant is under 2 on every segment; a child is under 12 on the first
+# and 2 or older by the last (so an infant who turns two before the return books as a
+# child, with a seat, for the whole trip); an adult is 12 or older on the first.
 CHILD_FROM = 2
 ADULT_FROM = 12
 
@@ -37,7 +39,9 @@ def check_mix(passengers: Sequence[PassengerInput], terms: OfferTerms) -> None:
         )
 
 
-def check_ages(passengers: Sequence[PassengerInput], first_day: date, last_day: date) -> None:
+def check_ages(passengers: Sequence[PassengerInput], travel_days: Sequence[date]) -> None:
+    """``travel_days``: each segment's local date of departure, in travel order."""
+    first_day, last_day = travel_days[0], travel_days[-1]
     errors = []
     for index, p in enumerate(passengers):
         where = f"passengers[{index}].date_of_birth"
@@ -47,12 +51,59 @@ def check_ages(passengers: Sequence[PassengerInput], first_day: date, last_day: 
         age = age_on(p.date_of_birth, first_day)
         if p.type == "adult" and age < ADULT_FROM:
             errors.append(FieldError(where, "Adults are 12 or older when they fly.", "age_type"))
-        elif p.type == "child" and not CHILD_FROM <= age < ADULT_FROM:
-            errors.append(FieldError(where, "Children are 2 to 11 when they fly.", "age_type"))
-        elif p.type == "infant" and age_on(p.date_of_birth, last_day) >= CHILD_FROM:
-            errors.append(FieldError(where, "Infants must be under 2 on every flight.", "age_type"))
+        elif p.type == "child" and age >= ADULT_FROM:
+            errors.append(FieldError(where, "Children are under 12 when they fly.", "age_type"))
+        elif p.type == "child" and age_on(p.date_of_birth, last_day) < CHILD_FROM:
+            errors.append(
+                FieldError(where, "Under 2 on every flight: book as an infant.", "age_type")
+            )
+        elif p.type == "infant":
+            two = next((d for d in travel_days if age_on(p.date_of_birth, d) >= CHILD_FROM), None)
+            if two is not None:
+                message = (
+                    "Infants are under 2 when they fly."
+                    if two == first_day
+                    else f"Two years old by the flight of {two.isoformat()}: book as a child."
+                )
+                errors.append(FieldError(where, message, "age_type"))
     if errors:
         raise InvalidPassenger(errors)
+
+
+def escorts(passengers: Sequence[PassengerInput]) -> list[int | None]:
+    """Each passenger's escort: for a lap infant the index of the adult it travels with
+    (``accompanied_by``, else the adults in order, one infant each); None for others."""
+    adults = [i for i, p in enumerate(passengers) if p.type == "adult"]
+    chosen = {p.accompanied_by for p in passengers if p.accompanied_by is not None}
+    free = iter(i for i in adults if i not in chosen)
+    found: list[int | None] = []
+    errors = []
+    taken: set[int] = set()
+    for index, p in enumerate(passengers):
+        where = f"passengers[{index}].accompanied_by"
+        if p.type != "infant":
+            if p.accompanied_by is not None:
+                errors.append(FieldError(where, "Only lap infants are accompanied.", "not_infant"))
+            found.append(None)
+            continue
+        adult = p.accompanied_by if p.accompanied_by is not None else next(free, None)
+        if adult is None or adult not in adults:
+            errors.append(FieldError(where, "Not an adult of this booking.", "no_escort"))
+        elif adult in taken:
+            errors.append(FieldError(where, "One lap infant per adult.", "escort_taken"))
+        else:
+            taken.add(adult)
+        found.append(adult)
+    if errors:
+        raise InvalidPassenger(errors)
+    return found
+
+
+def barred_from_exits(types: Sequence[str], escorts: Sequence[int | None]) -> set[int]:
+    """Indexes of passengers who may not sit in an exit row: children, infants, and
+    adults with an infant on their lap."""
+    barred = {i for i, kind in enumerate(types) if kind != "adult"}
+    return barred | {adult for adult in escorts if adult is not None}
 
 
 def check_seat_requests(

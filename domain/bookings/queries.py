@@ -40,6 +40,7 @@ SELECT b.id, b.record_locator, b.status, b.user_id, b.total_minor, b.currency, b
                    'id', p.id, 'passenger_no', p.passenger_no, 'type', p.passenger_type,
                    'given_name', p.given_name, 'family_name', p.family_name,
                    'date_of_birth', p.date_of_birth, 'email', p.email, 'phone', p.phone,
+                   'accompanied_by', p.accompanied_by,
                    'tickets', (SELECT coalesce(jsonb_agg(jsonb_build_object(
                                           'ticket_number', t.ticket_number, 'status', t.status)
                                       ORDER BY t.issued_at, t.ticket_number), '[]')
@@ -94,6 +95,8 @@ SELECT b.id, b.user_id, b.status, b.version, b.created_at, b.currency, b.fare, b
          WHERE p.booking_id = b.id) AS passenger_types,
        (SELECT array_agg(p.id ORDER BY p.passenger_no) FROM passengers p
          WHERE p.booking_id = b.id) AS passenger_ids,
+       (SELECT array_agg(p.accompanied_by ORDER BY p.passenger_no) FROM passengers p
+         WHERE p.booking_id = b.id) AS passenger_escorts,
        (SELECT jsonb_agg(jsonb_build_object('slice_no', x.slice_no, 'origin', x.origin,
                                             'destination', x.destination) ORDER BY x.slice_no)
           FROM (SELECT s.slice_no,

@@ -41,7 +41,13 @@ from domain.bookings.models import (
     SeatRequest,
 )
 from domain.bookings.offers import OfferTerms, PricedLegs, lock_and_price, read_offer
-from domain.bookings.passengers import check_ages, check_mix, check_seat_requests
+from domain.bookings.passengers import (
+    barred_from_exits,
+    check_ages,
+    check_mix,
+    check_seat_requests,
+    escorts,
+)
 from domain.bookings.payments import Card, Charge, Declined, PaymentProvider, ProviderTimeout
 from domain.bookings.queries import HistoryView, get_booking, list_bookings, load_booking
 from domain.bookings.quotes import Quote
@@ -52,6 +58,7 @@ from domain.reference import ReferenceCache, ReferenceData
 from domain.search.tokens import Signer
 from domain.seating import claim_seats
 from domain.ticketing import record_locator, ticket_number
+from domain.times import local_date
 from foundation.errors import FieldError, ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -71,10 +78,10 @@ WITH booking AS (
     RETURNING id
 ), people AS (
     INSERT INTO passengers (booking_id, passenger_no, passenger_type, given_name, family_name,
-                            date_of_birth, email, phone)
-    SELECT booking.id, n, t, g, f, d, e, p
+                            date_of_birth, email, phone, accompanied_by)
+    SELECT booking.id, n, t, g, f, d, e, p, a
     FROM booking, unnest($8::int[], $9::text[], $10::text[], $11::text[], $12::date[],
-                         $13::text[], $14::text[]) AS x(n, t, g, f, d, e, p)
+                         $13::text[], $14::text[], $21::int[]) AS x(n, t, g, f, d, e, p, a)
     RETURNING id, passenger_no
 ), legs AS (
     INSERT INTO booking_segments (booking_id, segment_no, slice_no, flight_id, cabin, fare_brand)
@@ -202,6 +209,7 @@ class BookingService:
         terms = read_offer(self.offers, request.offer_id, now)
         check_mix(request.passengers, terms)
         check_seat_requests(request.seats, request.passengers, terms)
+        escorts(request.passengers)
         card = await self.card_for(user_id, request.payment)
         ref = await self.reference.get()
         charged = False
@@ -291,7 +299,12 @@ class BookingService:
         ref: ReferenceData,
     ) -> Written:
         legs = [priced.legs[flight_id] for flight_id in terms.flight_ids]
-        check_ages(request.passengers, legs[0].departure.date(), legs[-1].departure.date())
+        zones = ref.airports
+        check_ages(
+            request.passengers,
+            [local_date(leg.departure, zones[leg.origin].time_zone) for leg in legs],
+        )
+        escort_of = escorts(request.passengers)
         price = priced.price
         fare = {
             "brand": terms.brand, "cabin": terms.cabin, "currency": terms.currency,
@@ -319,13 +332,16 @@ class BookingService:
                 [p.phone for p in people],
                 list(range(1, len(segments) + 1)), [s for s, _ in segments],
                 [f for _, f in segments], terms.cabin, terms.brand, legs[0].carrier,
+                [None if a is None else a + 1 for a in escort_of],
             )  # fmt: skip
         booking_id = row["id"]
         passenger_ids: list[uuid.UUID] = row["passenger_ids"]
         numbers = [ticket_number(row["ticket_prefix"], serial) for serial in row["serials"]]
+        barred = barred_from_exits([p.type for p in people], escort_of)
         seats_minor = await self._claim_seats(
-            conn, user_id, booking_id, request.seats, passenger_ids, terms, priced, ref
-        )
+            conn, user_id, booking_id, request.seats, passenger_ids, terms, priced, ref,
+            {passenger_ids[i] for i in barred},
+        )  # fmt: skip
         if seats_minor:
             fare["seats_minor"] = seats_minor
             await conn.execute(
@@ -344,6 +360,7 @@ class BookingService:
         terms: OfferTerms,
         priced: PricedLegs,
         ref: ReferenceData,
+        barred_from_exits: Collection[uuid.UUID],
     ) -> int:
         by_flight: dict[int, list[tuple[str, uuid.UUID]]] = defaultdict(list)
         fields: dict[int, list[str]] = defaultdict(list)
@@ -355,7 +372,7 @@ class BookingService:
             prices = await claim_seats(
                 conn, user_id=user_id, flight_id=flight_id, cabin=terms.cabin,
                 booking_id=booking_id, assignments=by_flight[flight_id],
-                fields=fields[flight_id],
+                fields=fields[flight_id], barred_from_exits=barred_from_exits,
             )  # fmt: skip
             leg_currency = priced.legs[flight_id].currency
             total += sum(ref.convert(p, leg_currency, terms.currency) for p in prices.values())
