@@ -40,7 +40,7 @@ from domain.receipts import (
     format_money,
     load_receipts,
 )
-from domain.ticketing import PLAIN_LETTERS
+from domain.ticketing import PLAIN_LETTERS, check_digit
 from foundation.errors import NotFound, NotPermitted
 from foundation.secrets import app_secret
 
@@ -262,7 +262,10 @@ def render_eticket(receipt: TicketReceipt) -> bytes:
     _details(
         pdf,
         [
-            ("Ticket number", receipt.ticket_number),
+            (
+                "Ticket number",
+                f"{receipt.ticket_number}  (check digit {check_digit(receipt.ticket_number)})",
+            ),
             ("Booking reference", receipt.record_locator),
             ("Passenger", name),
             ("Passenger type", _PASSENGER_TYPES.get(receipt.passenger_type, "Passenger")),

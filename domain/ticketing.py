@@ -2,8 +2,10 @@
 
 - Record locator: six characters from an alphabet without look-alikes (no 0/O,
   1/I/L), read over a phone or off a screen without confusion.
-- Ticket number: 13 digits, the airline's 3-digit accounting code, a 9-digit
-  serial, and the IATA check digit: the serial modulo 7.
+- Ticket number: 13 digits, the airline's 3-digit accounting code and a 10-digit
+  document number (0277198099386: Alaska's 027, document 7198099386). The check digit,
+  the document number modulo 7, is not one of the 13: airlines print it after the
+  number where they print it at all.
 - Boarding pass: the mandatory items of an IATA BCBP (Resolution 792) string, the
   60 characters a PDF417 or QR code on a boarding pass carries.
 """
@@ -25,15 +27,24 @@ def record_locator() -> str:
 
 
 def ticket_number(airline_prefix: str, serial: int) -> str:
+    """The airline's accounting code and the document number ``serial``."""
     if len(airline_prefix) != 3 or not airline_prefix.isdigit():
         raise ValueError("the airline prefix is three digits")
-    if not 0 <= serial < 10**9:
-        raise ValueError("the serial has at most nine digits")
-    return f"{airline_prefix}{serial:09d}{serial % 7}"
+    if not 0 <= serial < 10**10:
+        raise ValueError("the serial (document number) has at most ten digits")
+    return f"{airline_prefix}{serial:010d}"
+
+
+def check_digit(number: str) -> int:
+    """The check digit of a 13-digit ticket or EMD number: its document number modulo 7."""
+    return int(number[3:13]) % 7
 
 
 def valid_ticket_number(number: str) -> bool:
-    return len(number) == 13 and number.isdigit() and int(number[3:12]) % 7 == int(number[12])
+    """13 digits; or 14, the last being the check digit as some airlines print it."""
+    if not number.isdigit() or len(number) not in (13, 14):
+        return False
+    return len(number) == 13 or check_digit(number) == int(number[13])
 
 
 # Letters that Unicode does not decompose to an ASCII base letter, spelled as

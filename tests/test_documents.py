@@ -160,7 +160,8 @@ async def test_owner_gets_a_pdf_with_ticket_passenger_and_one_barcode_per_segmen
     for expected in (ticket, "DESMARAIS/LUC", LOCATOR, "Electronic ticket receipt",
                      "Skybound Airways", "USD 1,234.56", "SB100", "SB2204", "New York",
                      "London Heathrow Airport", "18:30", "06:30 +1", "Standard", "Flex",
-                     "12A", "3C", "USD 75.00"):  # fmt: skip
+                     "12A", "3C", "USD 75.00",
+                     f"(check digit {int(ticket[3:]) % 7})"):  # fmt: skip
         assert expected in text, expected
     assert sorted(codes) == sorted(trip.bcbp[ticket])
     for code, (origin, destination, flight, day, seat) in zip(

@@ -9,21 +9,36 @@ import pytest
 from domain.ticketing import (
     LOCATOR_ALPHABET,
     BoardingPass,
+    check_digit,
     record_locator,
     ticket_number,
     valid_ticket_number,
 )
 
 
-def test_ticket_number_has_prefix_serial_and_mod7_check_digit() -> None:
+def test_ticket_number_is_accounting_code_and_ten_digit_document_number() -> None:
     number = ticket_number("901", 123456789)
-    assert number == "9011234567891"  # 123456789 = 7 x 17636684 + 1
-    assert len(number) == 13
+    assert number == "9010123456789"
+    assert check_digit(number) == 1  # 123456789 = 7 x 17636684 + 1
     assert valid_ticket_number(number)
-    assert not valid_ticket_number("9011234567895")
+    assert valid_ticket_number(number + "1")
+    assert not valid_ticket_number(number + "5")
 
 
-@pytest.mark.parametrize(("prefix", "serial"), [("90", 1), ("9a1", 1), ("901", 10**9)])
+@pytest.mark.parametrize(
+    "number", ["0277198099386", "02771980993862", "1251234567890", "2201234567890"]
+)
+def test_real_ticket_numbers_validate(number: str) -> None:
+    """Alaska's 027 with document 7198099386 (check digit 2, printed separately), BA, LH."""
+    assert valid_ticket_number(number)
+
+
+@pytest.mark.parametrize("number", ["027719809938", "02771980993863", "02771980993a6", ""])
+def test_malformed_ticket_numbers_do_not(number: str) -> None:
+    assert not valid_ticket_number(number)
+
+
+@pytest.mark.parametrize(("prefix", "serial"), [("90", 1), ("9a1", 1), ("901", 10**10)])
 def test_ticket_number_rejects_bad_parts(prefix: str, serial: int) -> None:
     with pytest.raises(ValueError, match=r"prefix|serial"):
         ticket_number(prefix, serial)
