@@ -1,4 +1,5 @@
-"""Reference data held in memory: airports, carriers, fare brands and exchange rates.
+"""Reference data held in memory: airports, carriers, fare brands, exchange rates and
+minimum connection times.
 
 A few thousand rows that change rarely and are read on every search: loading
 them once per process (and again after ``ttl`` seconds) turns per-leg joins
@@ -65,6 +66,8 @@ class ReferenceData:
     rates: dict[str, Rate]
     # Airports that share a city, for connections that change airport (LHR -> LGW).
     metro: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # (airport, arriving status, departing status) -> minutes; statuses 'D' or 'I'.
+    connection_minutes: dict[tuple[str, str, str], int] = field(default_factory=dict)
     loaded_at: float = 0.0
     _ratios: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
 
@@ -97,6 +100,7 @@ SELECT code, carrier, cabin, name, price_pct, child_pct, infant_pct, refundable,
 FROM fare_brands ORDER BY carrier, cabin, price_pct, code
 """
 _RATES = "SELECT currency, units_per_usd, minor_digits FROM exchange_rates"
+_CONNECTIONS = "SELECT airport, arriving, departing, minutes FROM minimum_connection_times"
 
 
 async def load_reference(pool: asyncpg.Pool) -> ReferenceData:
@@ -117,6 +121,10 @@ async def load_reference(pool: asyncpg.Pool) -> ReferenceData:
             r["currency"]: Rate(r["units_per_usd"], r["minor_digits"])
             for r in await conn.fetch(_RATES)
         }
+        connection_minutes = {
+            (r["airport"], r["arriving"], r["departing"]): r["minutes"]
+            for r in await conn.fetch(_CONNECTIONS)
+        }
     cities: dict[tuple[str, str], list[str]] = {}
     for airport in airports.values():
         if airport.city:
@@ -125,8 +133,9 @@ async def load_reference(pool: asyncpg.Pool) -> ReferenceData:
         iata: tuple(sorted(group)) for group in cities.values() if len(group) > 1 for iata in group
     }
     return ReferenceData(
-        airports, carriers, aircraft, brands, rates, metro, loaded_at=time.monotonic()
-    )
+        airports, carriers, aircraft, brands, rates, metro, connection_minutes,
+        loaded_at=time.monotonic(),
+    )  # fmt: skip
 
 
 class ReferenceCache:

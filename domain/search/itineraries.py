@@ -3,8 +3,9 @@
 Three indexed range queries fetch the candidate legs (out of the origin on the
 local day, into the destination, and for two stops the legs between); the
 joins happen here, where the connection rules are plain code: minimum
-connection time (domestic or international, more when changing airport within
-a city), maximum layover, and no airport visited twice.
+connection time (the connecting airport's published time for a domestic or
+international arrival and departure, else the configured defaults; more when
+changing airport within a city), maximum layover, and no airport visited twice.
 """
 
 from __future__ import annotations
@@ -20,9 +21,28 @@ import asyncpg
 from domain.reference import ReferenceData
 from domain.times import zone
 
+# Countries of the Schengen area: no passport control between them, so a leg between two
+# of them connects like a domestic one at their airports.
+SCHENGEN = frozenset({
+    "AT", "BE", "BG", "CH", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IS",
+    "IT", "LI", "LT", "LU", "LV", "MT", "NL", "NO", "PL", "PT", "RO", "SE", "SI", "SK",
+})  # fmt: skip
+
+
+def leg_status(airport_country: str, other_end_country: str) -> str:
+    """'D' when a leg at this airport is domestic for connecting (the same country, or
+    both in the Schengen area), else 'I'."""
+    if airport_country == other_end_country or (
+        airport_country in SCHENGEN and other_end_country in SCHENGEN
+    ):
+        return "D"
+    return "I"
+
 
 @dataclass(frozen=True, slots=True)
 class ConnectionRules:
+    """Defaults where an airport publishes no minimum connection times."""
+
     domestic_minutes: int = 45
     international_minutes: int = 90
     # A connection that changes airport within a city (LHR to LGW) needs ground time too.
@@ -184,18 +204,18 @@ class SliceSearch:
         self.seats = seats
 
     def _minimum_connection(self, arriving: Leg, departing: Leg) -> timedelta:
-        countries = {
-            self.ref.airports[code].country
-            for code in (
-                arriving.origin,
-                arriving.destination,
-                departing.origin,
-                departing.destination,
-            )
-        }
-        minutes = (
-            self.rules.domestic_minutes if len(countries) == 1 else self.rules.international_minutes
-        )
+        airports = self.ref.airports
+        here = airports[arriving.destination].country
+        inbound = leg_status(here, airports[arriving.origin].country)
+        outbound = leg_status(airports[departing.origin].country,
+                              airports[departing.destination].country)  # fmt: skip
+        published = self.ref.connection_minutes.get((arriving.destination, inbound, outbound))
+        if published is not None:
+            minutes = published
+        elif inbound == outbound == "D":
+            minutes = self.rules.domestic_minutes
+        else:
+            minutes = self.rules.international_minutes
         if departing.origin != arriving.destination:
             minutes += self.rules.airport_change_minutes
         return timedelta(minutes=minutes)
@@ -209,7 +229,12 @@ class SliceSearch:
         )
 
     def _window_after(self, leg: Leg) -> tuple[datetime, datetime]:
-        earliest = leg.arrival + timedelta(minutes=self.rules.domestic_minutes)
+        # The shortest connection any rule allows: candidates are then checked one by one.
+        shortest = min(
+            self.rules.domestic_minutes, self.rules.international_minutes,
+            *self.ref.connection_minutes.values(),
+        )  # fmt: skip
+        earliest = leg.arrival + timedelta(minutes=shortest)
         return earliest, leg.arrival + timedelta(minutes=self.rules.max_layover_minutes)
 
     async def _fetch(self, query: str, *args: object) -> list[Leg]:
