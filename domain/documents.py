@@ -281,6 +281,13 @@ def render_eticket(receipt: TicketReceipt) -> bytes:
     _itinerary(pdf, receipt.segments)
 
     _heading(pdf, "Fare")
+    ticket = receipt.ticket_amounts
+    if ticket is not None:
+        money = receipt.money
+        pairs = [("Base fare", money(ticket["base_minor"]))]
+        pairs += [(f"{t['code']} {t['name']}", money(t["amount_minor"])) for t in ticket["taxes"]]
+        unit = ticket["base_minor"] + sum(t["amount_minor"] for t in ticket["taxes"])
+        _details(pdf, [*pairs, ("Ticket total", money(unit))])
     share = (
         f"Total paid for the booking ({receipt.passengers_on_booking} passengers)"
         if receipt.passengers_on_booking > 1

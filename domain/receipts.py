@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import asyncpg
 
@@ -105,10 +106,16 @@ class TicketReceipt:
     currency: str
     currency_digits: int
     passengers_on_booking: int
+    # This passenger's base fare and taxes (the booking's recorded fare line for the
+    # passenger's type); None on bookings made before taxes were itemised.
+    ticket_amounts: dict[str, Any] | None = None
 
     @property
     def total(self) -> str:
-        return format_money(self.total_minor, self.currency, self.currency_digits)
+        return self.money(self.total_minor)
+
+    def money(self, amount_minor: int) -> str:
+        return format_money(amount_minor, self.currency, self.currency_digits)
 
     @property
     def conditions(self) -> tuple[FareConditions, ...]:
@@ -121,6 +128,8 @@ class TicketReceipt:
 _RECEIPTS = """
 SELECT t.ticket_number, t.issued_at, b.id AS booking_id, b.record_locator, b.total_minor,
        b.currency, x.minor_digits,
+       (SELECT line FROM jsonb_array_elements(b.fare -> 'lines') AS line
+         WHERE line ->> 'passenger_type' = p.passenger_type) AS ticket_amounts,
        (SELECT count(*) FROM passengers WHERE booking_id = b.id) AS passengers_on_booking,
        coalesce(issuer.name, carrier.name) AS issuing_airline,
        p.id AS passenger_id, p.passenger_no, p.passenger_type, p.given_name, p.family_name,
@@ -236,6 +245,7 @@ async def load_receipts_of(
                 currency=first["currency"],
                 currency_digits=minor_digits(first["currency"]) if digits is None else digits,
                 passengers_on_booking=first["passengers_on_booking"],
+                ticket_amounts=first["ticket_amounts"],
             )
         )
     return receipts

@@ -1,5 +1,5 @@
-"""Reference data held in memory: airports, carriers, fare brands, exchange rates and
-minimum connection times.
+"""Reference data held in memory: airports, carriers, fare brands, exchange rates,
+minimum connection times and tax rules.
 
 A few thousand rows that change rarely and are read on every search: loading
 them once per process (and again after ``ttl`` seconds) turns per-leg joins
@@ -33,6 +33,8 @@ class AirportInfo:
     city: str
     country: str
     time_zone: str
+    latitude: float = 0.0
+    longitude: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +59,56 @@ class Rate:
     minor_digits: int
 
 
+@dataclass(frozen=True, slots=True)
+class TaxRule:
+    id: int
+    code: str
+    name: str
+    kind: str
+    levied_on: str
+    country: str | None
+    airport: str | None
+    carrier: str | None
+    route: str
+    premium: bool | None
+    amount_minor: int | None
+    currency: str | None
+    percent_bp: int | None
+    children: bool
+    infants: bool
+    max_per_slice: int | None
+
+
+@dataclass
+class TaxTable:
+    """Tax rules indexed by where they are levied, so a leg looks up only its own."""
+
+    departing_country: dict[str, list[TaxRule]] = field(default_factory=dict)
+    departing_airport: dict[str, list[TaxRule]] = field(default_factory=dict)
+    arriving_country: dict[str, list[TaxRule]] = field(default_factory=dict)
+    carrier: dict[str, list[TaxRule]] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)  # code -> name
+
+    @classmethod
+    def of(cls, rules: list[TaxRule]) -> TaxTable:
+        table = cls()
+        for rule in rules:
+            table.names.setdefault(rule.code, rule.name)
+            if rule.carrier is not None:
+                index, key = table.carrier, rule.carrier
+            elif rule.levied_on == "arrival" and rule.country is not None:
+                index, key = table.arriving_country, rule.country
+            elif rule.airport is not None:
+                index, key = table.departing_airport, rule.airport
+            else:
+                index, key = table.departing_country, rule.country or ""
+            index.setdefault(key, []).append(rule)
+        return table
+
+    def __bool__(self) -> bool:
+        return bool(self.names)
+
+
 @dataclass
 class ReferenceData:
     airports: dict[str, AirportInfo]
@@ -68,6 +120,7 @@ class ReferenceData:
     metro: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # (airport, arriving status, departing status) -> minutes; statuses 'D' or 'I'.
     connection_minutes: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    taxes: TaxTable = field(default_factory=TaxTable)
     loaded_at: float = 0.0
     _ratios: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
 
@@ -91,7 +144,7 @@ class ReferenceData:
         return half_even(amount_minor * ratio[0], ratio[1])
 
 
-_AIRPORTS = "SELECT iata, name, city, country, time_zone FROM airports"
+_AIRPORTS = "SELECT iata, name, city, country, time_zone, latitude, longitude FROM airports"
 _CARRIERS = "SELECT code, name, currency FROM airlines"
 _AIRCRAFT = "SELECT code, name FROM aircraft_types"
 _BRANDS = """
@@ -101,14 +154,16 @@ FROM fare_brands ORDER BY carrier, cabin, price_pct, code
 """
 _RATES = "SELECT currency, units_per_usd, minor_digits FROM exchange_rates"
 _CONNECTIONS = "SELECT airport, arriving, departing, minutes FROM minimum_connection_times"
+_TAX_RULES = """
+SELECT id, code, name, kind, levied_on, country, airport, rtrim(carrier) AS carrier, route,
+       premium, amount_minor, currency, percent_bp, children, infants, max_per_slice
+FROM tax_rules ORDER BY id
+"""
 
 
 async def load_reference(pool: asyncpg.Pool) -> ReferenceData:
     async with pool.acquire() as conn:
-        airports = {
-            r["iata"]: AirportInfo(r["iata"], r["name"], r["city"], r["country"], r["time_zone"])
-            for r in await conn.fetch(_AIRPORTS)
-        }
+        airports = {r["iata"]: AirportInfo(**dict(r)) for r in await conn.fetch(_AIRPORTS)}
         carriers = {
             r["code"].strip(): (r["name"], r["currency"]) for r in await conn.fetch(_CARRIERS)
         }
@@ -125,6 +180,7 @@ async def load_reference(pool: asyncpg.Pool) -> ReferenceData:
             (r["airport"], r["arriving"], r["departing"]): r["minutes"]
             for r in await conn.fetch(_CONNECTIONS)
         }
+        taxes = TaxTable.of([TaxRule(**dict(r)) for r in await conn.fetch(_TAX_RULES)])
     cities: dict[tuple[str, str], list[str]] = {}
     for airport in airports.values():
         if airport.city:
@@ -133,7 +189,7 @@ async def load_reference(pool: asyncpg.Pool) -> ReferenceData:
         iata: tuple(sorted(group)) for group in cities.values() if len(group) > 1 for iata in group
     }
     return ReferenceData(
-        airports, carriers, aircraft, brands, rates, metro, connection_minutes,
+        airports, carriers, aircraft, brands, rates, metro, connection_minutes, taxes,
         loaded_at=time.monotonic(),
     )  # fmt: skip
 

@@ -188,3 +188,12 @@ async def add_aircraft_cabins(
             aircraft_type, cabin, first_row, last_row, letters, list(exits), list(legroom), seats,
         )  # fmt: skip
     return aircraft_type
+
+
+async def add_tax_rule(db: asyncpg.Connection, code: str, kind: str = "government",
+                       **fields: Any) -> None:  # fmt: skip
+    """A row of ``tax_rules``: ``fields`` as its columns (country, amount_minor, ...)."""
+    columns = {"code": code, "name": f"{code} tax", "kind": kind, **fields}
+    names = ", ".join(columns)
+    places = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+    await db.execute(f"INSERT INTO tax_rules ({names}) VALUES ({places})", *columns.values())

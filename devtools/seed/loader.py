@@ -20,6 +20,7 @@ import asyncpg
 
 from devtools.seed.reference import AIRCRAFT_TYPES, AIRLINES, airports, fare_brands
 from devtools.seed.schedule import CABIN_COLUMNS, FLIGHT_COLUMNS, Schedule
+from devtools.seed.taxes import TAX_RULES, carrier_surcharges
 
 # Legs per pair of COPY statements: progress granularity; memory stays bounded
 # because rows are generated lazily while asyncpg streams them.
@@ -87,8 +88,16 @@ ON CONFLICT DO NOTHING
 """
 
 
+_INSERT_TAX_RULE = """
+INSERT INTO tax_rules (code, name, kind, levied_on, country, airport, carrier, route, premium,
+                       amount_minor, currency, percent_bp, children, infants, max_per_slice)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+"""
+
+
 async def load_reference_data(conn: asyncpg.Connection) -> None:
-    """Insert airports, airlines, aircraft types and fare brands; rows already present stay."""
+    """Insert airports, airlines, aircraft types, fare brands and tax rules; rows already
+    present stay (tax rules are loaded only into an empty table: they have no natural key)."""
     rows = airports()
     columns = list(zip(
         *(
@@ -129,6 +138,17 @@ async def load_reference_data(conn: asyncpg.Connection) -> None:
                 for b in fare_brands()
             ],
         )  # fmt: skip
+        if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM tax_rules)"):
+            rules = TAX_RULES + carrier_surcharges(tuple(a.code for a in AIRLINES))
+            await conn.executemany(
+                _INSERT_TAX_RULE,
+                [
+                    (r.code, r.name, r.kind, r.levied_on, r.country, r.airport, r.carrier,
+                     r.route, r.premium, r.amount_minor, r.currency, r.percent_bp, r.children,
+                     r.infants, r.max_per_slice)
+                    for r in rules
+                ],
+            )  # fmt: skip
 
 
 # Bulk-load scaffolding -------------------------------------------------------------

@@ -6,7 +6,9 @@ Policy, first rule that applies:
 2. Within 24 hours of purchase, for a booking made at least 7 days before its first
    departure: everything paid is refunded (the US DOT's 24-hour rule, 14 CFR 259.5,
    which does not cover last-minute bookings).
-3. A non-refundable fare: nothing is refunded.
+3. A non-refundable fare: only the government taxes and airport charges are refunded
+   (they pay for a departure that will not happen); the base fare, carrier surcharges
+   and seats are not.
 4. A refundable fare: everything paid less the brand's cancellation fee per seated
    passenger (lap infants pay none), doubled within 72 hours of departure, never more
    than was paid.
@@ -60,7 +62,8 @@ def cancellation_terms(
     ):
         return CancellationTerms(paid_minor, 0, "within_24_hours")
     if not fare.get("refundable", False):
-        return CancellationTerms(0, paid_minor, "non_refundable")
+        taxes = min(fare.get("refundable_taxes_minor", 0), paid_minor)
+        return CancellationTerms(taxes, paid_minor - taxes, "non_refundable")
     fee = fare.get("cancellation_fee_minor", 0) * seated_passengers
     if first_departure - now < LATE_CANCELLATION:
         fee *= 2

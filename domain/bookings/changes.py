@@ -30,6 +30,7 @@ from domain.bookings.errors import (
     PaymentDeclined,
     PaymentProviderUnavailable,
 )
+from domain.bookings.fares import fare_record
 from domain.bookings.models import MAX_PASSENGERS, Contact, Email, Payment, Phone, SeatRequest
 from domain.bookings.money import record_charge, refund
 from domain.bookings.offers import lock_and_price, read_offer
@@ -328,15 +329,7 @@ class ChangeService:
             state["id"],
         )
         await issue_tickets(conn, state["id"])
-        price = priced.price
-        fare = {
-            **state["fare"], "brand": terms.brand, "cabin": terms.cabin,
-            "fare_minor": price.total, "seats_minor": 0,
-            "unit_minor": {"adult": price.adult, "child": price.child, "infant": price.infant},
-            "refundable": price.refundable, "changeable": price.changeable,
-            "change_fee_minor": price.change_fee,
-            "cancellation_fee_minor": price.cancellation_fee,
-        }  # fmt: skip
+        fare = {**state["fare"], **fare_record(priced.price, terms, ref)}
         await conn.execute("UPDATE bookings SET fare = $2 WHERE id = $1", state["id"], fare)
 
     async def _apply_seats(

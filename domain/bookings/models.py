@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
-from domain.search.models import MAX_SEATS, Cabin, Money
+from domain.search.models import MAX_SEATS, Cabin, Money, PriceLine
 from domain.times import Instant
 from foundation.models import StrictModel
 
@@ -156,7 +156,12 @@ class PaymentRecord(BaseModel):
 class FareSummary(BaseModel):
     brand: str
     cabin: Cabin
-    fare: Money = Field(description="What the flights cost, without seats.")
+    fare: Money = Field(description="What the flights cost, taxes included, without seats.")
+    taxes: Money = Field(description="Taxes, fees and carrier surcharges within `fare`.")
+    price_breakdown: list[PriceLine] = Field(
+        description="Per passenger type: base fare and each tax (empty on bookings made "
+        "before taxes were itemised)."
+    )
     seats: Money = Field(description="Seat selection charges.")
     refundable: bool
     changeable: bool

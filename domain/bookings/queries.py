@@ -12,6 +12,7 @@ import asyncpg
 import orjson
 
 from domain.bookings.errors import BookingNotFound
+from domain.bookings.fares import price_lines
 from domain.bookings.models import (
     BookedPassenger,
     BookedSegment,
@@ -125,6 +126,8 @@ def _fare(fare: dict[str, Any], money: Callable[[int], Money]) -> FareSummary | 
         brand=fare["brand"],
         cabin=fare["cabin"],
         fare=money(fare["fare_minor"]),
+        taxes=money(fare.get("taxes_minor", 0)),
+        price_breakdown=price_lines(fare, money),
         seats=money(fare["seats_minor"]),
         refundable=fare["refundable"],
         changeable=fare["changeable"],

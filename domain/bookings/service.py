@@ -31,6 +31,7 @@ from domain.bookings.errors import (
     PaymentMethodNotFound,
     PaymentProviderUnavailable,
 )
+from domain.bookings.fares import fare_record
 from domain.bookings.idempotency import idempotent_request
 from domain.bookings.models import (
     Booking,
@@ -306,14 +307,7 @@ class BookingService:
         )
         escort_of = escorts(request.passengers)
         price = priced.price
-        fare = {
-            "brand": terms.brand, "cabin": terms.cabin, "currency": terms.currency,
-            "fare_minor": price.total, "seats_minor": 0,
-            "unit_minor": {"adult": price.adult, "child": price.child, "infant": price.infant},
-            "refundable": price.refundable, "changeable": price.changeable,
-            "change_fee_minor": price.change_fee,
-            "cancellation_fee_minor": price.cancellation_fee,
-        }  # fmt: skip
+        fare = fare_record(price, terms, ref)
         segments = [
             (slice_no, flight_id)
             for slice_no, flights in enumerate(terms.slices, 1)

@@ -195,10 +195,22 @@ class FareConditions(BaseModel):
 PassengerType = Literal["adult", "child", "infant"]
 
 
+class TaxLine(BaseModel):
+    code: str = Field(description="IATA tax code: US, XF, GB, UB, YQ...", examples=["US"])
+    name: str = Field(examples=["US International Transportation Tax"])
+    kind: Literal["government", "airport", "carrier"] = Field(
+        description="Government taxes and airport charges are refunded on a cancelled "
+        "non-refundable fare; carrier surcharges follow the fare."
+    )
+    amount: Money
+
+
 class PriceLine(BaseModel):
     passenger_type: PassengerType
     count: int
-    unit: Money
+    base: Money = Field(description="Base fare per passenger.")
+    taxes: list[TaxLine] = Field(description="Per passenger, by code.")
+    unit: Money = Field(description="Per passenger: base fare plus taxes.")
     total: Money
 
 

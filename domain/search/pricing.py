@@ -9,6 +9,10 @@ Fees follow fare components, not legs. Each slice (one direction of travel) is o
 through fare component, whichever carriers fly its legs, and carries one change fee
 and one cancellation fee per passenger: the highest of its legs' brands, since the
 strictest rule of a through fare governs it. The fees of the components add up.
+
+Taxes, fees and carrier surcharges (``taxes.py``) are added per leg on top of the base
+fares, capped per direction of travel where a rule says so; an offer's total includes
+them.
 """
 
 from __future__ import annotations
@@ -19,11 +23,13 @@ from dataclasses import dataclass
 from domain.reference import FareBrand, ReferenceData, half_even
 from domain.search.itineraries import Itinerary, Leg
 from domain.search.models import Passengers
+from domain.search.taxes import Tax, TaxKind, by_code, capped, leg_taxes
 
 
 @dataclass(frozen=True, slots=True)
 class Price:
-    """A priced offer candidate: per-passenger-type unit prices and the conditions."""
+    """A priced offer candidate: per-passenger-type base fares, the taxes, the total for
+    the whole passenger mix (taxes included), and the conditions."""
 
     brand: str
     adult: int
@@ -35,6 +41,11 @@ class Price:
     refundable: bool
     changeable: bool
     checked_bags: int
+    taxes: tuple[Tax, ...] = ()
+
+    @property
+    def taxes_total(self) -> int:
+        return sum(tax.total for tax in self.taxes)
 
 
 def _percent(amount: int, pct: int) -> int:
@@ -86,12 +97,20 @@ class PriceBook:
         infant = ref.convert(_percent(adult_fare, brand.infant_pct), leg.currency, currency)
         carrier_currency = ref.carriers[leg.carrier][1]
         pax = self.passengers
+        taxes = leg_taxes(
+            ref, origin=leg.origin, destination=leg.destination, carrier=leg.carrier,
+            cabin=self.cabin, base_currency=leg.currency, currency=currency,
+            base=(adult_fare, _percent(adult_fare, brand.child_pct),
+                  _percent(adult_fare, brand.infant_pct)),
+            passengers=(pax.adults, pax.children, pax.infants),
+        )  # fmt: skip
         return Price(
             name, adult, child, infant,
-            adult * pax.adults + child * pax.children + infant * pax.infants,
+            adult * pax.adults + child * pax.children + infant * pax.infants
+            + sum(tax.total for tax in taxes),
             ref.convert(brand.change_fee_minor, carrier_currency, currency),
             ref.convert(brand.cancellation_fee_minor, carrier_currency, currency),
-            brand.refundable, brand.changeable, brand.checked_bags,
+            brand.refundable, brand.changeable, brand.checked_bags, taxes,
         )  # fmt: skip
 
     def itineraries(self, itineraries: Sequence[Itinerary], name: str) -> Price:
@@ -100,27 +119,39 @@ class PriceBook:
                         for it in itineraries])  # fmt: skip
 
 
-def _join(parts: Sequence[Price], fee: Callable[[Iterable[int]], int]) -> Price:
+def _join(
+    parts: Sequence[Price],
+    fee: Callable[[Iterable[int]], int],
+    taxes: Callable[[Sequence[tuple[Tax, ...]]], tuple[Tax, ...]],
+) -> Price:
     first = parts[0]
-    if len(parts) == 1:
+    if len(parts) == 1:  # one leg carries each rule once: nothing to cap
         return first
+    kept = taxes([p.taxes for p in parts])
+    base = sum(p.total - p.taxes_total for p in parts)
     return Price(
         first.brand,
         sum(p.adult for p in parts), sum(p.child for p in parts), sum(p.infant for p in parts),
-        sum(p.total for p in parts), fee(p.change_fee for p in parts),
+        base + sum(tax.total for tax in kept), fee(p.change_fee for p in parts),
         fee(p.cancellation_fee for p in parts), all(p.refundable for p in parts),
-        all(p.changeable for p in parts), min(p.checked_bags for p in parts),
+        all(p.changeable for p in parts), min(p.checked_bags for p in parts), kept,
     )  # fmt: skip
 
 
+def _concatenated(parts: Sequence[tuple[Tax, ...]]) -> tuple[Tax, ...]:
+    return tuple(tax for taxes in parts for tax in taxes)
+
+
 def fare_component(legs: Sequence[Price]) -> Price:
-    """The legs of one through fare: fares add up; one fee each, the strictest leg's."""
-    return _join(legs, max)
+    """The legs of one through fare: fares add up; one fee each, the strictest leg's;
+    taxes capped per direction of travel."""
+    return _join(legs, max, capped)
 
 
 def combine(components: Sequence[Price]) -> Price:
-    """Fare components of a journey: fares and fees add up; conditions are the strictest."""
-    return _join(components, sum)
+    """Fare components of a journey: fares, fees and taxes add up; conditions are the
+    strictest."""
+    return _join(components, sum, _concatenated)
 
 
 def price(
@@ -132,3 +163,28 @@ def price(
     currency: str,
 ) -> Price:
     return PriceBook(ref, cabin, passengers, currency).itineraries(itineraries, brand_name)
+
+
+@dataclass(frozen=True, slots=True)
+class UnitPrice:
+    """What one passenger of a type pays: the base fare and each tax by code."""
+
+    passenger_type: str
+    count: int
+    base: int
+    taxes: tuple[tuple[str, TaxKind, int], ...]
+
+    @property
+    def unit(self) -> int:
+        return self.base + sum(amount for _, _, amount in self.taxes)
+
+
+def unit_prices(price: Price, passengers: Passengers) -> list[UnitPrice]:
+    """Per passenger type that travels, in adult, child, infant order."""
+    mix = (("adult", passengers.adults, price.adult), ("child", passengers.children, price.child),
+           ("infant", passengers.infants, price.infant))  # fmt: skip
+    return [
+        UnitPrice(kind, count, base, tuple(by_code(price.taxes, kind)))
+        for kind, count, base in mix
+        if count
+    ]

@@ -29,15 +29,15 @@ from domain.search.models import (
     Money,
     Offer,
     OfferSlice,
-    PassengerType,
     PlaceRef,
     PriceLine,
     SearchRequest,
     SearchResults,
     Segment,
     SliceRequest,
+    TaxLine,
 )
-from domain.search.pricing import Price, PriceBook, brand_names, combine
+from domain.search.pricing import Price, PriceBook, brand_names, combine, unit_prices
 from domain.search.tokens import Signer, TamperedToken
 from domain.times import Instant, zone
 from foundation.errors import FieldError, ServiceUnavailable, ValidationFailed
@@ -425,16 +425,16 @@ class SearchService:
                     layovers=layovers,
                 )
             )
-        mix: list[tuple[PassengerType, int, int]] = [
-            ("adult", pax.adults, p.adult),
-            ("child", pax.children, p.child),
-            ("infant", pax.infants, p.infant),
-        ]
+        names = ref.taxes.names
         lines = [
-            PriceLine(passenger_type=kind, count=count, unit=money(unit), total=money(unit * count))
-            for kind, count, unit in mix
-            if count
-        ]
+            PriceLine(
+                passenger_type=line.passenger_type, count=line.count, base=money(line.base),
+                taxes=[TaxLine(code=code, name=names.get(code, code), kind=kind,
+                               amount=money(amount)) for code, kind, amount in line.taxes],
+                unit=money(line.unit), total=money(line.unit * line.count),
+            )
+            for line in unit_prices(p, pax)
+        ]  # fmt: skip
         offer_id = self.offers.sign(
             {
                 "l": [[leg.id for leg in it.legs] for it in candidate.itineraries],

@@ -1,0 +1,64 @@
+"""The fare a booking records: what was sold, per passenger type and tax, in one JSON
+document on the booking (``bookings.fare``), written at booking and at a flight change.
+
+It is the record that refunds, receipts and the booking's fare summary read, so it keeps
+what the offer showed: base fares, each tax by code and kind, totals and conditions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from domain.bookings.offers import OfferTerms
+from domain.reference import ReferenceData
+from domain.search.models import Money, Passengers, PriceLine, TaxLine
+from domain.search.pricing import Price, unit_prices
+from domain.search.taxes import by_code
+
+# Refunded when a passenger does not fly, whatever the fare's conditions: they pay for
+# a departure that did not happen. Carrier surcharges follow the fare.
+REFUNDABLE_TAX_KINDS = frozenset({"government", "airport"})
+
+
+def fare_record(price: Price, terms: OfferTerms, ref: ReferenceData) -> dict[str, Any]:
+    passengers = Passengers(adults=terms.adults, children=terms.children, infants=terms.infants)
+    names = ref.taxes.names
+    kinds = ("adult", "child", "infant")
+    base = dict(zip(kinds, (price.adult, price.child, price.infant), strict=True))
+    return {
+        "brand": terms.brand, "cabin": terms.cabin, "currency": terms.currency,
+        "fare_minor": price.total, "seats_minor": 0,
+        "unit_minor": {kind: base[kind] + sum(a for _, _, a in by_code(price.taxes, kind))
+                       for kind in kinds},
+        "lines": [
+            {"passenger_type": line.passenger_type, "count": line.count, "base_minor": line.base,
+             "taxes": [{"code": code, "name": names.get(code, code), "kind": kind,
+                        "amount_minor": amount} for code, kind, amount in line.taxes]}
+            for line in unit_prices(price, passengers)
+        ],
+        "taxes_minor": price.taxes_total,
+        "refundable_taxes_minor": sum(
+            tax.total for tax in price.taxes if tax.kind in REFUNDABLE_TAX_KINDS
+        ),
+        "refundable": price.refundable, "changeable": price.changeable,
+        "change_fee_minor": price.change_fee,
+        "cancellation_fee_minor": price.cancellation_fee,
+    }  # fmt: skip
+
+
+def price_lines(fare: dict[str, Any], money: Callable[[int], Money]) -> list[PriceLine]:
+    """The recorded fare per passenger type; none for bookings made before taxes were."""
+    lines = []
+    for line in fare.get("lines", ()):
+        taxes = [
+            TaxLine(code=t["code"], name=t["name"], kind=t["kind"], amount=money(t["amount_minor"]))
+            for t in line["taxes"]
+        ]
+        unit = line["base_minor"] + sum(t["amount_minor"] for t in line["taxes"])
+        lines.append(PriceLine(
+            passenger_type=line["passenger_type"], count=line["count"],
+            base=money(line["base_minor"]), taxes=taxes, unit=money(unit),
+            total=money(unit * line["count"]),
+        ))  # fmt: skip
+    return lines

@@ -1,0 +1,135 @@
+"""Taxes, fees and carrier surcharges on a leg, from the ``tax_rules`` reference table.
+
+A rule is levied per passenger: on a leg's departure from its country or airport, on its
+arrival in its country from abroad, or (carrier surcharges) on every leg its carrier
+flies; narrowed by route type (domestic, international, short or long haul by
+great-circle distance) and cabin; children and lap infants are exempt unless the rule
+says otherwise. Amounts are fixed in the rule's currency or a share of the leg's base
+fare, and are converted into the selling currency like fares are. A rule capped per
+direction of travel (``max_per_slice``) is charged on its first legs only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from domain.reference import AirportInfo, ReferenceData, TaxRule, half_even
+
+TaxKind = Literal["government", "airport", "carrier"]
+
+# A flight under this great-circle distance is short haul (the UK's band A boundary).
+SHORT_HAUL_MILES = 2000
+_EARTH_RADIUS_MILES = 3958.8
+
+
+@dataclass(frozen=True, slots=True)
+class Tax:
+    """One rule charged on one leg, per passenger of each type and for the whole mix."""
+
+    rule_id: int
+    code: str
+    kind: TaxKind
+    adult: int
+    child: int
+    infant: int
+    total: int
+    max_per_slice: int | None
+
+
+def miles_between(a: AirportInfo, b: AirportInfo) -> float:
+    lat1, lon1, lat2, lon2 = map(math.radians, (a.latitude, a.longitude, b.latitude, b.longitude))
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 2 * _EARTH_RADIUS_MILES * math.asin(math.sqrt(h))
+
+
+def _route_matches(rule: TaxRule, domestic: bool, miles: float) -> bool:
+    match rule.route:
+        case "domestic":
+            return domestic
+        case "international":
+            return not domestic
+        case "short_haul":
+            return miles < SHORT_HAUL_MILES
+        case "long_haul":
+            return miles >= SHORT_HAUL_MILES
+    return True
+
+
+def _candidates(ref: ReferenceData, origin: AirportInfo, destination: AirportInfo,
+                carrier: str, domestic: bool) -> Iterable[TaxRule]:  # fmt: skip
+    taxes = ref.taxes
+    yield from taxes.departing_country.get(origin.country, ())
+    yield from taxes.departing_airport.get(origin.iata, ())
+    if not domestic:
+        yield from taxes.arriving_country.get(destination.country, ())
+    yield from taxes.carrier.get(carrier, ())
+
+
+def leg_taxes(
+    ref: ReferenceData,
+    *,
+    origin: str,
+    destination: str,
+    carrier: str,
+    cabin: str,
+    base: tuple[int, int, int],
+    base_currency: str,
+    passengers: tuple[int, int, int],
+    currency: str,
+) -> tuple[Tax, ...]:
+    """The taxes of one leg, in ``currency``. ``base``: the adult, child and infant base
+    fares in ``base_currency``; ``passengers``: how many of each type travel."""
+    if not ref.taxes:
+        return ()
+    here, there = ref.airports[origin], ref.airports[destination]
+    domestic = here.country == there.country
+    miles = miles_between(here, there)
+    premium = cabin != "economy"
+    found = []
+    for rule in _candidates(ref, here, there, carrier, domestic):
+        if not _route_matches(rule, domestic, miles):
+            continue
+        if rule.premium is not None and rule.premium != premium:
+            continue
+        if rule.percent_bp is not None:
+            each = [ref.convert(half_even(fare * rule.percent_bp, 10_000), base_currency,
+                                currency) for fare in base]  # fmt: skip
+        else:
+            amount = ref.convert(rule.amount_minor or 0, rule.currency or currency, currency)
+            each = [amount, amount, amount]
+        adult = each[0]
+        child = each[1] if rule.children else 0
+        infant = each[2] if rule.infants else 0
+        total = adult * passengers[0] + child * passengers[1] + infant * passengers[2]
+        found.append(Tax(rule.id, rule.code, rule.kind, adult, child, infant, total,
+                         rule.max_per_slice))  # fmt: skip
+    return tuple(found)
+
+
+def capped(legs: Sequence[Sequence[Tax]]) -> tuple[Tax, ...]:
+    """The taxes of one direction of travel: each rule at most ``max_per_slice`` times."""
+    seen: dict[int, int] = {}
+    kept = []
+    for taxes in legs:
+        for tax in taxes:
+            count = seen[tax.rule_id] = seen.get(tax.rule_id, 0) + 1
+            if tax.max_per_slice is None or count <= tax.max_per_slice:
+                kept.append(tax)
+    return tuple(kept)
+
+
+def by_code(taxes: Iterable[Tax], passenger_type: str) -> list[tuple[str, TaxKind, int]]:
+    """Per passenger of a type: (code, kind, amount) per code and kind, in first-seen
+    order, without zero lines."""
+    sums: dict[tuple[str, TaxKind], int] = {}
+    for tax in taxes:
+        amount = getattr(tax, passenger_type)
+        if amount:
+            sums[(tax.code, tax.kind)] = sums.get((tax.code, tax.kind), 0) + amount
+    return [(code, kind, amount) for (code, kind), amount in sums.items()]
