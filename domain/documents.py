@@ -192,8 +192,8 @@ def _itinerary(pdf: FPDF, segments: tuple[ReceiptSegment, ...]) -> None:
                     pdf_text(f"{s.destination.iata} {s.destination.city}\n{s.destination.name}"),
                     _time(s.departure),
                     _time(s.arrival, s.departure.date()),
-                    _cabin(s.cabin),
-                    pdf_text(s.conditions.brand),
+                    f"{_cabin(s.cabin)} {s.booking_class}",
+                    pdf_text(f"{s.conditions.brand}\n{s.fare_basis}"),
                     s.seat or "-",
                 )
             )
@@ -288,6 +288,11 @@ def render_eticket(receipt: TicketReceipt) -> bytes:
         pairs += [(f"{t['code']} {t['name']}", money(t["amount_minor"])) for t in ticket["taxes"]]
         unit = ticket["base_minor"] + sum(t["amount_minor"] for t in ticket["taxes"])
         _details(pdf, [*pairs, ("Ticket total", money(unit))])
+        if ticket.get("fare_calculation"):
+            pdf.set_font("Courier", size=8)
+            pdf.multi_cell(0, 4, pdf_text(f"Fare calculation: {ticket['fare_calculation']}"),
+                           new_x=XPos.LMARGIN, new_y=YPos.NEXT)  # fmt: skip
+            pdf.set_font("Helvetica", size=10)
     share = (
         f"Total paid for the booking ({receipt.passengers_on_booking} passengers)"
         if receipt.passengers_on_booking > 1

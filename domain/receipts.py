@@ -80,6 +80,8 @@ class ReceiptSegment:
     conditions: FareConditions
     seat: str | None
     boarding_pass: BoardingPass
+    booking_class: str = ""
+    fare_basis: str = ""
 
     @property
     def designator(self) -> str:
@@ -133,7 +135,8 @@ SELECT t.ticket_number, t.issued_at, b.id AS booking_id, b.record_locator, b.tot
        (SELECT count(*) FROM passengers WHERE booking_id = b.id) AS passengers_on_booking,
        coalesce(issuer.name, carrier.name) AS issuing_airline,
        p.id AS passenger_id, p.passenger_no, p.passenger_type, p.given_name, p.family_name,
-       s.segment_no, s.cabin, f.carrier, carrier.name AS carrier_name,
+       s.segment_no, s.cabin, s.booking_class, s.fare_basis, f.carrier,
+       carrier.name AS carrier_name,
        carrier.currency AS carrier_currency, f.flight_number, f.service_date,
        f.scheduled_departure, f.scheduled_arrival,
        f.origin, o.city AS origin_city, o.name AS origin_name, o.time_zone AS origin_zone,
@@ -185,6 +188,8 @@ def _segment(row: asyncpg.Record) -> ReceiptSegment:
         cabin=row["cabin"],
         conditions=conditions,
         seat=row["seat"],
+        booking_class=row["booking_class"],
+        fare_basis=row["fare_basis"],
         boarding_pass=BoardingPass(
             family_name=row["family_name"],
             given_name=row["given_name"],

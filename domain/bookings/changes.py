@@ -329,7 +329,7 @@ class ChangeService:
             state["id"],
         )
         await issue_tickets(conn, state["id"])
-        fare = {**state["fare"], **fare_record(priced.price, terms, ref)}
+        fare = {**state["fare"], **fare_record(priced.price, terms, ref, priced.legs)}
         await conn.execute("UPDATE bookings SET fare = $2 WHERE id = $1", state["id"], fare)
 
     async def _apply_seats(

@@ -2,18 +2,23 @@
 document on the booking (``bookings.fare``), written at booking and at a flight change.
 
 It is the record that refunds, receipts and the booking's fare summary read, so it keeps
-what the offer showed: base fares, each tax by code and kind, totals and conditions.
+what the offer showed: base fares, each tax by code and kind, totals and conditions, and
+per passenger type the ticket's fare calculation line: each fare component's route and
+base fare in NUC (neutral units of construction; here one NUC is one US dollar), the
+total, and the rate of exchange into the selling currency, as tickets print it:
+``JFK SB LHR260.00 SB JFK260.00NUC520.00END ROE1.000000``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from domain.bookings.offers import OfferTerms
 from domain.reference import ReferenceData
+from domain.search.itineraries import Itinerary, Leg
 from domain.search.models import Money, Passengers, PriceLine, TaxLine
-from domain.search.pricing import Price, unit_prices
+from domain.search.pricing import Price, PriceBook, unit_prices
 from domain.search.taxes import by_code
 
 # Refunded when a passenger does not fly, whatever the fare's conditions: they pay for
@@ -21,8 +26,42 @@ from domain.search.taxes import by_code
 REFUNDABLE_TAX_KINDS = frozenset({"government", "airport"})
 
 
-def fare_record(price: Price, terms: OfferTerms, ref: ReferenceData) -> dict[str, Any]:
+def _nuc(amount_minor: int) -> str:
+    return f"{amount_minor // 100}.{amount_minor % 100:02d}"
+
+
+def fare_calculations(
+    terms: OfferTerms, ref: ReferenceData, legs: Mapping[int, Leg]
+) -> dict[str, str]:
+    """Per passenger type, the fare calculation line of the offer's fare components."""
     passengers = Passengers(adults=terms.adults, children=terms.children, infants=terms.infants)
+    book = PriceBook(ref, terms.cabin, passengers, "USD")
+    kinds = ("adult", "child", "infant")
+    parts: dict[str, list[str]] = {kind: [] for kind in kinds}
+    totals = dict.fromkeys(kinds, 0)
+    previous: str | None = None
+    for flight_ids in terms.slices:
+        flown = tuple(legs[flight_id] for flight_id in flight_ids)
+        component = book.itineraries([Itinerary(flown)], terms.brand)
+        start = flown[0].origin
+        route = start if previous is None else ("" if previous == start else f" /-{start}")
+        route += "".join(f" {leg.carrier} {leg.destination}" for leg in flown)
+        previous = flown[-1].destination
+        for kind in kinds:
+            amount = getattr(component, kind)
+            parts[kind].append(f"{route}{_nuc(amount)}")
+            totals[kind] += amount
+    rate = ref.rates[terms.currency].units_per_usd
+    return {
+        kind: f"{''.join(parts[kind])}NUC{_nuc(totals[kind])}END ROE{rate:.6f}" for kind in kinds
+    }
+
+
+def fare_record(
+    price: Price, terms: OfferTerms, ref: ReferenceData, legs: Mapping[int, Leg]
+) -> dict[str, Any]:
+    passengers = Passengers(adults=terms.adults, children=terms.children, infants=terms.infants)
+    calculations = fare_calculations(terms, ref, legs)
     names = ref.taxes.names
     kinds = ("adult", "child", "infant")
     base = dict(zip(kinds, (price.adult, price.child, price.infant), strict=True))
@@ -33,6 +72,7 @@ def fare_record(price: Price, terms: OfferTerms, ref: ReferenceData) -> dict[str
                        for kind in kinds},
         "lines": [
             {"passenger_type": line.passenger_type, "count": line.count, "base_minor": line.base,
+             "fare_calculation": calculations[line.passenger_type],
              "taxes": [{"code": code, "name": names.get(code, code), "kind": kind,
                         "amount_minor": amount} for code, kind, amount in line.taxes]}
             for line in unit_prices(price, passengers)

@@ -116,6 +116,8 @@ class BookedSegment(BaseModel):
     arrival: Instant
     cabin: Cabin
     fare_brand: str
+    booking_class: str = Field(description="RBD: the one-letter booking class.")
+    fare_basis: str = Field(examples=["MSTD"])
     flight_status: str
     seats: list[SeatAssignment]
 

@@ -55,6 +55,7 @@ SELECT b.id, b.record_locator, b.status, b.user_id, b.total_minor, b.currency, b
                    'departure', f.scheduled_departure, 'arrival', f.scheduled_arrival,
                    'origin_tz', o.time_zone, 'destination_tz', d.time_zone,
                    'cabin', s.cabin, 'fare_brand', s.fare_brand, 'flight_status', f.status,
+                   'booking_class', s.booking_class, 'fare_basis', s.fare_basis,
                    'seats', (SELECT coalesce(jsonb_agg(jsonb_build_object(
                                         'passenger_no', p.passenger_no, 'seat', a.seat)
                                     ORDER BY p.passenger_no), '[]')
@@ -165,6 +166,8 @@ def booking_from_row(row: asyncpg.Record) -> Booking:
             arrival=Instant.of(_when(s["arrival"]), s["destination_tz"]),
             cabin=s["cabin"],
             fare_brand=s["fare_brand"],
+            booking_class=s["booking_class"],
+            fare_basis=s["fare_basis"],
             flight_status=s["flight_status"],
             seats=[SeatAssignment(**seat) for seat in s["seats"]],
         )

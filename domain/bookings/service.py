@@ -307,7 +307,7 @@ class BookingService:
         )
         escort_of = escorts(request.passengers)
         price = priced.price
-        fare = fare_record(price, terms, ref)
+        fare = fare_record(price, terms, ref, priced.legs)
         segments = [
             (slice_no, flight_id)
             for slice_no, flights in enumerate(terms.slices, 1)
