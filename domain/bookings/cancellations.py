@@ -14,6 +14,7 @@ Policy, first rule that applies:
    than was paid.
 
 A booking whose first flight has left cannot be cancelled, nor can a cancelled one.
+Its tickets are voided when cancelled on their day of issue, refunded after.
 """
 
 from __future__ import annotations
@@ -145,10 +146,15 @@ async def cancel_booking(
         terms = _terms_for(state, now)  # the booking may have flown since the quote
         refund_minor = min(quote.details["refund_minor"], terms.refund_minor)
         await release_inventory(conn, booking_id)
+        # A ticket cancelled on the day it was issued is voided (the sale is undone, as if
+        # it never happened); later it is refunded, for whatever the fare gives back.
         await conn.execute(
-            """UPDATE tickets SET status = CASE WHEN $2 THEN 'refunded' ELSE 'void' END
+            """UPDATE tickets
+               SET status = CASE WHEN (issued_at AT TIME ZONE 'UTC')::date
+                                      = ($2::timestamptz AT TIME ZONE 'UTC')::date
+                                 THEN 'void' ELSE 'refunded' END
                WHERE booking_id = $1 AND status = 'open'""",
-            booking_id, refund_minor > 0,
+            booking_id, now,
         )  # fmt: skip
         refunded = 0
         if refund_minor:
