@@ -189,7 +189,9 @@ async def test_mail_waits_in_the_outbox_while_smtp_is_down_and_is_sent_once_it_i
         [message] = await delivered(Mailbox("127.0.0.1", port, handler.messages))
         assert recovery_code(message)
         sent = await outbox_row(db, lambda row: row["sent_at"] is not None)
-        assert sent["attempts"] > row["attempts"]
+        # The row above may have been read while a further attempt was already claimed
+        # (claiming counts it); that attempt can be the one that delivers.
+        assert sent["attempts"] >= row["attempts"] >= 2
         assert (sent["body"], sent["last_error"]) == (None, None)
     finally:
         controller.stop()
