@@ -9,12 +9,14 @@ Policy, first rule that applies:
 3. A non-refundable fare: only the government taxes and airport charges are refunded
    (they pay for a departure that will not happen); the base fare, carrier surcharges
    and seats are not.
-4. A refundable fare: everything paid less the brand's cancellation fee per seated
+4. A refundable fare: the fare paid less the brand's cancellation fee per seated
    passenger (lap infants pay none), doubled within 72 hours of departure, never more
-   than was paid.
+   than the fare; paid seats are not refunded.
 
 A booking whose first flight has left cannot be cancelled, nor can a cancelled one.
-Its tickets are voided when cancelled on their day of issue, refunded after.
+Its tickets are voided when refunded in full on their day of issue, refunded otherwise.
+Paid seats are sold on EMDs with their own rule (``emds.py``): refunded only with a full
+refund, so a refundable fare gives back the fare, not the seats.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any
 
 import asyncpg
 
+from domain.bookings.emds import settle_emds_on_cancellation
 from domain.bookings.errors import AlreadyCancelled, AlreadyFlown, BookingNotFound
 from domain.bookings.money import refund
 from domain.bookings.payments import PaymentProvider
@@ -37,6 +40,8 @@ FREE_CANCELLATION = timedelta(hours=24)
 # The free day covers only bookings made this long before the first departure.
 FREE_CANCELLATION_LEAD = timedelta(days=7)
 LATE_CANCELLATION = timedelta(hours=72)
+# The rules that give back everything paid, seats included.
+FULL_REFUND_RULES = frozenset({"airline_cancelled", "within_24_hours"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +73,9 @@ def cancellation_terms(
     fee = fare.get("cancellation_fee_minor", 0) * seated_passengers
     if first_departure - now < LATE_CANCELLATION:
         fee *= 2
-    fee = min(fee, paid_minor)
-    return CancellationTerms(paid_minor - fee, fee, "refundable")
+    fare_paid = max(paid_minor - fare.get("seats_minor", 0), 0)  # seats are not refundable
+    fee = min(fee, fare_paid)
+    return CancellationTerms(fare_paid - fee, paid_minor - fare_paid + fee, "refundable")
 
 
 def _terms_for(state: asyncpg.Record, now: datetime) -> CancellationTerms:
@@ -146,16 +152,18 @@ async def cancel_booking(
         terms = _terms_for(state, now)  # the booking may have flown since the quote
         refund_minor = min(quote.details["refund_minor"], terms.refund_minor)
         await release_inventory(conn, booking_id)
-        # A ticket cancelled on the day it was issued is voided (the sale is undone, as if
-        # it never happened); later it is refunded, for whatever the fare gives back.
+        # A sale undone in full on the ticket's day of issue is a void, as if it never
+        # happened; any other cancellation refunds the ticket for what the fare gives back.
+        in_full = quote.details["rule"] in FULL_REFUND_RULES
         await conn.execute(
             """UPDATE tickets
-               SET status = CASE WHEN (issued_at AT TIME ZONE 'UTC')::date
-                                      = ($2::timestamptz AT TIME ZONE 'UTC')::date
+               SET status = CASE WHEN $3 AND (issued_at AT TIME ZONE 'UTC')::date
+                                             = ($2::timestamptz AT TIME ZONE 'UTC')::date
                                  THEN 'void' ELSE 'refunded' END
                WHERE booking_id = $1 AND status = 'open'""",
-            booking_id, now,
+            booking_id, now, in_full,
         )  # fmt: skip
+        await settle_emds_on_cancellation(conn, booking_id, refunded=in_full, now=now)
         refunded = 0
         if refund_minor:
             refunded = await refund(

@@ -22,6 +22,7 @@ import asyncpg
 from pydantic import Field
 
 from domain.bookings.cancellations import release_inventory
+from domain.bookings.emds import SeatSale, exchange_seat_emds, issue_seat_emds
 from domain.bookings.errors import (
     AlreadyCancelled,
     AlreadyFlown,
@@ -214,9 +215,11 @@ class ChangeService:
             previous = old.get((seat.flight_id, passenger_id))
             old_place = cabin.characteristics(previous) if previous else None
             difference = cabin.price(new_place) - (cabin.price(old_place) if old_place else 0)
-            charge += ref.convert(max(difference, 0), cabin.currency, state["currency"])
+            move_charge = ref.convert(max(difference, 0), cabin.currency, state["currency"])
+            charge += move_charge
             moves.append({"flight_id": seat.flight_id, "passenger": seat.passenger,
-                          "from": previous, "to": seat.seat})  # fmt: skip
+                          "from": previous, "to": seat.seat,
+                          "charge_minor": move_charge})  # fmt: skip
         return {"type": "seats", "seats": moves, "charge_minor": charge, "refund_minor": 0,
                 "fee_minor": 0}  # fmt: skip
 
@@ -351,6 +354,11 @@ class ChangeService:
                 assignments=[(m["to"], p) for m, p in zip(moves, passengers, strict=True)],
                 fields=[f"seats.{i}" for i in range(len(moves))], barred_from_exits=barred,
             )  # fmt: skip
+            await exchange_seat_emds(conn, state["id"], [(p, flight_id) for p in passengers])
+            await issue_seat_emds(conn, state["id"], state["currency"], [
+                SeatSale(p, flight_id, m["to"], m.get("charge_minor", 0))
+                for m, p in zip(moves, passengers, strict=True)
+            ])  # fmt: skip
         await forget_documents(conn, state["id"])  # the receipts show the seats
         seats_minor = state["fare"].get("seats_minor", 0) + details["charge_minor"]
         await conn.execute(

@@ -122,10 +122,34 @@ class BookedSegment(BaseModel):
     seats: list[SeatAssignment]
 
 
+class Coupon(BaseModel):
+    coupon_no: int = Field(description="In travel order over the ticket and its conjunctions.")
+    document_number: str = Field(
+        description="The document that prints the coupon: the ticket for coupons 1-4, then "
+        "its conjunction tickets (the next numbers)."
+    )
+    segment_no: int
+    flight_id: int
+    status: Literal["open", "checked_in", "lifted", "flown", "refunded", "exchanged", "void"]
+
+
 class Ticket(BaseModel):
     ticket_number: str
     status: Literal["open", "used", "void", "refunded", "exchanged"]
     document_url: str
+    coupons: list[Coupon] = Field(description="One flight coupon per segment.")
+
+
+class Emd(BaseModel):
+    """An electronic miscellaneous document: a paid seat, sold apart from the ticket."""
+
+    emd_number: str
+    description: str = Field(examples=["Seat 12A SB100"])
+    flight_id: int | None
+    seat: str | None
+    amount: Money
+    status: Literal["open", "used", "refunded", "void", "exchanged"]
+    issued_at: datetime
 
 
 class BookedPassenger(BaseModel):
@@ -141,6 +165,7 @@ class BookedPassenger(BaseModel):
         default=None, description="Lap infants: the passenger_no of the adult they travel with."
     )
     tickets: list[Ticket]
+    emds: list[Emd] = Field(description="Paid seats, one EMD each.")
 
 
 class PaymentRecord(BaseModel):

@@ -20,6 +20,7 @@ from domain.bookings.models import (
     BookingContact,
     BookingPage,
     BookingSummary,
+    Emd,
     FareSummary,
     PaymentRecord,
     SeatAssignment,
@@ -43,9 +44,25 @@ SELECT b.id, b.record_locator, b.status, b.user_id, b.total_minor, b.currency, b
                    'date_of_birth', p.date_of_birth, 'email', p.email, 'phone', p.phone,
                    'accompanied_by', p.accompanied_by,
                    'tickets', (SELECT coalesce(jsonb_agg(jsonb_build_object(
-                                          'ticket_number', t.ticket_number, 'status', t.status)
+                                          'ticket_number', t.ticket_number, 'status', t.status,
+                                          'coupons', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                                                          'coupon_no', c.coupon_no,
+                                                          'document_number', c.document_number,
+                                                          'segment_no', c.segment_no,
+                                                          'flight_id', c.flight_id,
+                                                          'status', c.status)
+                                                      ORDER BY c.coupon_no), '[]')
+                                                      FROM ticket_coupons c
+                                                     WHERE c.ticket_number = t.ticket_number))
                                       ORDER BY t.issued_at, t.ticket_number), '[]')
-                                 FROM tickets t WHERE t.passenger_id = p.id))
+                                 FROM tickets t WHERE t.passenger_id = p.id),
+                   'emds', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                                       'emd_number', e.emd_number, 'description', e.description,
+                                       'flight_id', e.flight_id, 'seat', e.seat,
+                                       'amount_minor', e.amount_minor, 'currency', e.currency,
+                                       'status', e.status, 'issued_at', e.issued_at)
+                                   ORDER BY e.issued_at, e.emd_number), '[]')
+                              FROM emds e WHERE e.passenger_id = p.id))
                ORDER BY p.passenger_no), '[]')
           FROM passengers p WHERE p.booking_id = b.id) AS passengers,
        (SELECT coalesce(jsonb_agg(jsonb_build_object(
@@ -146,10 +163,22 @@ def booking_from_row(row: asyncpg.Record) -> Booking:
 
     passengers = [
         BookedPassenger(
-            **{k: v for k, v in p.items() if k != "tickets"},
+            **{k: v for k, v in p.items() if k not in ("tickets", "emds")},
             tickets=[
                 Ticket(**t, document_url=document_url(row["id"], t["ticket_number"]))
                 for t in p["tickets"]
+            ],
+            emds=[
+                Emd(
+                    **{
+                        k: v
+                        for k, v in e.items()
+                        if k not in ("amount_minor", "currency", "issued_at")
+                    },
+                    amount=Money(amount_minor=e["amount_minor"], currency=e["currency"]),
+                    issued_at=_when(e["issued_at"]),
+                )
+                for e in p["emds"]
             ],
         )
         for p in row["passengers"]

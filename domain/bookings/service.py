@@ -26,6 +26,7 @@ import asyncpg
 import orjson
 
 from domain.bookings.cancellations import cancel_booking, quote_cancellation
+from domain.bookings.emds import SeatSale, issue_seat_emds
 from domain.bookings.errors import (
     PaymentDeclined,
     PaymentMethodNotFound,
@@ -332,10 +333,12 @@ class BookingService:
         passenger_ids: list[uuid.UUID] = row["passenger_ids"]
         numbers = [ticket_number(row["ticket_prefix"], serial) for serial in row["serials"]]
         barred = barred_from_exits([p.type for p in people], escort_of)
-        seats_minor = await self._claim_seats(
+        sales = await self._claim_seats(
             conn, user_id, booking_id, request.seats, passenger_ids, terms, priced, ref,
             {passenger_ids[i] for i in barred},
         )  # fmt: skip
+        await issue_seat_emds(conn, booking_id, terms.currency, sales)
+        seats_minor = sum(sale.amount_minor for sale in sales)
         if seats_minor:
             fare["seats_minor"] = seats_minor
             await conn.execute(
@@ -355,22 +358,27 @@ class BookingService:
         priced: PricedLegs,
         ref: ReferenceData,
         barred_from_exits: Collection[uuid.UUID],
-    ) -> int:
+    ) -> list[SeatSale]:
+        """Each chosen seat claimed, with its price in the selling currency."""
         by_flight: dict[int, list[tuple[str, uuid.UUID]]] = defaultdict(list)
         fields: dict[int, list[str]] = defaultdict(list)
         for index, request in enumerate(seats):
             by_flight[request.flight_id].append((request.seat, passenger_ids[request.passenger]))
             fields[request.flight_id].append(f"seats[{index}].seat")
-        total = 0
+        sales = []
         for flight_id in sorted(by_flight):  # the same order as the inventory locks
             prices = await claim_seats(
                 conn, user_id=user_id, flight_id=flight_id, cabin=terms.cabin,
                 booking_id=booking_id, assignments=by_flight[flight_id],
                 fields=fields[flight_id], barred_from_exits=barred_from_exits,
             )  # fmt: skip
-            leg_currency = priced.legs[flight_id].currency
-            total += sum(ref.convert(p, leg_currency, terms.currency) for p in prices.values())
-        return total
+            currency = priced.legs[flight_id].currency
+            sales += [
+                SeatSale(passenger, flight_id, seat,
+                         ref.convert(prices[seat], currency, terms.currency))
+                for seat, passenger in by_flight[flight_id]
+            ]  # fmt: skip
+        return sales
 
 
 async def issue_tickets(conn: asyncpg.Connection, booking_id: uuid.UUID) -> list[str]:
