@@ -49,8 +49,17 @@ class FlightEnd(BaseModel):
     actual: Instant | None = None
 
 
+class DepartureEnd(FlightEnd):
+    takeoff: Instant | None = Field(
+        default=None, description="Wheels off. `actual` is off-block: leaving the gate."
+    )
+
+
 class ArrivalEnd(FlightEnd):
     baggage_belt: str | None = None
+    landing: Instant | None = Field(
+        default=None, description="Wheels on. `actual` is on-block: reaching the gate."
+    )
 
 
 class Flight(BaseModel):
@@ -62,7 +71,7 @@ class Flight(BaseModel):
     flight_number: int = Field(examples=[101])
     service_date: date = Field(description="Local departure date at the origin.")
     status: FlightStatus
-    departure: FlightEnd
+    departure: DepartureEnd
     arrival: ArrivalEnd
     aircraft: Aircraft | None = None
     delay_minutes: int = Field(
@@ -81,6 +90,7 @@ SELECT f.id, f.carrier, al.name AS carrier_name, f.flight_number, f.service_date
        d.country AS destination_country, d.time_zone AS destination_tz,
        f.scheduled_departure, f.estimated_departure, f.actual_departure,
        f.scheduled_arrival, f.estimated_arrival, f.actual_arrival,
+       f.actual_takeoff, f.actual_landing,
        f.departure_terminal, f.departure_gate, f.arrival_terminal, f.arrival_gate,
        f.baggage_belt, f.aircraft_type, ac.name AS aircraft_name, f.version, f.updated_at
 FROM flights f
@@ -107,7 +117,7 @@ def flight_from_row(row: Mapping[str, Any]) -> Flight:
         flight_number=row["flight_number"],
         service_date=row["service_date"],
         status=row["status"],
-        departure=FlightEnd(
+        departure=DepartureEnd(
             airport=AirportRef(
                 iata=row["origin"],
                 name=row["origin_name"],
@@ -120,6 +130,7 @@ def flight_from_row(row: Mapping[str, Any]) -> Flight:
             scheduled=Instant.of(scheduled, origin_tz),
             estimated=Instant.at(row["estimated_departure"], origin_tz),
             actual=Instant.at(row["actual_departure"], origin_tz),
+            takeoff=Instant.at(row.get("actual_takeoff"), origin_tz),
         ),
         arrival=ArrivalEnd(
             airport=AirportRef(
@@ -135,6 +146,7 @@ def flight_from_row(row: Mapping[str, Any]) -> Flight:
             scheduled=Instant.of(row["scheduled_arrival"], destination_tz),
             estimated=Instant.at(row["estimated_arrival"], destination_tz),
             actual=Instant.at(row["actual_arrival"], destination_tz),
+            landing=Instant.at(row.get("actual_landing"), destination_tz),
         ),
         aircraft=(
             Aircraft(code=row["aircraft_type"], name=row["aircraft_name"])

@@ -20,6 +20,8 @@ _FLIGHT_TIMES = (
     "scheduled_arrival",
     "estimated_arrival",
     "actual_arrival",
+    "actual_takeoff",
+    "actual_landing",
     "updated_at",
 )
 
