@@ -74,6 +74,11 @@ class Flight(BaseModel):
     departure: DepartureEnd
     arrival: ArrivalEnd
     aircraft: Aircraft | None = None
+    codeshares: list[str] = Field(
+        default=[],
+        description="The leg's codes with partners that also sell it.",
+        examples=[["KA7001"]],
+    )
     delay_minutes: int = Field(
         description="Estimated (or actual) departure minus scheduled, never negative."
     )
@@ -92,7 +97,10 @@ SELECT f.id, f.carrier, al.name AS carrier_name, f.flight_number, f.service_date
        f.scheduled_arrival, f.estimated_arrival, f.actual_arrival,
        f.actual_takeoff, f.actual_landing,
        f.departure_terminal, f.departure_gate, f.arrival_terminal, f.arrival_gate,
-       f.baggage_belt, f.aircraft_type, ac.name AS aircraft_name, f.version, f.updated_at
+       f.baggage_belt, f.aircraft_type, ac.name AS aircraft_name, f.version, f.updated_at,
+       (SELECT coalesce(array_agg(rtrim(c.marketing_carrier) || c.marketing_number
+                                  ORDER BY c.marketing_carrier), '{}')
+          FROM codeshares c WHERE c.flight_id = f.id) AS codeshares
 FROM flights f
 JOIN airlines al ON al.code = f.carrier
 JOIN airports o ON o.iata = f.origin
@@ -153,6 +161,7 @@ def flight_from_row(row: Mapping[str, Any]) -> Flight:
             if row["aircraft_type"]
             else None
         ),
+        codeshares=list(row.get("codeshares") or ()),
         delay_minutes=delay,
         version=row["version"],
         updated_at=row["updated_at"],

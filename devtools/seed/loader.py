@@ -18,6 +18,7 @@ from datetime import date
 
 import asyncpg
 
+from devtools.seed.codeshares import load_codeshares
 from devtools.seed.reference import AIRCRAFT_TYPES, AIRLINES, airports, fare_brands
 from devtools.seed.schedule import CABIN_COLUMNS, FLIGHT_COLUMNS, Schedule
 from devtools.seed.taxes import TAX_RULES, carrier_surcharges
@@ -264,6 +265,7 @@ async def seed_database(
                 on_progress(stop)
 
         await _restore(conn, suspended)
+        await load_codeshares(conn)
         # Ids were assigned by the generator: later inserts continue after them.
         await conn.execute(
             "SELECT setval(pg_get_serial_sequence('flights', 'id'), "

@@ -109,7 +109,13 @@ class BookedSegment(BaseModel):
     segment_no: int
     slice_no: int
     flight_id: int
-    designator: str
+    designator: str = Field(
+        description="As sold: the validating carrier's code on a codeshare, else the "
+        "operator's."
+    )
+    operated_by: str | None = Field(
+        default=None, description="On a codeshare: the operating carrier's name."
+    )
     origin: str
     destination: str
     departure: Instant

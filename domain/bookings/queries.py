@@ -73,6 +73,15 @@ SELECT b.id, b.record_locator, b.status, b.user_id, b.total_minor, b.currency, b
                    'origin_tz', o.time_zone, 'destination_tz', d.time_zone,
                    'cabin', s.cabin, 'fare_brand', s.fare_brand, 'flight_status', f.status,
                    'booking_class', s.booking_class, 'fare_basis', s.fare_basis,
+                   'carrier_name', al.name,
+                   'marketing', (SELECT rtrim(c.marketing_carrier) || c.marketing_number
+                                   FROM codeshares c
+                                  WHERE c.flight_id = f.id
+                                    AND c.marketing_carrier = (
+                                        SELECT f1.carrier FROM booking_segments s1
+                                        JOIN flights f1 ON f1.id = s1.flight_id
+                                        WHERE s1.booking_id = b.id
+                                        ORDER BY s1.segment_no LIMIT 1)),
                    'seats', (SELECT coalesce(jsonb_agg(jsonb_build_object(
                                         'passenger_no', p.passenger_no, 'seat', a.seat)
                                     ORDER BY p.passenger_no), '[]')
@@ -82,6 +91,7 @@ SELECT b.id, b.record_locator, b.status, b.user_id, b.total_minor, b.currency, b
                ORDER BY s.segment_no), '[]')
           FROM booking_segments s
           JOIN flights f ON f.id = s.flight_id
+          JOIN airlines al ON al.code = f.carrier
           JOIN airports o ON o.iata = f.origin
           JOIN airports d ON d.iata = f.destination
          WHERE s.booking_id = b.id) AS segments,
@@ -188,7 +198,8 @@ def booking_from_row(row: asyncpg.Record) -> Booking:
             segment_no=s["segment_no"],
             slice_no=s["slice_no"],
             flight_id=s["flight_id"],
-            designator=f"{s['carrier']}{s['flight_number']}",
+            designator=s["marketing"] or f"{s['carrier']}{s['flight_number']}",
+            operated_by=s["carrier_name"] if s["marketing"] else None,
             origin=s["origin"],
             destination=s["destination"],
             departure=Instant.of(_when(s["departure"]), s["origin_tz"]),

@@ -152,8 +152,17 @@ class PlaceRef(BaseModel):
 
 class Segment(BaseModel):
     flight_id: int
-    designator: str
-    carrier: Carrier
+    designator: str = Field(
+        description="As sold: the marketing carrier's code and number when the itinerary's "
+        "carrier sells this leg under its own code, else the operator's.",
+        examples=["KA7001"],
+    )
+    carrier: Carrier = Field(description="The operating carrier: who flies it.")
+    marketing_carrier: Carrier | None = Field(
+        default=None,
+        description="Set on a codeshare: the carrier whose code the segment is sold under "
+        "(show 'operated by' `carrier`).",
+    )
     origin: PlaceRef
     destination: PlaceRef
     departure: Instant

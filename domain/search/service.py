@@ -12,7 +12,7 @@ import hashlib
 import heapq
 import itertools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -374,7 +374,12 @@ class SearchService:
     # Offers ------------------------------------------------------------------------------
 
     def _offer(
-        self, request: SearchRequest, ref: ReferenceData, candidate: _Candidate, now: datetime
+        self,
+        request: SearchRequest,
+        ref: ReferenceData,
+        candidate: _Candidate,
+        now: datetime,
+        codes: Mapping[int, Mapping[str, int]],
     ) -> Offer:
         currency = request.currency
         pax = request.passengers
@@ -391,13 +396,23 @@ class SearchService:
         def instant(moment: datetime, code: str) -> Instant:
             return Instant.of(moment, ref.airports[code].time_zone)
 
+        def carrier(code: str) -> Carrier:
+            return Carrier(code=code, name=ref.carriers[code][0])
+
+        # The itinerary's carrier sells partners' legs under its own code where it can.
+        seller = candidate.itineraries[0].legs[0].carrier
         slices = []
         for it in candidate.itineraries:
             segments = [
                 Segment(
                     flight_id=leg.id,
-                    designator=f"{leg.carrier}{leg.number}",
-                    carrier=Carrier(code=leg.carrier, name=ref.carriers[leg.carrier][0]),
+                    designator=(
+                        f"{seller}{codes[leg.id][seller]}"
+                        if seller in codes.get(leg.id, {})
+                        else f"{leg.carrier}{leg.number}"
+                    ),
+                    carrier=carrier(leg.carrier),
+                    marketing_carrier=carrier(seller) if seller in codes.get(leg.id, {}) else None,
                     origin=place(leg.origin),
                     destination=place(leg.destination),
                     departure=instant(leg.departure, leg.origin),
@@ -510,7 +525,10 @@ class SearchService:
         if len(candidates) > request.limit:
             last = page[-1]
             next_cursor = self.cursors.sign({"s": search_hash, "k": [last.score, last.tiebreak]})
-        offers = [self._offer(request, ref, c, now) for c in page]
+        codes = await self._codeshares(
+            {leg.id for c in page for it in c.itineraries for leg in it.legs}
+        )
+        offers = [self._offer(request, ref, c, now, codes) for c in page]
         self.stats.durations.append(time.monotonic() - started)
         del self.stats.durations[:-1000]
         results = SearchResults.model_construct(
@@ -525,6 +543,20 @@ class SearchService:
             flights = {leg.id for options in per_slice for it in options for leg in it.legs}
             self.responses.put(response_key, body, flights, since)
         return body
+
+    async def _codeshares(self, flight_ids: set[int]) -> dict[int, dict[str, int]]:
+        """Partners' codes for the legs of a page: flight -> marketing carrier -> number."""
+        found: dict[int, dict[str, int]] = {}
+        if not flight_ids:
+            return found
+        rows = await self.pool.fetch(
+            """SELECT flight_id, rtrim(marketing_carrier) AS carrier, marketing_number
+               FROM codeshares WHERE flight_id = ANY($1::bigint[])""",
+            list(flight_ids),
+        )
+        for row in rows:
+            found.setdefault(row["flight_id"], {})[row["carrier"]] = row["marketing_number"]
+        return found
 
     @staticmethod
     def _body(results: SearchResults) -> bytes:
