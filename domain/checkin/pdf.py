@@ -16,6 +16,7 @@ from domain.barcodes import MODULE_MM, pdf417_image
 from domain.checkin.models import BoardingPassView
 from domain.documents import pdf_text
 
+A5_MM = (148, 210)
 _CABINS = {"first": "First", "business": "Business", "premium_economy": "Premium economy",
            "economy": "Economy"}  # fmt: skip
 
@@ -33,7 +34,8 @@ def _box(pdf: FPDF, x: float, y: float, width: float, label: str, value: str) ->
 def render_boarding_pass(boarding: BoardingPassView) -> bytes:
     """The pass as a PDF; the same pass gives the same bytes (the creation date is the
     check-in time)."""
-    pdf = FPDF(orientation="landscape", unit="mm", format="A5")
+    # A5 given as millimetres: fpdf2 warns about its named A5 (whose size it corrected).
+    pdf = FPDF(orientation="landscape", unit="mm", format=A5_MM)
     pdf.core_fonts_encoding = "cp1252"
     pdf.set_creation_date(boarding.checked_in_at.astimezone(UTC))
     pdf.set_title(f"Boarding pass {boarding.designator} {boarding.family_name.upper()}")
@@ -78,7 +80,8 @@ def render_boarding_pass(boarding: BoardingPassView) -> bytes:
     pdf.set_xy(left + width + 8, y)
     pdf.set_font("Helvetica", size=8)
     notes = (
-        f"E-ticket {boarding.ticket_number}",
+        f"E-ticket {boarding.ticket_number}"
+        + (f"   Terminal {boarding.terminal}" if boarding.terminal else ""),
         "Times are local at the departure airport.",
         "Be at the gate when boarding begins; the gate closes",
         "15 minutes before departure.",
