@@ -335,6 +335,11 @@ WITH own_bookings AS (
 ), bookings_erased AS (
     UPDATE bookings SET contact_email = NULL, contact_phone = NULL, user_id = NULL
     WHERE user_id = $1
+), travel_documents_erased AS (
+    -- Passport data given at check-in; every part of this statement sees the bookings
+    -- as they were before it, still the user's.
+    DELETE FROM travel_documents
+    WHERE booking_id IN (SELECT id FROM bookings WHERE user_id = $1)
 ), cards AS (
     DELETE FROM payment_methods WHERE user_id = $1
 ), preferences AS (

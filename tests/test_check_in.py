@@ -11,10 +11,11 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 
-from api.keys import check_in_key, vault_key
+from api.keys import check_in_key, pool_key, vault_key
 from domain.checkin.errors import CheckInClosed, CheckInNotOpen
 from domain.checkin.models import CheckInRequest
 from domain.checkin.travel_documents import TravelDocumentInput, open_document
+from domain.profiles import erase_user_data
 from tests.bcbp import parse_bcbp
 from tests.checkin_world import (
     ADA,
@@ -378,3 +379,19 @@ async def test_international_flights_need_valid_documents_and_errors_name_the_fi
     assert (await client.delete(url, headers=headers)).status == 204
     again = await client.post(url, json={}, headers=headers)
     assert again.status == 200, await again.text()
+
+
+async def test_erasing_the_account_erases_its_travel_documents(
+    client: TestClient, db: asyncpg.Connection, world: None
+) -> None:
+    flight = await add_leg(db, "JFK", "LHR", soon())
+    trip = await add_trip(db, [flight])
+    other = await add_trip(db, [flight], [LUC])
+    luc = passport(number="P7654321", date_of_birth="1980-05-17")
+    for booking, document in ((trip, passport()), (other, luc)):
+        response = await client.post(f"{booking.url}/check-in", json={"documents": [document]},
+                                     headers=booking.headers())  # fmt: skip
+        assert response.status == 200, await response.text()
+    await erase_user_data(client.app[pool_key], trip.owner_id)
+    kept = await db.fetch("SELECT passenger_id FROM travel_documents")
+    assert [r["passenger_id"] for r in kept] == [other.passenger_ids[0]]
