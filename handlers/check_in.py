@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Annotated
 
 from aiohttp import web
 from pydantic import Field
@@ -24,15 +23,13 @@ from domain.checkin.errors import (
     NotCheckedIn,
     UnknownTravelSelection,
 )
-from domain.checkin.models import BoardingPassList, CheckInRequest
+from domain.checkin.models import BoardingPassList, CheckInRequest, Numbers
 from domain.checkin.pdf import render_boarding_pass
 from domain.documents import PDF_CONTENT_TYPE
 from domain.identity.tokens import Claims
 from foundation.models import StrictModel
 
 routes = ApiRoutes()
-
-Numbers = Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=1, max_length=20)]
 
 
 class BookingPath(StrictModel):

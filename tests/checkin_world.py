@@ -16,6 +16,7 @@ from tests.tokens import access_token
 ADA = ("adult", "Ada", "Lovelace", date(1985, 12, 10))
 LUC = ("adult", "Luc", "Desmarais", date(1980, 5, 17))
 TOM = ("child", "Tom", "Lovelace", date(2018, 4, 2))
+BABY = ("infant", "Ida", "Lovelace", date(2026, 3, 1))
 
 _serials = iter(range(100000001, 999999999))
 

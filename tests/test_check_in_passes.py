@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient
 
 from domain.checkin.passes import BOARDING_BEGINS
 from tests.bcbp import parse_bcbp
-from tests.checkin_world import ADA, LUC, TOM, add_checkin_world, add_leg, add_trip, passport
+from tests.checkin_world import ADA, BABY, LUC, TOM, add_checkin_world, add_leg, add_trip, passport
 from tests.problems import assert_problem
 from tests.sse_client import SseReader
 from tests.test_sync_devices import Device
@@ -120,15 +120,26 @@ async def test_the_pdf_barcode_decodes_to_the_bcbp_field_by_field(
     assert int(fields["conditional_size"], 16) == len(code.text) - 60
 
 
-async def test_a_childs_pass_says_child_and_an_undone_pass_is_gone(
+async def test_child_and_infant_passes_say_so_and_an_undone_pass_is_gone(
     client: TestClient, db: asyncpg.Connection, world: None
 ) -> None:
     flight = await add_leg(db, "JFK", "BOS", soon())
-    trip = await add_trip(db, [flight], [ADA, TOM])
+    trip = await add_trip(db, [flight], [ADA, TOM, BABY])
     checked = await client.post(f"{trip.url}/check-in", json={}, headers=trip.headers())
-    tom = (await checked.json())["boarding_passes"][1]
+    _, tom, ida = (await checked.json())["boarding_passes"]
     fields = parse_bcbp(tom["bcbp"])
     assert (fields["passenger_description"], fields["documentation_verification"]) == ("3", "0")
+    # An infant travels on a lap: no seat, on the pass or in the barcode.
+    fields = parse_bcbp(ida["bcbp"])
+    assert (ida["seat"], ida["zone"], fields["seat"], fields["passenger_description"]) == (
+        None, "5", "    ", "4")  # fmt: skip
+    text, _ = read_pdf(await (await client.get(ida["pdf_url"], headers=trip.headers())).read())
+    assert "On lap" in text
+    # A carrier's screening marks a passenger as a selectee: the barcode says so.
+    await db.execute("UPDATE check_ins SET selectee = true WHERE passenger_id = $1",
+                     trip.passenger_ids[1])  # fmt: skip
+    listed = await (await client.get(f"{trip.url}/boarding-passes", headers=trip.headers())).json()
+    assert [parse_bcbp(p["bcbp"])["selectee"] for p in listed["boarding_passes"]] == ["0", "1", "0"]
     undo = await client.delete(f"{trip.url}/check-in?passengers=2", headers=trip.headers())
     assert undo.status == 204
     gone = await client.get(tom["pdf_url"], headers=trip.headers())

@@ -35,6 +35,7 @@ class CheckInRequest(StrictModel):
 
 class BoardingPassView(BaseModel):
     passenger_no: int
+    passenger_type: Literal["adult", "child", "infant"]
     given_name: str
     family_name: str
     segment_no: int

@@ -118,6 +118,7 @@ def view_of(row: asyncpg.Record) -> BoardingPassView:
     tz = row["origin_tz"]
     return BoardingPassView(
         passenger_no=row["passenger_no"],
+        passenger_type=row["passenger_type"],
         given_name=row["given_name"],
         family_name=row["family_name"],
         segment_no=row["segment_no"],

@@ -62,7 +62,8 @@ def render_boarding_pass(boarding: BoardingPassView) -> bytes:
          ("From", boarding.origin), ("To", boarding.destination)),
         (("Departs", f"{departs:%H:%M}"), ("Boarding", f"{boards:%H:%M}"),
          ("Gate", boarding.gate or "See screens"), ("Zone", boarding.zone)),
-        (("Seat", boarding.seat or "At gate"), ("Sequence", f"{boarding.sequence:03d}"),
+        (("Seat", boarding.seat or ("On lap" if boarding.passenger_type == "infant"
+                                     else "At gate")), ("Sequence", f"{boarding.sequence:03d}"),
          ("Cabin", _CABINS.get(boarding.cabin, boarding.cabin)),
          ("Booking", boarding.record_locator)),
     )  # fmt: skip

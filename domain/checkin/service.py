@@ -41,7 +41,7 @@ from domain.checkin.travel_documents import (
 from domain.checkin.window import CLOSED_STATUSES, CheckInRules, CheckInWindow
 from domain.receipts import LIVE_TICKET_STATUSES
 from domain.times import zone
-from foundation.errors import FieldError
+from foundation.errors import FieldError, SkyboundError
 
 _BOOKING = "SELECT id, user_id, status FROM bookings WHERE id = $1 FOR UPDATE"
 
@@ -150,35 +150,35 @@ def _chosen(numbers: Sequence[int] | None, known: dict[int, object], name: str) 
     return list(dict.fromkeys(numbers))
 
 
-def _check_leg(leg: Leg, now: datetime) -> None:
+def _refusal(leg: Leg, now: datetime) -> SkyboundError | None:
+    """Why the leg cannot be checked in now, or None when it can."""
     if leg.status in CLOSED_STATUSES:
-        raise FlightNotCheckable(leg.designator, leg.status)
+        return FlightNotCheckable(leg.designator, leg.status)
     state = leg.window.state(now)
     if state == "not_open":
-        raise CheckInNotOpen(leg.designator, leg.window.opens_at)
+        return CheckInNotOpen(leg.designator, leg.window.opens_at)
     if state == "closed":
-        raise CheckInClosed(leg.designator, leg.window.closes_at)
+        return CheckInClosed(leg.designator, leg.window.closes_at)
+    return None
+
+
+def _check_leg(leg: Leg, now: datetime) -> None:
+    refusal = _refusal(leg, now)
+    if refusal is not None:
+        raise refusal
 
 
 def _open_legs(legs: dict[int, Leg], now: datetime) -> list[int]:
-    """Every leg open for check-in now; if none, the error about the next one to fly."""
-    open_now = [
-        n
-        for n, leg in legs.items()
-        if leg.status not in CLOSED_STATUSES and leg.window.state(now) == "open"
-    ]
+    """Every leg open for check-in now; if none, the refusal of the next leg to open (or,
+    when none is ahead, of the last leg)."""
+    refusals = {n: _refusal(leg, now) for n, leg in legs.items()}
+    open_now = [n for n, refusal in refusals.items() if refusal is None]
     if open_now:
         return open_now
-    ahead = [
-        leg
-        for leg in legs.values()
-        if leg.status not in CLOSED_STATUSES and leg.window.state(now) == "not_open"
-    ]
-    if ahead:
-        _check_leg(ahead[0], now)
-    last = list(legs.values())[-1]
-    _check_leg(last, now)
-    raise AssertionError("an open leg was found closed")  # pragma: no cover
+    ahead = [r for r in refusals.values() if isinstance(r, CheckInNotOpen)]
+    refusal = ahead[0] if ahead else list(refusals.values())[-1]
+    assert refusal is not None
+    raise refusal
 
 
 class CheckInService:
