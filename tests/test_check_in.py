@@ -395,3 +395,18 @@ async def test_erasing_the_account_erases_its_travel_documents(
     await erase_user_data(client.app[pool_key], trip.owner_id)
     kept = await db.fetch("SELECT passenger_id FROM travel_documents")
     assert [r["passenger_id"] for r in kept] == [other.passenger_ids[0]]
+
+
+async def test_every_status_of_the_check_in_routes_is_documented(client: TestClient) -> None:
+    spec = await (await client.get("/openapi.json")).json()
+    paths = spec["paths"]
+    check_in = paths["/v1/bookings/{booking_id}/check-in"]
+    assert set(check_in["post"]["responses"]) == {"200", "400", "401", "404", "409", "413", "415",
+                                                  "422", "503"}  # fmt: skip
+    assert set(check_in["delete"]["responses"]) == {"204", "401", "404", "409", "422", "503"}
+    conflicts = check_in["post"]["responses"]["409"]["description"]
+    for title in ("Check-in is not open yet", "Check-in is closed", "No free seat to assign"):
+        assert title in conflicts
+    pdf = paths["/v1/bookings/{booking_id}/boarding-passes/{segment_no}/{passenger_no}.pdf"]
+    assert "application/pdf" in pdf["get"]["responses"]["200"]["content"]
+    assert set(pdf["get"]["responses"]) == {"200", "401", "404", "422", "503"}
