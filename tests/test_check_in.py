@@ -381,7 +381,7 @@ async def test_international_flights_need_valid_documents_and_errors_name_the_fi
     assert again.status == 200, await again.text()
 
 
-async def test_erasing_the_account_erases_its_travel_documents(
+async def test_travel_documents_are_exported_in_clear_parts_and_erased_with_the_account(
     client: TestClient, db: asyncpg.Connection, world: None
 ) -> None:
     flight = await add_leg(db, "JFK", "LHR", soon())
@@ -392,6 +392,11 @@ async def test_erasing_the_account_erases_its_travel_documents(
         response = await client.post(f"{booking.url}/check-in", json={"documents": [document]},
                                      headers=booking.headers())  # fmt: skip
         assert response.status == 200, await response.text()
+    export = await (await client.get("/v1/me/export", headers=trip.headers())).json()
+    assert export["travel_documents"] == [{
+        "booking_id": str(trip.booking_id), "passenger_no": 1, "document_type": "passport",
+        "expires_on": "2035-01-31", "updated_at": export["travel_documents"][0]["updated_at"],
+    }]  # fmt: skip
     await erase_user_data(client.app[pool_key], trip.owner_id)
     kept = await db.fetch("SELECT passenger_id FROM travel_documents")
     assert [r["passenger_id"] for r in kept] == [other.passenger_ids[0]]
