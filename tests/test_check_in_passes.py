@@ -210,3 +210,26 @@ async def test_a_cancelled_booking_takes_its_passes_off_devices(
     assert device.records("boarding_passes") == {}
     listed = await client.get(f"{trip.url}/boarding-passes", headers=trip.headers())
     assert (await listed.json())["boarding_passes"] == []
+    # Offloaded, whoever cancelled: the flight's checked-in count no longer has them.
+    assert await db.fetchval("SELECT status FROM check_ins WHERE booking_id = $1",
+                             trip.booking_id) == "undone"  # fmt: skip
+    assert await db.fetchval(
+        "SELECT event_type FROM change_events WHERE entity = 'boarding_pass' ORDER BY id DESC"
+    ) == "boarding_pass.undone"  # fmt: skip
+
+
+async def test_a_flight_changed_away_offloads_its_passenger(
+    client: TestClient, db: asyncpg.Connection, world: None
+) -> None:
+    first = await add_leg(db, "BOS", "JFK", soon(3), number=10)
+    second = await add_leg(db, "JFK", "LAX", soon(6), number=20)
+    trip = await add_trip(db, [first, second], [ADA])
+    assert (await client.post(f"{trip.url}/check-in", json={},
+                              headers=trip.headers())).status == 200  # fmt: skip
+    await db.execute("DELETE FROM booking_segments WHERE booking_id = $1 AND segment_no = 2",
+                     trip.booking_id)  # fmt: skip
+    rows = await db.fetch("SELECT flight_id, status FROM check_ins ORDER BY flight_id")
+    assert [(r["flight_id"], r["status"]) for r in rows] == [
+        (first, "checked_in"), (second, "undone")]  # fmt: skip
+    listed = await client.get(f"{trip.url}/boarding-passes", headers=trip.headers())
+    assert [p["designator"] for p in (await listed.json())["boarding_passes"]] == ["SB10"]

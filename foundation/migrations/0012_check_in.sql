@@ -97,3 +97,35 @@ $$;
 CREATE TRIGGER check_ins_capture
     AFTER INSERT OR UPDATE ON check_ins
     FOR EACH ROW EXECUTE FUNCTION capture_check_in_change();
+
+-- A passenger whose flight leaves the booking (a flight change) or whose booking is
+-- cancelled is offloaded, whoever made the change: the check-in is undone, so the
+-- flight's checked-in count stays true and devices hear boarding_pass.undone.
+CREATE FUNCTION offload_removed_segments() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE check_ins c SET status = 'undone', undone_at = now()
+      FROM removed_segments r
+     WHERE c.booking_id = r.booking_id AND c.flight_id = r.flight_id
+       AND c.status = 'checked_in';
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER booking_segments_offload
+    AFTER DELETE ON booking_segments REFERENCING OLD TABLE AS removed_segments
+    FOR EACH STATEMENT EXECUTE FUNCTION offload_removed_segments();
+
+CREATE FUNCTION offload_cancelled_booking() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE check_ins SET status = 'undone', undone_at = now()
+     WHERE booking_id = NEW.id AND status = 'checked_in';
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER bookings_offload
+    AFTER UPDATE OF status ON bookings
+    FOR EACH ROW WHEN (NEW.status = 'cancelled' AND OLD.status <> 'cancelled')
+    EXECUTE FUNCTION offload_cancelled_booking();
