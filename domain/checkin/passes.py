@@ -152,7 +152,10 @@ async def boarding_pass_rows(
     """Rows of the live boarding passes of a booking, of the passes with these ids, or of
     an owner's bookings (each filter applies when given)."""
     wanted = list(ids) if ids is not None else None
-    return await conn.fetch(_PASSES, booking_id, wanted, list(LIVE_TICKET_STATUSES), owner)
+    rows: list[asyncpg.Record] = await conn.fetch(
+        _PASSES, booking_id, wanted, list(LIVE_TICKET_STATUSES), owner
+    )
+    return rows
 
 
 async def boarding_passes(

@@ -8,7 +8,7 @@ take seat and inventory locks in), so concurrent check-ins cannot deadlock.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -136,7 +136,7 @@ def _leg(row: asyncpg.Record) -> Leg:
     )
 
 
-def _chosen(numbers: Sequence[int] | None, known: dict[int, object], name: str) -> list[int]:
+def _chosen(numbers: Sequence[int] | None, known: Mapping[int, object], name: str) -> list[int]:
     """The numbers asked for (all if None), each once; UnknownTravelSelection names a bad one."""
     if numbers is None:
         return list(known)
