@@ -323,10 +323,20 @@ async def test_undo_withdraws_the_pass_frees_a_given_seat_and_keeps_a_chosen_one
     bad = await client.delete(f"{trip.url}/check-in?segments=x", headers=trip.headers())
     await assert_problem(bad, 422, field="query.segments.0")
 
+    # A seat check-in gave, then changed by the passenger to one they chose, stays theirs.
+    given = await client.post(f"{trip.url}/check-in", json={"passengers": [2]},
+                              headers=trip.headers())  # fmt: skip
+    assert [p["seat"] for p in (await given.json())["boarding_passes"]] == ["1A"]
+    await db.execute("UPDATE seat_assignments SET seat = '15F' WHERE passenger_id = $1",
+                     trip.passenger_ids[1])  # fmt: skip
+    assert (await client.delete(f"{trip.url}/check-in", headers=trip.headers())).status == 204
+    seats = await db.fetch("SELECT seat FROM seat_assignments WHERE flight_id = $1", flight)
+    assert sorted(r["seat"] for r in seats) == ["14C", "15F"]
+
     # Checked in again: new sequence numbers, never reused.
     redo = await client.post(f"{trip.url}/check-in", json={"passengers": [2]},
                              headers=trip.headers())  # fmt: skip
-    assert [p["sequence"] for p in (await redo.json())["boarding_passes"]] == [3]
+    assert [p["sequence"] for p in (await redo.json())["boarding_passes"]] == [4]
 
 
 # Travel documents -------------------------------------------------------------------------

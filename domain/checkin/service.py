@@ -92,7 +92,10 @@ UPDATE check_ins SET status = 'undone', undone_at = now()
 WHERE passenger_id = $1 AND flight_id = $2 AND status = 'checked_in'
 RETURNING seat, seat_assigned
 """
-_FREE_ASSIGNED_SEAT = "DELETE FROM seat_assignments WHERE flight_id = $1 AND passenger_id = $2"
+# Only the seat check-in gave: one the passenger chose since (a seat change) stays.
+_FREE_ASSIGNED_SEAT = """
+DELETE FROM seat_assignments WHERE flight_id = $1 AND passenger_id = $2 AND seat = $3
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -414,7 +417,8 @@ class CheckInService:
             for traveller, leg in sorted(undo, key=lambda pair: pair[1].flight_id):
                 row = await conn.fetchrow(_UNDO, traveller.id, leg.flight_id)
                 if row is not None and row["seat_assigned"]:
-                    await conn.execute(_FREE_ASSIGNED_SEAT, leg.flight_id, traveller.id)
+                    await conn.execute(_FREE_ASSIGNED_SEAT, leg.flight_id, traveller.id,
+                                       row["seat"])  # fmt: skip
 
     async def passes(
         self, booking_id: uuid.UUID, viewer: uuid.UUID, roles: Collection[str]
