@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from domain.bookings.changes import ChangeService
     from domain.bookings.service import BookingService
     from domain.cards import CardVault
+    from domain.checkin.service import CheckInService
     from domain.documents import DocumentService
     from domain.identity.accounts.service import Accounts
     from domain.identity.roles import RevocationWatch, RoleDirectory
@@ -39,6 +40,7 @@ seats_key: web.AppKey[SeatService] = web.AppKey("seats")
 bookings_key: web.AppKey[BookingService] = web.AppKey("bookings")
 changes_key: web.AppKey[ChangeService] = web.AppKey("booking_changes")
 documents_key: web.AppKey[DocumentService] = web.AppKey("ticket_documents")
+check_in_key: web.AppKey[CheckInService] = web.AppKey("check_in")
 sync_key: web.AppKey[SyncService] = web.AppKey("sync")
 verifier_key: web.AppKey[TokenVerifier] = web.AppKey("token_verifier")
 roles_key: web.AppKey[RoleDirectory] = web.AppKey("role_directory")

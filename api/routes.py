@@ -112,6 +112,12 @@ def _refuse_nul(value: Any, where: str) -> None:
         raise ValidationFailed(errors)
 
 
+def _unannotated(annotation: Any) -> Any:
+    if typing.get_origin(annotation) is typing.Annotated:
+        return typing.get_args(annotation)[0]
+    return annotation
+
+
 def _list_fields(model: type[BaseModel]) -> frozenset[str]:
     """Query fields that take repeated values (``?airline=AA&airline=BA``)."""
     names = set()
@@ -119,7 +125,8 @@ def _list_fields(model: type[BaseModel]) -> frozenset[str]:
         annotation = info.annotation
         origins = {typing.get_origin(annotation)}
         if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
-            origins |= {typing.get_origin(arg) for arg in typing.get_args(annotation)}
+            # A constrained list inside an optional one is Annotated[list[...], ...].
+            origins |= {typing.get_origin(_unannotated(arg)) for arg in typing.get_args(annotation)}
         if origins & {list, tuple, set, frozenset}:
             names.add(info.alias or name)
     return frozenset(names)

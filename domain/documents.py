@@ -2,12 +2,13 @@
 
 A receipt is rendered on its first request, kept through the storage interface
 under ``tickets/{booking_id}/{ticket_number}.pdf`` and served from there
-afterwards. Each segment carries a PDF417 barcode of its IATA BCBP string.
+afterwards. A receipt carries no boarding barcode: a boarding pass is issued only at
+check-in (domain/checkin/), with its own PDF.
 
 Fonts: the PDF uses the core Helvetica font (no font file embedded, so a
 receipt is a few kilobytes). Core fonts encode Windows-1252, which covers
 Western European names; other characters are transliterated (``Ł`` -> ``L``)
-or shown as ``?``. The barcode is unaffected: BCBP names are plain ASCII.
+or shown as ``?``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlencode
 
 import asyncpg
-import pdf417gen
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from pydantic import BaseModel, Field
@@ -46,13 +46,6 @@ from foundation.secrets import app_secret
 
 PDF_CONTENT_TYPE = "application/pdf"
 LINK_TTL = timedelta(minutes=5)
-
-# Barcode geometry. A module of 0.33 mm and rows three modules high are within
-# what gate readers and phone cameras read off paper; error correction level 5
-# survives a crease or a smudge at the cost of a few more rows.
-BARCODE_MODULE_MM = 0.33
-BARCODE_COLUMNS = 6
-BARCODE_SECURITY_LEVEL = 5
 
 _PASSENGER_TYPES = {"adult": "Adult", "child": "Child", "infant": "Infant"}
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -202,40 +195,6 @@ def _itinerary(pdf: FPDF, segments: tuple[ReceiptSegment, ...]) -> None:
              new_x=XPos.LMARGIN, new_y=YPos.NEXT)  # fmt: skip
 
 
-def _barcode(pdf: FPDF, segment: ReceiptSegment, infant: bool) -> None:
-    codes = pdf417gen.encode(
-        segment.bcbp, columns=BARCODE_COLUMNS, security_level=BARCODE_SECURITY_LEVEL
-    )
-    # One pixel per module (rows three tall), placed at its physical size: a 1-bit image
-    # of a few hundred bytes instead of a scaled-up bitmap.
-    image = pdf417gen.render_image(codes, scale=1, ratio=3, padding=0).convert("1")
-    width = image.width * BARCODE_MODULE_MM
-    height = image.height * BARCODE_MODULE_MM
-    block = max(height, 18) + 6
-    if pdf.get_y() + block > pdf.page_break_trigger:
-        pdf.add_page()
-    top = pdf.get_y() + 2
-    pdf.set_xy(pdf.l_margin, top)
-    pdf.set_font("Helvetica", "B", 10)
-    pdf.cell(70, 5, f"{segment.designator}  {segment.origin.iata} - {segment.destination.iata}",
-             new_x=XPos.LMARGIN, new_y=YPos.NEXT)  # fmt: skip
-    pdf.set_font("Helvetica", size=8)
-    seat = f"Seat {segment.seat}" if segment.seat else "Seat at check-in"
-    if infant:
-        seat = "Infant on lap"
-    lines = (
-        f"{_day(segment.departure.date())}, departs {_time(segment.departure)}",
-        f"{seat}, {_cabin(segment.cabin)}",
-        f"Sequence {segment.boarding_pass.sequence:03d}",
-    )
-    for line in lines:
-        pdf.cell(70, 4, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    # Two modules of quiet zone on every side come from the white page around it.
-    pdf.image(image, x=pdf.l_margin + 75, y=top, w=width, h=height,
-              alt_text=f"PDF417 boarding pass barcode, {segment.designator}")  # fmt: skip
-    pdf.set_y(top + block - 2)
-
-
 def render_eticket(receipt: TicketReceipt) -> bytes:
     """The receipt as an A4 PDF. The same receipt gives the same bytes (for one fpdf2
     version): the creation date is the ticket's issue time."""
@@ -311,12 +270,14 @@ def render_eticket(receipt: TicketReceipt) -> bytes:
         new_x=XPos.LMARGIN, new_y=YPos.NEXT,
     )  # fmt: skip
 
-    _heading(pdf, "Boarding pass barcodes")
-    pdf.set_font("Helvetica", size=7)
-    pdf.cell(0, 4, "One barcode per flight (IATA BCBP); a flight's barcode is valid "
-             "once check-in for it is complete.", new_x=XPos.LMARGIN, new_y=YPos.NEXT)  # fmt: skip
-    for segment in receipt.segments:
-        _barcode(pdf, segment, receipt.passenger_type == "infant")
+    _heading(pdf, "Check-in")
+    pdf.multi_cell(
+        0, 4.5,
+        "This receipt is not a boarding pass. Check in online once check-in opens (24 hours "
+        "before departure, unless the airline says otherwise): boarding passes are issued "
+        "then.",
+        new_x=XPos.LMARGIN, new_y=YPos.NEXT,
+    )  # fmt: skip
     return bytes(pdf.output())
 
 

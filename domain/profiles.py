@@ -266,6 +266,15 @@ _EXPORT_NOTES = """
 SELECT id, booking_id, title, body, created_at, updated_at
 FROM trip_notes WHERE user_id = $1 AND deleted_at IS NULL ORDER BY created_at
 """
+# Travel documents given at check-in: what is kept in clear (the number, nationality,
+# date of birth and gender are sealed and, like card numbers, not exported).
+_EXPORT_TRAVEL_DOCUMENTS = """
+SELECT d.booking_id, p.passenger_no, d.document_type, d.expires_on, d.updated_at
+FROM travel_documents d
+JOIN bookings b ON b.id = d.booking_id
+JOIN passengers p ON p.id = d.passenger_id
+WHERE b.user_id = $1 ORDER BY d.booking_id, p.passenger_no
+"""
 _EXPORT_NOTIFICATIONS = """
 SELECT id, kind, title, body, booking_id, flight_id, created_at, read_at
 FROM notifications WHERE user_id = $1 ORDER BY id
@@ -288,6 +297,7 @@ async def export_user_data(pool: asyncpg.Pool, user_id: uuid.UUID) -> dict[str, 
         "travelers": [dict(r) for r in await pool.fetch(_EXPORT_TRAVELERS, user_id)],
         "trip_notes": [dict(r) for r in await pool.fetch(_EXPORT_NOTES, user_id)],
         "notifications": [dict(r) for r in await pool.fetch(_EXPORT_NOTIFICATIONS, user_id)],
+        "travel_documents": [dict(r) for r in await pool.fetch(_EXPORT_TRAVEL_DOCUMENTS, user_id)],
     }
 
 
@@ -335,6 +345,11 @@ WITH own_bookings AS (
 ), bookings_erased AS (
     UPDATE bookings SET contact_email = NULL, contact_phone = NULL, user_id = NULL
     WHERE user_id = $1
+), travel_documents_erased AS (
+    -- Passport data given at check-in; every part of this statement sees the bookings
+    -- as they were before it, still the user's.
+    DELETE FROM travel_documents
+    WHERE booking_id IN (SELECT id FROM bookings WHERE user_id = $1)
 ), cards AS (
     DELETE FROM payment_methods WHERE user_id = $1
 ), preferences AS (

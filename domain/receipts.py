@@ -2,8 +2,8 @@
 
 One receipt per live ticket (one per passenger): the booking's record locator,
 the passenger as named on their passport, every segment in travel order with
-that passenger's seat, the fare paid and the fare conditions of each brand, and
-per segment the BCBP string its boarding-pass barcode carries.
+that passenger's seat, the fare paid and the fare conditions of each brand. A receipt
+is not a boarding pass: those are issued at check-in (domain/checkin/).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from typing import Any
 
 import asyncpg
 
-from domain.ticketing import BoardingPass
 from domain.times import zone
 
 # Tickets a receipt is shown for: void, refunded and exchanged ones (after a
@@ -79,17 +78,12 @@ class ReceiptSegment:
     cabin: str
     conditions: FareConditions
     seat: str | None
-    boarding_pass: BoardingPass
     booking_class: str = ""
     fare_basis: str = ""
 
     @property
     def designator(self) -> str:
         return f"{self.carrier}{self.flight_number}"
-
-    @property
-    def bcbp(self) -> str:
-        return self.boarding_pass.bcbp()
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,19 +184,6 @@ def _segment(row: asyncpg.Record) -> ReceiptSegment:
         seat=row["seat"],
         booking_class=row["booking_class"],
         fare_basis=row["fare_basis"],
-        boarding_pass=BoardingPass(
-            family_name=row["family_name"],
-            given_name=row["given_name"],
-            record_locator=row["record_locator"],
-            origin=row["origin"],
-            destination=row["destination"],
-            carrier=row["carrier"],
-            flight_number=row["flight_number"],
-            flight_date=row["service_date"],
-            cabin=row["cabin"],
-            seat=row["seat"],
-            sequence=row["passenger_no"],
-        ),
     )
 
 

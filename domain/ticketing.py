@@ -6,8 +6,9 @@
   document number (0277198099386: Alaska's 027, document 7198099386). The check digit,
   the document number modulo 7, is not one of the 13: airlines print it after the
   number where they print it at all.
-- Boarding pass: the mandatory items of an IATA BCBP (Resolution 792) string, the
-  60 characters a PDF417 or QR code on a boarding pass carries.
+- Boarding pass: an IATA BCBP (Resolution 792) string for one leg, the text a PDF417
+  or QR code on a boarding pass carries: the 60 characters of mandatory items and,
+  once the passenger is checked in, the version 6 conditional items.
 """
 
 from __future__ import annotations
@@ -69,6 +70,59 @@ def _bcbp_name(family_name: str, given_name: str) -> str:
     return f"{plain(family_name)}/{plain(given_name)}"[:20].ljust(20)
 
 
+# BCBP passenger status: the ticket is issued; checked in or not, no bags checked yet.
+NOT_CHECKED_IN = "0"
+CHECKED_IN = "1"
+BCBP_VERSION = "6"
+# Passenger description codes of the conditional items.
+PASSENGER_DESCRIPTIONS = {"adult": "0", "male": "1", "female": "2", "child": "3", "infant": "4"}
+
+
+@dataclass(frozen=True, slots=True)
+class BcbpConditional:
+    """The conditional items of a one-leg BCBP, version 6: who issued the pass and when,
+    and the ticket it was issued against. Items Skybound has no data for (baggage tags,
+    frequent flyer numbers) are sent blank, as the standard allows."""
+
+    passenger_description: str
+    issued_on: date
+    issuer: str  # airline designator of the boarding pass issuer
+    airline_numeric_code: str  # the ticket's first three digits
+    document_number: str  # the ticket's other ten digits
+    selectee: bool
+    documents_required: bool  # international documentation verification
+    marketing_carrier: str
+    free_baggage: str = ""  # "1PC", "20K"
+    source_of_check_in: str = "W"  # web
+    source_of_issuance: str = "W"
+
+    def text(self) -> str:
+        """From the version marker on, each structured part led by its size in hex."""
+        unique = (
+            self.passenger_description
+            + self.source_of_check_in
+            + self.source_of_issuance
+            + f"{self.issued_on.year % 10}{self.issued_on.timetuple().tm_yday:03d}"
+            + "B"  # document type: boarding pass
+            + self.issuer.ljust(3)
+            + " " * 13 * 3  # baggage tag licence plates: none
+        )
+        repeated = (
+            self.airline_numeric_code
+            + self.document_number.rjust(10, "0")
+            + ("1" if self.selectee else "0")
+            + ("1" if self.documents_required else "0")
+            + self.marketing_carrier.ljust(3)
+            + " " * 3  # frequent flyer airline
+            + " " * 16  # frequent flyer number
+            + " "  # ID/AD indicator
+            + self.free_baggage.ljust(3)[:3]
+            + " "  # fast track
+        )
+        sized = f"{len(unique):02X}{unique}{len(repeated):02X}{repeated}"
+        return ">" + BCBP_VERSION + sized
+
+
 @dataclass(frozen=True, slots=True)
 class BoardingPass:
     family_name: str
@@ -82,9 +136,12 @@ class BoardingPass:
     cabin: str
     seat: str | None
     sequence: int
+    status: str = CHECKED_IN
+    conditional: BcbpConditional | None = None
 
     def bcbp(self) -> str:
-        """The BCBP mandatory items (format M, one leg), exactly 60 characters."""
+        """Format M, one leg: the 60 characters of mandatory items, then the conditional
+        items when there are any."""
         seat = self.seat or ""
         if seat:
             row, letter = seat[:-1], seat[-1]
@@ -102,8 +159,9 @@ class BoardingPass:
             + COMPARTMENT_CODES[self.cabin]
             + seat.ljust(4)
             + f"{self.sequence:04d} "
-            + "1"  # passenger status: checked in, no bags yet
-            + "00"  # no conditional items follow
+            + self.status
         )
-        assert len(text) == 60
+        conditional = self.conditional.text() if self.conditional is not None else ""
+        text += f"{len(conditional):02X}" + conditional
+        assert len(text) == 60 + len(conditional)
         return text

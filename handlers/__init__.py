@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from api.routes import ApiRoutes
 
-from . import airports, bookings, documents, flights, gotrue, me, pages, search, seats, service
+from . import (
+    airports,
+    bookings,
+    check_in,
+    documents,
+    flights,
+    gotrue,
+    me,
+    pages,
+    search,
+    seats,
+    service,
+)
 
 __all__ = ["ALL_ROUTES", "gotrue", "pages"]
 
@@ -17,5 +29,6 @@ ALL_ROUTES: tuple[ApiRoutes, ...] = (
     me.routes,
     bookings.routes,
     documents.routes,
+    check_in.routes,
     seats.routes,
 )

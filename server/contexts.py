@@ -28,6 +28,7 @@ from domain.bookings.changes import ChangeService
 from domain.bookings.payments import SimulatedProvider
 from domain.bookings.service import BookingService
 from domain.cards import CardVault
+from domain.checkin.service import CheckInService
 from domain.documents import DocumentService
 from domain.identity.accounts.service import Accounts
 from domain.identity.accounts.sessions import TokenSigner
@@ -322,7 +323,7 @@ async def search(app: web.Application) -> AsyncIterator[None]:
 
 
 async def bookings(app: web.Application) -> AsyncIterator[None]:
-    """Booking, change and ticket-document services, and the simulated payment
+    """Booking, change, ticket-document and check-in services, and the simulated payment
     provider."""
     settings = app[keys.settings_key]
     search = app[keys.search_key]
@@ -346,6 +347,7 @@ async def bookings(app: web.Application) -> AsyncIterator[None]:
     app[keys.bookings_key] = service
     app[keys.changes_key] = ChangeService(service)
     app[keys.documents_key] = DocumentService(app[keys.pool_key], app[keys.storage_key])
+    app[keys.check_in_key] = CheckInService(app[keys.pool_key], app[keys.vault_key])
     try:
         yield
     finally:

@@ -28,11 +28,19 @@ from sync.clock import CLOCK_PATTERN
 SCHEMA_VERSION = 1
 
 Collection = Literal[
-    "trips", "flights", "tickets", "preferences", "travelers", "trip_notes", "notifications"
+    "trips",
+    "flights",
+    "tickets",
+    "boarding_passes",
+    "preferences",
+    "travelers",
+    "trip_notes",
+    "notifications",
 ]
 # Also the order of a full state: trips first, so a device can render as pages arrive.
 COLLECTIONS: tuple[Collection, ...] = (
-    "trips", "flights", "tickets", "preferences", "travelers", "trip_notes", "notifications",
+    "trips", "flights", "tickets", "boarding_passes", "preferences", "travelers", "trip_notes",
+    "notifications",
 )  # fmt: skip
 
 MAX_PULL_LIMIT = 10_000

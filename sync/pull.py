@@ -72,8 +72,9 @@ _ENTITY_COLLECTION = {
     "trip_note": "trip_notes",
     "notification": "notifications",
     "preferences": "preferences",
+    "boarding_pass": "boarding_passes",
 }
-_BOOKING_COLLECTIONS = frozenset({"trips", "tickets", "flights"})
+_BOOKING_COLLECTIONS = frozenset({"trips", "tickets", "flights", "boarding_passes"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +153,7 @@ _PAGES: dict[str, Page] = {
     "trips": records.trips_page,
     "flights": records.flights_page,
     "tickets": records.tickets_page,
+    "boarding_passes": records.boarding_passes_page,
     "preferences": _preferences_page,
     "travelers": records.travelers_page,
     "trip_notes": records.notes_page,
@@ -197,6 +199,9 @@ def _event_keys(
         if footprint is not None and "tickets" in collections:
             for number in footprint.tickets:
                 yield "tickets", number
+        if footprint is not None and "boarding_passes" in collections:
+            for boarding_pass in footprint.boarding_passes:
+                yield "boarding_passes", boarding_pass
         if "flights" in collections:
             flights = list(footprint.flights) if footprint is not None else []
             flights += row["removed_flights"] or []
@@ -261,6 +266,8 @@ async def _read(
             add(collection, await records.read_flights(conn, user_id, ids))
         elif collection == "tickets":
             add(collection, await records.read_tickets(conn, user_id, ids, footprints))
+        elif collection == "boarding_passes":
+            add(collection, await records.read_boarding_passes(conn, user_id, ids))
         elif collection == "preferences":
             found[collection, str(user_id)] = await records.read_preferences(conn, user_id)
         elif collection == "travelers":

@@ -3,8 +3,9 @@
 Every reader returns a record for every id it was asked about: the record when
 it exists and is in the user's scope, else a tombstone (``data`` None). Scope:
 all of the user's bookings (``trips``, cancelled ones too); the flights of their
-confirmed bookings; the live tickets of their bookings; their preferences,
-travellers and notes that are not deleted, and their notifications.
+confirmed bookings; the live tickets of their bookings; the boarding passes of
+their checked-in passengers; their preferences, travellers and notes that are not
+deleted, and their notifications.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import orjson
 from domain.bookings.errors import BookingNotFound
 from domain.bookings.models import Booking
 from domain.bookings.queries import load_booking, load_user_bookings
+from domain.checkin.passes import boarding_pass_rows, pass_id, view_of
 from domain.flights import FLIGHT_SELECT, flight_from_row
 from domain.profiles import Preferences
 from domain.receipts import LIVE_TICKET_STATUSES, TicketReceipt, load_receipts_of
@@ -166,7 +168,7 @@ async def flights_page(
 
 
 def _ticket_record(receipt: TicketReceipt, version: int) -> Record:
-    """A live ticket with, per segment, the BCBP string its boarding pass carries."""
+    """A live ticket and its segments; its boarding passes are records of their own."""
     data = {
         "ticket_number": receipt.ticket_number,
         "booking_id": str(receipt.booking_id),
@@ -187,7 +189,6 @@ def _ticket_record(receipt: TicketReceipt, version: int) -> Record:
                 "arrival": s.arrival.isoformat(),
                 "cabin": s.cabin,
                 "seat": s.seat,
-                "bcbp": s.bcbp,
             }
             for s in receipt.segments
         ],
@@ -205,6 +206,7 @@ class BookingFootprint:
     version: int
     tickets: tuple[str, ...]
     flights: tuple[int, ...]
+    boarding_passes: tuple[str, ...] = ()
 
 
 _FOOTPRINTS = """
@@ -212,7 +214,9 @@ SELECT b.id, b.user_id, b.status, b.version,
        ARRAY(SELECT t.ticket_number::text FROM tickets t WHERE t.booking_id = b.id
              ORDER BY t.ticket_number) AS tickets,
        ARRAY(SELECT DISTINCT s.flight_id FROM booking_segments s WHERE s.booking_id = b.id)
-           AS flights
+           AS flights,
+       ARRAY(SELECT c.passenger_id::text || ':' || c.flight_id FROM check_ins c
+             WHERE c.booking_id = b.id ORDER BY 1) AS boarding_passes
 FROM bookings b
 WHERE b.id = ANY($1::uuid[])
 """
@@ -226,8 +230,9 @@ async def booking_footprints(
     for r in rows:
         key = str(r["id"])
         footprints[key] = BookingFootprint(
-            key, r["user_id"], r["status"], r["version"], tuple(r["tickets"]), tuple(r["flights"])
-        )
+            key, r["user_id"], r["status"], r["version"], tuple(r["tickets"]),
+            tuple(r["flights"]), tuple(r["boarding_passes"]),
+        )  # fmt: skip
     return footprints
 
 
@@ -280,6 +285,47 @@ async def tickets_page(
             receipts[receipt.ticket_number] = _ticket_record(receipt, row["version"])
     # A ticket of a booking without segments has no receipt and nothing to show.
     return [receipts[number] for number in wanted if number in receipts]
+
+
+# Boarding passes ------------------------------------------------------------------------
+
+# Gate and times change after a pass is issued; the device has them live in ``flights``.
+_NOT_IN_PASSES = {"gate", "terminal", "departure", "boarding_time"}
+
+_PASS_VERSIONS = """
+SELECT passenger_id::text || ':' || flight_id AS id, version FROM check_ins
+WHERE passenger_id::text || ':' || flight_id = ANY($1::text[])
+"""
+
+
+def _boarding_pass_record(row: asyncpg.Record) -> Record:
+    view = view_of(row)
+    data = view.__pydantic_serializer__.to_json(view, exclude=_NOT_IN_PASSES)
+    return Record("boarding_passes", pass_id(row["passenger_id"], row["flight_id"]),
+                  row["version"], orjson.Fragment(data))  # fmt: skip
+
+
+async def read_boarding_passes(
+    conn: asyncpg.Connection, user_id: uuid.UUID, ids: Collection[str]
+) -> dict[str, Record]:
+    """``ids``: ``{passenger id}:{flight id}``. An undone check-in, a voided ticket or a
+    cancelled booking is a tombstone."""
+    found = {i: tombstone("boarding_passes", i) for i in ids}
+    for row in await conn.fetch(_PASS_VERSIONS, list(ids)):
+        found[row["id"]] = tombstone("boarding_passes", row["id"], row["version"])
+    for row in await boarding_pass_rows(conn, ids=list(ids), owner=user_id):
+        record = _boarding_pass_record(row)
+        found[record.id] = record
+    return found
+
+
+async def boarding_passes_page(
+    conn: asyncpg.Connection, user_id: uuid.UUID, after: str | None, limit: int
+) -> list[Record]:
+    passes = sorted((_boarding_pass_record(row)
+                     for row in await boarding_pass_rows(conn, owner=user_id)),
+                    key=lambda record: record.id)  # fmt: skip
+    return [r for r in passes if after is None or r.id > after][:limit]
 
 
 # Preferences ----------------------------------------------------------------------------

@@ -8,12 +8,14 @@ import pytest
 
 from domain.ticketing import (
     LOCATOR_ALPHABET,
+    BcbpConditional,
     BoardingPass,
     check_digit,
     record_locator,
     ticket_number,
     valid_ticket_number,
 )
+from tests.bcbp import parse_bcbp
 
 
 def test_ticket_number_is_accounting_code_and_ten_digit_document_number() -> None:
@@ -85,3 +87,26 @@ def test_bcbp_names_spell_letters_without_an_ascii_base() -> None:
         cabin="economy", seat="12A", sequence=1,
     )  # fmt: skip
     assert boarding.bcbp()[2:22] == "LUKASIEWICZ/JAN     "
+
+
+def test_bcbp_conditional_items_follow_the_mandatory_ones_with_their_sizes() -> None:
+    """Version 6: the variable field size, the version, then the unique and the repeated
+    structured parts, each led by its own size in hex, as the specification's example
+    lays them out."""
+    boarding = BoardingPass(
+        family_name="Desmarais", given_name="Luc", record_locator="ABC123", origin="YUL",
+        destination="FRA", carrier="AC", flight_number=834, flight_date=date(2026, 11, 22),
+        cabin="business", seat="1A", sequence=25,
+        conditional=BcbpConditional(
+            passenger_description="1", issued_on=date(2026, 11, 21), issuer="AC",
+            airline_numeric_code="014", document_number="1234567890", selectee=True,
+            documents_required=True, marketing_carrier="AC", free_baggage="2PC",
+        ),
+    )  # fmt: skip
+    text = boarding.bcbp()
+    unique = "1WW6325BAC " + " " * 39
+    repeated = "0141234567890" + "11" + "AC " + " " * 20 + "2PC "
+    conditional = ">6" + "32" + unique + "2A" + repeated
+    assert text == "M1DESMARAIS/LUC       EABC123 YULFRAAC 0834 326J001A0025 1" + "62" + conditional
+    assert (len(unique), len(repeated), len(conditional)) == (0x32, 0x2A, 0x62)
+    assert parse_bcbp(text)["selectee"] == "1"
