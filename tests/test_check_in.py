@@ -425,3 +425,27 @@ async def test_every_status_of_the_check_in_routes_is_documented(client: TestCli
     pdf = paths["/v1/bookings/{booking_id}/boarding-passes/{segment_no}/{passenger_no}.pdf"]
     assert "application/pdf" in pdf["get"]["responses"]["200"]["content"]
     assert set(pdf["get"]["responses"]) == {"200", "401", "404", "422", "503"}
+
+
+async def test_check_in_moves_the_flight_coupon_and_undo_moves_it_back(
+    client: TestClient, db: asyncpg.Connection, world: None
+) -> None:
+    flight = await add_leg(db, "JFK", "BOS", soon())
+    trip = await add_trip(db, [flight], [ADA, LUC])
+
+    async def coupons() -> list[str]:
+        rows = await db.fetch(
+            "SELECT status FROM ticket_coupons WHERE ticket_number = ANY($1::text[])"
+            " ORDER BY ticket_number",
+            list(trip.tickets),
+        )
+        return [r["status"] for r in rows]
+
+    assert await coupons() == ["open", "open"]
+    response = await client.post(f"{trip.url}/check-in", json={"passengers": [1]},
+                                 headers=trip.headers())  # fmt: skip
+    assert response.status == 200, await response.text()
+    assert await coupons() == ["checked_in", "open"]
+    undo = await client.delete(f"{trip.url}/check-in?passengers=1", headers=trip.headers())
+    assert undo.status == 204, await undo.text()
+    assert await coupons() == ["open", "open"]
