@@ -35,6 +35,7 @@ from domain.bookings.queries import document_url, may_read
 from domain.receipts import (
     LIVE_TICKET_STATUSES,
     FareConditions,
+    Place,
     ReceiptSegment,
     TicketReceipt,
     format_money,
@@ -165,6 +166,11 @@ def _details(pdf: FPDF, pairs: list[tuple[str, str]]) -> None:
                  new_y=YPos.NEXT if last else YPos.TOP)  # fmt: skip
 
 
+def _place(place: Place) -> str:
+    terminal = f" T{place.terminal}" if place.terminal else ""
+    return f"{place.iata} {place.city}{terminal}\n{place.name}"
+
+
 def _itinerary(pdf: FPDF, segments: tuple[ReceiptSegment, ...]) -> None:
     pdf.set_font("Helvetica", size=8)
     headings = ("Flight", "Date", "From", "To", "Departs", "Arrives", "Cabin", "Fare", "Seat")
@@ -179,14 +185,18 @@ def _itinerary(pdf: FPDF, segments: tuple[ReceiptSegment, ...]) -> None:
         for s in segments:
             table.row(
                 (
-                    s.designator,
+                    pdf_text(
+                        f"{s.marketed_as}\noperated by {s.carrier_name}"
+                        if s.marketed_as
+                        else s.designator
+                    ),
                     _day(s.departure.date()),
-                    pdf_text(f"{s.origin.iata} {s.origin.city}\n{s.origin.name}"),
-                    pdf_text(f"{s.destination.iata} {s.destination.city}\n{s.destination.name}"),
+                    pdf_text(_place(s.origin)),
+                    pdf_text(_place(s.destination)),
                     _time(s.departure),
                     _time(s.arrival, s.departure.date()),
                     f"{_cabin(s.cabin)} {s.booking_class}",
-                    pdf_text(f"{s.conditions.brand}\n{s.fare_basis}"),
+                    pdf_text(f"{s.conditions.brand}\n{s.fare_basis}\n{s.baggage}"),
                     s.seat or "-",
                 )
             )
@@ -230,6 +240,7 @@ def render_eticket(receipt: TicketReceipt) -> bytes:
             ("Passenger type", _PASSENGER_TYPES.get(receipt.passenger_type, "Passenger")),
             ("Issue date", _day(receipt.issued_at.astimezone(UTC).date())),
             ("Issued by", receipt.issuing_airline),
+            ("Form of payment", receipt.form_of_payment or "-"),
         ],
     )
     pdf.set_font("Helvetica", size=7)
@@ -258,6 +269,13 @@ def render_eticket(receipt: TicketReceipt) -> bytes:
         else "Total paid"
     )
     pdf.cell(0, 5, f"{share}: {receipt.total}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+    if receipt.emds:
+        _heading(pdf, "Paid services (EMD)")
+        for emd in receipt.emds:
+            pdf.cell(0, 5, pdf_text(f"EMD {emd.emd_number}  {emd.description}  "
+                                    f"{receipt.money(emd.amount_minor)}  ({emd.status})"),
+                     new_x=XPos.LMARGIN, new_y=YPos.NEXT)  # fmt: skip
 
     _heading(pdf, "Fare conditions")
     for conditions in receipt.conditions:

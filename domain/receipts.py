@@ -48,6 +48,7 @@ class Place:
     iata: str
     city: str
     name: str
+    terminal: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,10 +81,31 @@ class ReceiptSegment:
     seat: str | None
     booking_class: str = ""
     fare_basis: str = ""
+    # Sold under the validating carrier's code on a partner's leg: that designator.
+    marketed_as: str | None = None
+
+    @property
+    def baggage(self) -> str:
+        """The free checked allowance in the piece concept: '1PC 23KG', '2PC 32KG'."""
+        pieces = self.conditions.checked_bags
+        if not pieces:
+            return "0PC"
+        heavy = self.cabin in ("business", "first")
+        return f"{pieces}PC {32 if heavy else 23}KG"
 
     @property
     def designator(self) -> str:
         return f"{self.carrier}{self.flight_number}"
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptEmd:
+    """A paid service of the passenger's, on its own document."""
+
+    emd_number: str
+    description: str
+    amount_minor: int
+    status: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +127,9 @@ class TicketReceipt:
     # This passenger's base fare and taxes (the booking's recorded fare line for the
     # passenger's type); None on bookings made before taxes were itemised.
     ticket_amounts: dict[str, Any] | None = None
+    # How the booking was paid, as the receipt prints it: 'CC VISA 4242'; None if unknown.
+    form_of_payment: str | None = None
+    emds: tuple[ReceiptEmd, ...] = ()
 
     @property
     def total(self) -> str:
@@ -127,12 +152,25 @@ SELECT t.ticket_number, t.issued_at, b.id AS booking_id, b.record_locator, b.tot
        (SELECT line FROM jsonb_array_elements(b.fare -> 'lines') AS line
          WHERE line ->> 'passenger_type' = p.passenger_type) AS ticket_amounts,
        (SELECT count(*) FROM passengers WHERE booking_id = b.id) AS passengers_on_booking,
+       (SELECT 'CC ' || upper(pay.card_brand) || ' ' || pay.card_last4 FROM payments pay
+         WHERE pay.booking_id = b.id AND pay.kind = 'charge' AND pay.status = 'succeeded'
+           AND pay.card_last4 IS NOT NULL
+         ORDER BY pay.created_at LIMIT 1) AS form_of_payment,
+       (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                   'emd_number', e.emd_number, 'description', e.description,
+                   'amount_minor', e.amount_minor, 'status', e.status)
+               ORDER BY e.issued_at, e.emd_number), '[]')
+          FROM emds e WHERE e.passenger_id = p.id) AS emds,
        coalesce(issuer.name, carrier.name) AS issuing_airline,
        p.id AS passenger_id, p.passenger_no, p.passenger_type, p.given_name, p.family_name,
        s.segment_no, s.cabin, s.booking_class, s.fare_basis, f.carrier,
        carrier.name AS carrier_name,
        carrier.currency AS carrier_currency, f.flight_number, f.service_date,
-       f.scheduled_departure, f.scheduled_arrival,
+       f.scheduled_departure, f.scheduled_arrival, f.departure_terminal, f.arrival_terminal,
+       (SELECT rtrim(c.marketing_carrier) || c.marketing_number FROM codeshares c
+         WHERE c.flight_id = f.id AND c.marketing_carrier = (
+             SELECT f1.carrier FROM booking_segments s1 JOIN flights f1 ON f1.id = s1.flight_id
+              WHERE s1.booking_id = b.id ORDER BY s1.segment_no LIMIT 1)) AS marketed_as,
        f.origin, o.city AS origin_city, o.name AS origin_name, o.time_zone AS origin_zone,
        f.destination, d.city AS destination_city, d.name AS destination_name,
        d.time_zone AS destination_zone,
@@ -175,8 +213,16 @@ def _segment(row: asyncpg.Record) -> ReceiptSegment:
         carrier_name=row["carrier_name"],
         flight_number=row["flight_number"],
         service_date=row["service_date"],
-        origin=Place(row["origin"], row["origin_city"], row["origin_name"]),
-        destination=Place(row["destination"], row["destination_city"], row["destination_name"]),
+        origin=Place(
+            row["origin"], row["origin_city"], row["origin_name"], row["departure_terminal"]
+        ),
+        destination=Place(
+            row["destination"],
+            row["destination_city"],
+            row["destination_name"],
+            row["arrival_terminal"],
+        ),
+        marketed_as=row["marketed_as"],
         departure=row["scheduled_departure"].astimezone(zone(row["origin_zone"])),
         arrival=row["scheduled_arrival"].astimezone(zone(row["destination_zone"])),
         cabin=row["cabin"],
@@ -232,6 +278,8 @@ async def load_receipts_of(
                 currency_digits=minor_digits(first["currency"]) if digits is None else digits,
                 passengers_on_booking=first["passengers_on_booking"],
                 ticket_amounts=first["ticket_amounts"],
+                form_of_payment=first["form_of_payment"],
+                emds=tuple(ReceiptEmd(**e) for e in first["emds"]),
             )
         )
     return receipts
