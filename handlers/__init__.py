@@ -4,9 +4,21 @@ from __future__ import annotations
 
 from api.routes import ApiRoutes
 
-from . import airports, bookings, documents, flights, gotrue, me, pages, search, seats, service
+from . import (
+    airports,
+    bookings,
+    documents,
+    flights,
+    gotrue,
+    gotrue_oauth,
+    me,
+    pages,
+    search,
+    seats,
+    service,
+)
 
-__all__ = ["ALL_ROUTES", "gotrue", "pages"]
+__all__ = ["ALL_ROUTES", "gotrue", "gotrue_oauth", "pages"]
 
 ALL_ROUTES: tuple[ApiRoutes, ...] = (
     service.routes,

@@ -17,16 +17,19 @@ from typing import Annotated, Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.keys import accounts_key
+from api.keys import accounts_key, external_sign_in_key
 from api.middleware import client_ip
 from api.routes import ApiRoutes, PayloadTooLarge, UnsupportedMediaType
 from domain.identity.accounts.errors import (
     AuthError,
     AuthUnavailable,
+    BadCodeVerifier,
     BadJwt,
     BadRequest,
     EmailAddressInvalid,
     EmailExists,
+    FlowStateExpired,
+    FlowStateNotFound,
     InvalidCredentials,
     OtpExpired,
     PhoneProviderDisabled,
@@ -42,6 +45,7 @@ from domain.identity.accounts.errors import (
     UserNotFound,
     WeakPassword,
 )
+from domain.identity.accounts.external import ExternalSignIn
 from domain.identity.accounts.passwords import MAX_LENGTH
 from domain.identity.accounts.service import Accounts
 from domain.identity.accounts.sessions import AuthSession
@@ -53,7 +57,7 @@ from handlers.gotrue_errors import BadJson, BodyTooLarge, NoAuthorization, Unsup
 Bound = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def _gotrue_errors(bound: Bound) -> Bound:
+def speak_gotrue(bound: Bound) -> Bound:
     """Re-raise the route wrapper's own errors as their GoTrue equivalents."""
 
     async def handler(request: web.Request) -> web.StreamResponse:
@@ -82,7 +86,7 @@ def _gotrue_errors(bound: Bound) -> Bound:
 
 
 # Every error, the route wrapper's own included, speaks GoTrue as well.
-routes = ApiRoutes(wrap=_gotrue_errors)
+routes = ApiRoutes(wrap=speak_gotrue)
 
 TAGS = ["auth"]
 
@@ -106,15 +110,18 @@ class SignUpBody(GoTrueInput):
 
 
 class TokenQuery(GoTrueInput):
-    grant_type: Literal["password", "refresh_token"]
+    grant_type: Literal["password", "refresh_token", "pkce"]
 
 
 class TokenBody(GoTrueInput):
-    """`password` grant: `email` and `password`. `refresh_token` grant: `refresh_token`."""
+    """`password` grant: `email` and `password`. `refresh_token` grant: `refresh_token`.
+    `pkce` grant: `auth_code` (from the sign-in redirect) and `code_verifier`."""
 
     email: Email | None = None
     password: Password | None = None
     refresh_token: str | None = Field(default=None, max_length=200)
+    auth_code: str | None = Field(default=None, max_length=200)
+    code_verifier: str | None = Field(default=None, max_length=200)
     phone: str | None = Field(default=None, description="Not supported: phone sign-in.")
 
 
@@ -172,6 +179,13 @@ def _accounts(request: web.Request) -> Accounts:
     return accounts
 
 
+def external_sign_in(request: web.Request) -> ExternalSignIn:
+    external = request.app.get(external_sign_in_key)
+    if external is None:
+        raise AuthUnavailable()
+    return external
+
+
 def _client_ip(request: web.Request) -> str:
     return client_ip(request)
 
@@ -216,18 +230,22 @@ async def signup(request: web.Request, body: SignUpBody) -> AuthSession:
 
 @routes.post(
     "/auth/v1/token",
-    summary="Sign in with a password, or exchange a refresh token",
+    summary="Sign in with a password, or exchange a refresh token or a PKCE code",
     query=TokenQuery,
     body=TokenBody,
     response=AuthSession,
     errors=[RateLimited, BadRequest, InvalidCredentials, UserBanned, RefreshTokenNotFound,
-            RefreshTokenAlreadyUsed, SessionExpired, PhoneProviderDisabled],
+            RefreshTokenAlreadyUsed, SessionExpired, PhoneProviderDisabled, FlowStateNotFound,
+            FlowStateExpired, BadCodeVerifier],
     tags=TAGS,
 )  # fmt: skip
 async def token(request: web.Request, query: TokenQuery, body: TokenBody) -> AuthSession:
     """Failed passwords are throttled per account and per IP (429 with Retry-After).
-    Each refresh token works once: presenting a used one again revokes its session."""
+    Each refresh token works once: presenting a used one again revokes its session.
+    A PKCE code works once, within five minutes, with the verifier of its challenge."""
     accounts = _accounts(request)
+    if query.grant_type == "pkce":
+        return await external_sign_in(request).redeem(body.auth_code, body.code_verifier)
     if query.grant_type == "refresh_token":
         if not body.refresh_token:
             raise BadRequest("refresh_token required")

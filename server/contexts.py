@@ -21,6 +21,7 @@ from aiohttp import web
 
 from adapters.jwks import JwksFetcher
 from adapters.mail import OUTBOX_TASK, STOP_GRACE_SECONDS, Mailer, MailOutbox
+from adapters.oidc import OidcProvider
 from adapters.storage_backend import open_storage
 from api import keys
 from api.keys import ReadinessResult
@@ -29,6 +30,8 @@ from domain.bookings.payments import SimulatedProvider
 from domain.bookings.service import BookingService
 from domain.cards import CardVault
 from domain.documents import DocumentService
+from domain.identity.accounts.external import ExternalSignIn
+from domain.identity.accounts.flow_states import StateSigner
 from domain.identity.accounts.service import Accounts
 from domain.identity.accounts.sessions import TokenSigner
 from domain.identity.roles import RevocationWatch, RoleDirectory
@@ -202,10 +205,11 @@ async def auth(app: web.Application) -> AsyncIterator[None]:
     supervisor = app[keys.supervisor_key]
     # Critical: while it is down, a private stream of an erased account would go on.
     supervisor.start(REVOCATION_TASK, revocations.run, critical=True)
+    providers: dict[str, OidcProvider] = {}
     if verifier.secret and settings.supabase_url is None:
         # Skybound is its own auth server: it signs with the secret it verifies with.
         issuer = settings.jwt_issuer or settings.site_url.rstrip("/") + "/auth/v1"
-        app[keys.accounts_key] = Accounts(
+        accounts = app[keys.accounts_key] = Accounts(
             pool=app[keys.pool_key],
             signer=TokenSigner(verifier.secret, settings.jwt_audience, issuer,
                                settings.auth_access_token_seconds),
@@ -213,11 +217,23 @@ async def auth(app: web.Application) -> AsyncIterator[None]:
             site_url=settings.site_url,
             outbox=app[keys.outbox_key],
         )  # fmt: skip
+        if settings.auth_google_client_id:
+            providers["google"] = OidcProvider(
+                "google", settings.auth_google_issuer, settings.auth_google_client_id,
+                settings.auth_google_secret or "",
+            )  # fmt: skip
+        state_key = await app_secret(app[keys.pool_key], "oauth_state")
+        app[keys.external_sign_in_key] = ExternalSignIn(
+            accounts, providers, StateSigner(state_key.encode()),
+            tuple(settings.auth_redirect_urls), settings.auth_google_redirect_uri,
+        )  # fmt: skip
     try:
         yield
     finally:
         await supervisor.stop(REVOCATION_TASK)
         await verifier.close()
+        for provider in providers.values():
+            await provider.close()
 
 
 async def mail_outbox(app: web.Application) -> AsyncIterator[None]:
