@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from domain.identity.tokens import TokenVerifier
     from domain.search.service import SearchService
     from domain.seating import SeatService
+    from domain.travel_documents import TravelDocuments
     from foundation.metrics import Metrics
     from foundation.settings import Settings
     from foundation.supervisor import Supervisor
@@ -50,6 +51,7 @@ accounts_key: web.AppKey[Accounts] = web.AppKey("accounts")
 external_sign_in_key: web.AppKey[ExternalSignIn] = web.AppKey("external_sign_in")
 outbox_key: web.AppKey[MailOutbox] = web.AppKey("mail_outbox")
 vault_key: web.AppKey[CardVault] = web.AppKey("card_vault")
+travel_documents_key: web.AppKey[TravelDocuments] = web.AppKey("travel_documents")
 storage_key: web.AppKey[Storage] = web.AppKey("storage")
 metrics_key: web.AppKey[Metrics] = web.AppKey("metrics")
 openapi_key: web.AppKey[dict[str, Any]] = web.AppKey("openapi")

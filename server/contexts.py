@@ -43,6 +43,7 @@ from domain.search.itineraries import ConnectionRules
 from domain.search.redis_cache import RedisSearchCache
 from domain.search.service import SearchLimits, SearchService
 from domain.seating import REAP_INTERVAL_SECONDS, SeatService, hold_reaper
+from domain.travel_documents import TravelDocuments, seal_stored
 from foundation.database import connect, create_pool
 from foundation.embedded import embedded_postgres
 from foundation.metrics import GaugeCollector
@@ -250,7 +251,9 @@ async def mail_outbox(app: web.Application) -> AsyncIterator[None]:
 
 
 async def user_data(app: web.Application) -> AsyncIterator[None]:
-    """The card vault and file storage."""
+    """The card vault, travel documents (sealed with its keys) and file storage. Travel
+    documents still plain, or sealed under a retired key, are sealed anew before the
+    server answers."""
     settings = app[keys.settings_key]
     if settings.payment_encryption_key:
         app[keys.vault_key] = CardVault.from_setting(settings.payment_encryption_key)
@@ -260,6 +263,8 @@ async def user_data(app: web.Application) -> AsyncIterator[None]:
         log.warning("PAYMENT_ENCRYPTION_KEY is not set: using a development key")
         key = await app_secret(app[keys.pool_key], "dev_card_key", form="key32")
         app[keys.vault_key] = CardVault({"dev": base64.b64decode(key)}, "dev")
+    documents = app[keys.travel_documents_key] = TravelDocuments(app[keys.vault_key])
+    await seal_stored(app[keys.pool_key], documents)
     async with open_storage(settings) as storage:
         app[keys.storage_key] = storage
         yield
@@ -373,7 +378,9 @@ async def sync(app: web.Application) -> AsyncIterator[None]:
     pool = app[keys.pool_key]
     secret = await app_secret(pool, "sync_cursor")
     commands = BookingCommands(app[keys.bookings_key], app[keys.changes_key])
-    app[keys.sync_key] = SyncService(pool, CursorCodec(secret.encode()), commands)
+    app[keys.sync_key] = SyncService(
+        pool, CursorCodec(secret.encode()), commands, app[keys.travel_documents_key]
+    )
     yield
 
 
