@@ -14,6 +14,7 @@ from adapters.storage import Storage
 from domain.bookings.queries import load_user_bookings
 from domain.cards import CardDetails, CardVault, InvalidCard
 from domain.identity.accounts.erasure import end_account
+from domain.identity.accounts.export import export_account
 from domain.identity.roles import RoleDirectory
 from domain.identity.tokens import Claims
 from domain.travel_documents import TravelDocuments
@@ -284,6 +285,7 @@ async def export_user_data(
     return {
         "exported_at": datetime.now().astimezone().isoformat(),
         "profile": dict(profile) if profile else None,
+        "auth_account": await export_account(pool, user_id),
         "preferences": (await get_preferences(pool, user_id)).model_dump(mode="json"),
         "payment_methods": [
             m.model_dump(mode="json") for m in await list_payment_methods(pool, user_id)

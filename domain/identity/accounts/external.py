@@ -256,10 +256,13 @@ class ExternalSignIn:
         the verified email, else a new one."""
         email = claims.get("email") if isinstance(claims.get("email"), str) else None
         linked = await identities.identity_by_subject(conn, provider, claims["sub"])
-        if linked is not None:
+        # The user's row is locked before the identity's, the order in which an erasure
+        # (deleting the user, and so its identities) takes them: the two never deadlock.
+        if linked is not None and await user_by_id(conn, linked["user_id"], lock=True):
             await identities.record_identity_sign_in(conn, linked["id"], email, data)
             linked_user: uuid.UUID = linked["user_id"]
             return linked_user
+        # No identity, or its account was erased meanwhile: as a first sign-in.
         if email is None:
             raise Refusal.of(500, "unexpected_failure",
                              "Error getting user email from external provider")  # fmt: skip

@@ -29,8 +29,7 @@ async def identity_by_subject(
     conn: Executor, provider: str, provider_id: str
 ) -> asyncpg.Record | None:
     row: asyncpg.Record | None = await conn.fetchrow(
-        "SELECT id, user_id FROM auth_identities WHERE provider = $1 AND provider_id = $2"
-        " FOR UPDATE",
+        "SELECT id, user_id FROM auth_identities WHERE provider = $1 AND provider_id = $2",
         provider,
         provider_id,
     )
