@@ -103,6 +103,21 @@ class Settings(BaseSettings):
         validation_alias="SUPABASE_JWKS_URL",
         description="Public keys for ES256/RS256 tokens. Default: SUPABASE_URL's JWKS.",
     )
+    supabase_anon_key: str | None = Field(
+        default=None,
+        validation_alias="SUPABASE_ANON_KEY",
+        repr=False,
+        description="The project's anon key: the `apikey` Skybound sends to Supabase Auth.",
+    )
+    auth_verify_with_gotrue: bool = Field(
+        default=False,
+        description="Strict mode (with SUPABASE_URL): also confirm each token with Supabase "
+        "Auth's get_user, so a user signed out or deleted there loses access within "
+        "SKYBOUND_AUTH_VERIFY_CACHE_SECONDS.",
+    )
+    auth_verify_cache_seconds: float = Field(
+        default=30.0, ge=0, description="How long a strict-mode confirmation is trusted."
+    )
     supabase_service_role_key: str | None = Field(
         default=None,
         validation_alias="SUPABASE_SERVICE_ROLE_KEY",

@@ -19,6 +19,7 @@ import asyncpg
 import redis.asyncio as redis
 from aiohttp import web
 
+from adapters.gotrue_users import GoTrueUsers
 from adapters.jwks import JwksFetcher
 from adapters.mail import OUTBOX_TASK, STOP_GRACE_SECONDS, Mailer, MailOutbox
 from adapters.oidc import OidcProvider
@@ -34,6 +35,7 @@ from domain.identity.accounts.external import ExternalSignIn
 from domain.identity.accounts.flow_states import StateSigner
 from domain.identity.accounts.service import Accounts
 from domain.identity.accounts.sessions import TokenSigner
+from domain.identity.confirmation import TokenConfirmation
 from domain.identity.roles import RevocationWatch, RoleDirectory
 from domain.identity.tokens import TokenVerifier
 from domain.reference import ReferenceCache
@@ -191,11 +193,17 @@ async def auth(app: web.Application) -> AsyncIterator[None]:
     listener's connection, so this comes after ``realtime``), and the built-in auth
     server's accounts (which send mail, so after ``mail_outbox``)."""
     settings = app[keys.settings_key]
+    confirmer = None
+    if settings.auth_verify_with_gotrue and settings.supabase_url:
+        auth_server = GoTrueUsers(settings.supabase_url.rstrip("/") + "/auth/v1",
+                                  settings.supabase_anon_key)  # fmt: skip
+        confirmer = TokenConfirmation(auth_server, settings.auth_verify_cache_seconds)
     verifier = TokenVerifier(
         secret=await jwt_secret(settings, app[keys.pool_key]),
         audience=settings.jwt_audience,
         issuer=settings.jwt_issuer,
         jwks=JwksFetcher(settings.effective_jwks_url) if settings.effective_jwks_url else None,
+        confirmer=confirmer,
     )
     app[keys.verifier_key] = verifier
     directory = RoleDirectory(app[keys.pool_key], app[keys.realtime_key].listener)
