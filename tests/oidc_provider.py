@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,6 +52,8 @@ class LocalOidcProvider:
     )
     tamper: dict[str, Any] = field(default_factory=dict)
     sign_with_stranger: bool = False
+    # Ask the user first, with a page and a button, as a real provider does.
+    consent_page: bool = False
     issuer: str = ""
     grants: dict[str, Grant] = field(default_factory=dict)
     token_requests: int = 0
@@ -65,6 +68,7 @@ class LocalOidcProvider:
         app.router.add_get("/.well-known/openid-configuration", self.discovery)
         app.router.add_get("/jwks", self.jwks)
         app.router.add_get("/authorize", self.authorize)
+        app.router.add_post("/consent", self.consent)
         app.router.add_post("/token", self.token)
         return app
 
@@ -91,6 +95,21 @@ class LocalOidcProvider:
             return web.json_response({"error": "unauthorized_client"}, status=400)
         if "openid" not in query.get("scope", "").split():
             return web.json_response({"error": "invalid_scope"}, status=400)
+        if self.consent_page:
+            fields = "".join(f'<input type="hidden" name="{html.escape(k)}" '
+                             f'value="{html.escape(v)}">' for k, v in query.items())  # fmt: skip
+            return web.Response(content_type="text/html", text=(
+                "<!doctype html><title>Sign in - Test Provider</title>"
+                f'<form method="post" action="/consent">{fields}'
+                f"<button>Continue as {html.escape(self.user.name)}</button></form>"
+            ))  # fmt: skip
+        return self._grant(query)
+
+    async def consent(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        return self._grant({k: str(v) for k, v in form.items()})
+
+    def _grant(self, query: Mapping[str, str]) -> web.Response:
         code = secrets.token_urlsafe(16)
         self.grants[code] = Grant(self.user, query["redirect_uri"], query.get("nonce"),
                                   query.get("code_challenge"))  # fmt: skip
