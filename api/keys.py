@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from domain.bookings.service import BookingService
     from domain.cards import CardVault
     from domain.documents import DocumentService
+    from domain.identity.accounts.api_keys import ApiKeys
     from domain.identity.accounts.external import ExternalSignIn
     from domain.identity.accounts.service import Accounts
     from domain.identity.roles import RevocationWatch, RoleDirectory
@@ -47,6 +48,8 @@ roles_key: web.AppKey[RoleDirectory] = web.AppKey("role_directory")
 revocations_key: web.AppKey[RevocationWatch] = web.AppKey("revocation_watch")
 # The built-in auth server's accounts; absent without a signing secret (or with Supabase).
 accounts_key: web.AppKey[Accounts] = web.AppKey("accounts")
+# The `apikey` values the built-in auth accepts; present with accounts_key.
+api_keys_key: web.AppKey[ApiKeys] = web.AppKey("auth_api_keys")
 # Sign-in through providers (and the PKCE code exchange); present with accounts_key.
 external_sign_in_key: web.AppKey[ExternalSignIn] = web.AppKey("external_sign_in")
 outbox_key: web.AppKey[MailOutbox] = web.AppKey("mail_outbox")

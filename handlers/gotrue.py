@@ -10,6 +10,7 @@ runs (see ``GoTrueRoutes``). See docs/auth.md.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
@@ -17,7 +18,7 @@ from typing import Annotated, Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.keys import accounts_key, external_sign_in_key
+from api.keys import accounts_key, api_keys_key, external_sign_in_key
 from api.middleware import client_ip
 from api.routes import ApiRoutes, PayloadTooLarge, UnsupportedMediaType
 from domain.identity.accounts.errors import (
@@ -52,16 +53,46 @@ from domain.identity.accounts.sessions import AuthSession
 from domain.identity.accounts.users import AuthUser
 from domain.identity.tokens import Claims, TokenRevoked, Unauthorized, bearer_token
 from foundation.errors import MalformedBody, ValidationFailed
-from handlers.gotrue_errors import BadJson, BodyTooLarge, NoAuthorization, UnsupportedContent
+from handlers.gotrue_errors import (
+    BadJson,
+    BodyTooLarge,
+    InvalidApiKey,
+    NoApiKey,
+    NoAuthorization,
+    UnsupportedContent,
+)
 
 Bound = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def speak_gotrue(bound: Bound) -> Bound:
-    """Re-raise the route wrapper's own errors as their GoTrue equivalents."""
+APIKEY_HEADER = (
+    "apikey",
+    "The anon (or service role) key, as the Supabase clients send it; also accepted as "
+    "the `apikey` query parameter.",
+    True,
+)
+
+
+def _check_api_key(request: web.Request) -> None:
+    """What Supabase's API gateway does before GoTrue sees a request."""
+    keys = request.app.get(api_keys_key)
+    if keys is None:
+        raise AuthUnavailable()
+    presented = request.headers.get("apikey") or request.query.get("apikey")
+    if not presented:
+        raise NoApiKey()
+    if not keys.accepts(presented):
+        raise InvalidApiKey()
+
+
+def speak_gotrue(bound: Bound, *, api_key: bool = True) -> Bound:
+    """Re-raise the route wrapper's own errors as their GoTrue equivalents, after the
+    gateway's `apikey` check (``api_key=False`` for pages a browser opens itself)."""
 
     async def handler(request: web.Request) -> web.StreamResponse:
         try:
+            if api_key:
+                _check_api_key(request)
             return await bound(request)
         except AuthError:
             raise
@@ -340,3 +371,11 @@ async def verify(request: web.Request, body: VerifyBody) -> AuthSession:
     if not body.token or not body.email:
         raise BadRequest("Verify requires a token and an email, or a token_hash")
     return await _accounts(request).verify_recovery(body.token, body.email)
+
+
+# Every operation above sits behind the gateway's check: documented once, here.
+routes.operations[:] = [
+    dataclasses.replace(op, headers=(*op.headers, APIKEY_HEADER),
+                        errors=(*op.errors, NoApiKey, InvalidApiKey))
+    for op in routes.operations
+]  # fmt: skip

@@ -7,6 +7,7 @@ parameters. The code of a PKCE flow is redeemed at ``POST /auth/v1/token?grant_t
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 
@@ -19,7 +20,8 @@ from domain.identity.accounts.errors import AuthUnavailable, BadRequest, Provide
 from domain.identity.accounts.flow_states import FLOW_STATE_SECONDS
 from handlers.gotrue import TAGS, GoTrueInput, external_sign_in, speak_gotrue
 
-routes = ApiRoutes(wrap=speak_gotrue)
+# Browsers open these themselves, with no `apikey` (Supabase's gateway leaves them open).
+routes = ApiRoutes(wrap=functools.partial(speak_gotrue, api_key=False))
 
 # The browser's binding to the flows it starts: random, HttpOnly, sent back to the
 # callback only (SameSite=Lax lets the provider's top-level redirect carry it).

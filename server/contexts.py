@@ -31,6 +31,7 @@ from domain.bookings.payments import SimulatedProvider
 from domain.bookings.service import BookingService
 from domain.cards import CardVault
 from domain.documents import DocumentService
+from domain.identity.accounts.api_keys import ApiKeys, embedded_anon_key
 from domain.identity.accounts.external import ExternalSignIn
 from domain.identity.accounts.flow_states import StateSigner
 from domain.identity.accounts.service import Accounts
@@ -231,6 +232,8 @@ async def auth(app: web.Application) -> AsyncIterator[None]:
                 "google", settings.auth_google_issuer, settings.auth_google_client_id,
                 settings.auth_google_secret or "",
             )  # fmt: skip
+        anon_key = settings.supabase_anon_key or embedded_anon_key(verifier.secret)
+        app[keys.api_keys_key] = ApiKeys.of([anon_key, settings.supabase_service_role_key])
         state_key = await app_secret(app[keys.pool_key], "oauth_state")
         app[keys.external_sign_in_key] = ExternalSignIn(
             accounts, providers, StateSigner(state_key.encode()),

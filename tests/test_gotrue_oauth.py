@@ -25,6 +25,7 @@ from tests.oidc_provider import (
     ProviderUser,
     running_provider,
 )
+from tests.tokens import ANON_KEY
 
 APP = "http://app.example.com/welcome"
 SITE = "http://site.example.org"
@@ -50,7 +51,7 @@ async def auth_url(aiohttp_server: Any, settings: Settings, provider: LocalOidcP
 
 
 def client_for(auth_url: str, flow_type: str) -> AsyncGoTrueClient:
-    return AsyncGoTrueClient(url=auth_url, headers={"apikey": "anon-key"},
+    return AsyncGoTrueClient(url=auth_url, headers={"apikey": ANON_KEY},
                              auto_refresh_token=False, flow_type=flow_type)  # type: ignore[arg-type]  # fmt: skip
 
 

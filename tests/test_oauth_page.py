@@ -19,6 +19,7 @@ from server.app import create_app
 from tests.browser import CHROMIUM_FLAGS
 from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, LocalOidcProvider, running_provider
 from tests.test_board_page import chromium
+from tests.tokens import ANON_KEY
 
 __all__ = ["chromium"]  # the fixture, from its module
 
@@ -86,7 +87,7 @@ async def test_a_user_clicks_through_sign_in_with_google(
         aiohttp.ClientSession() as http,
         http.get(
             str(skybound.make_url("/auth/v1/user")),
-            headers={"Authorization": f"Bearer {fragment['access_token'][0]}"},
+            headers={"Authorization": f"Bearer {fragment['access_token'][0]}", "apikey": ANON_KEY},
         ) as response,
     ):
         assert response.status == 200

@@ -14,6 +14,7 @@ from supabase_auth import AsyncGoTrueClient
 
 from foundation.settings import Settings
 from server.app import create_app
+from tests.tokens import ANON_KEY
 
 Skybound = Callable[..., Awaitable[TestClient]]
 
@@ -28,7 +29,7 @@ async def gotrue_base(aiohttp_server: Any, settings: Settings) -> str:
 @pytest.fixture
 async def gotrue(gotrue_base: str) -> AsyncIterator[AsyncGoTrueClient]:
     """The app's sign-in client, against the GoTrue server."""
-    client = AsyncGoTrueClient(url=gotrue_base + "/auth/v1", headers={"apikey": "anon"},
+    client = AsyncGoTrueClient(url=gotrue_base + "/auth/v1", headers={"apikey": ANON_KEY},
                                auto_refresh_token=False)  # fmt: skip
     try:
         yield client
@@ -41,7 +42,7 @@ def skybound(aiohttp_client: Any, settings: Settings) -> Skybound:
     """Builds a Skybound with a Supabase project at ``supabase_url``."""
 
     async def build(supabase_url: str, **overrides: Any) -> TestClient:
-        update = {"supabase_url": supabase_url, "supabase_anon_key": "anon", **overrides}
+        update = {"supabase_url": supabase_url, "supabase_anon_key": ANON_KEY, **overrides}
         configured = settings.model_copy(update=update)
         client: TestClient = await aiohttp_client(create_app(configured))
         return client

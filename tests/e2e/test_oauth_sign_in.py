@@ -13,6 +13,7 @@ from supabase_auth import AsyncGoTrueClient
 from tests.e2e.harness import running_server
 from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, running_provider
 from tests.test_gotrue_oauth import APP, follow, query_of
+from tests.tokens import ANON_KEY
 
 GOOGLE = {"provider": "google", "options": {"redirect_to": APP}}
 
@@ -29,7 +30,7 @@ async def test_the_official_client_signs_in_with_google_against_skybound_serve(
         }
         async with running_server(database_url, tmp_path / "home", workers=2,
                                   env=env) as server:  # fmt: skip
-            gotrue = AsyncGoTrueClient(url=server.url("/auth/v1"), headers={"apikey": "anon"},
+            gotrue = AsyncGoTrueClient(url=server.url("/auth/v1"), headers={"apikey": ANON_KEY},
                                        auto_refresh_token=False, flow_type="pkce")  # fmt: skip
             jar = aiohttp.CookieJar(unsafe=True)
             try:
