@@ -63,6 +63,10 @@ class LocalOidcProvider:
         self.key = RSAKey.generate_key(2048, parameters={"kid": "test-key-1", "use": "sig"})
         self.stranger = RSAKey.generate_key(2048, parameters={"kid": "test-key-1"})
 
+    def rotate_key(self) -> None:
+        """Sign with a new key from now on, and publish only that one."""
+        self.key = RSAKey.generate_key(2048, parameters={"kid": "test-key-2", "use": "sig"})
+
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/.well-known/openid-configuration", self.discovery)
@@ -147,7 +151,7 @@ class LocalOidcProvider:
             claims["nonce"] = grant.nonce
         claims.update(self.tamper)
         key = self.stranger if self.sign_with_stranger else self.key
-        id_token = jwt.encode({"alg": "RS256", "kid": "test-key-1"}, claims, key)
+        id_token = jwt.encode({"alg": "RS256", "kid": key.kid}, claims, key)
         return web.json_response({"access_token": "provider-access-" + secrets.token_hex(8),
                                   "token_type": "Bearer", "expires_in": 3600,
                                   "id_token": id_token})  # fmt: skip

@@ -190,6 +190,15 @@ async def test_the_subject_signs_in_again_after_the_email_changes_at_the_provide
     assert again.id == user.id
 
 
+async def test_a_key_the_provider_rotated_in_is_fetched(
+    gotrue: AsyncGoTrueClient, browser: aiohttp.ClientSession, provider: LocalOidcProvider
+) -> None:
+    await follow(browser, await start(gotrue))
+    provider.rotate_key()
+    landed = await follow(browser, await start(gotrue))
+    assert "code" in query_of(landed)
+
+
 # --- refusals ------------------------------------------------------------------------
 
 

@@ -104,7 +104,9 @@ def session_redirect(url: str, session: AuthSession, provider_token: str,
     return url + "#" + _encode(params)
 
 
-def _challenge_method(code_challenge: str | None, method: str | None) -> str | None:
+def _challenge_method(
+    code_challenge: str | None, method: str | None
+) -> flow_states.ChallengeMethod | None:
     """The PKCE method, checked as GoTrue checks it (None: the implicit flow)."""
     if not code_challenge and not method:
         return None
@@ -115,9 +117,12 @@ def _challenge_method(code_challenge: str | None, method: str | None) -> str | N
             "code challenge has to be between 43 and 128 characters of letters, digits, "
             "hyphens, periods, underscores and tildes"
         )
-    if method.lower() not in ("s256", "plain"):
-        raise BadRequest("Invalid code_challenge_method")
-    return method.lower()
+    lowered = method.lower()
+    if lowered == "s256":
+        return "s256"
+    if lowered == "plain":
+        return "plain"
+    raise BadRequest("Invalid code_challenge_method")
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +156,7 @@ class ExternalSignIn:
             provider=provider.name, browser_binding=browser_binding, callback_url=callback,
             redirect_to=self.redirect_to(redirect_to),
             code_challenge=code_challenge if method else None,
-            code_challenge_method=method,  # type: ignore[arg-type]
+            code_challenge_method=method,
         )  # fmt: skip
         started = await flow_states.create_flow(self.accounts.pool, flow)
         try:
