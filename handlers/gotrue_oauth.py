@@ -8,7 +8,6 @@ parameters. The code of a PKCE flow is redeemed at ``POST /auth/v1/token?grant_t
 from __future__ import annotations
 
 import functools
-import re
 import secrets
 
 from aiohttp import web
@@ -23,10 +22,12 @@ from handlers.gotrue import TAGS, GoTrueInput, external_sign_in, speak_gotrue
 # Browsers open these themselves, with no `apikey` (Supabase's gateway leaves them open).
 routes = ApiRoutes(wrap=functools.partial(speak_gotrue, api_key=False))
 
-# The browser's binding to the flows it starts: random, HttpOnly, sent back to the
-# callback only (SameSite=Lax lets the provider's top-level redirect carry it).
-BROWSER_COOKIE = "skybound-oauth-browser"
-_BINDING = re.compile(r"^[A-Za-z0-9_-]{43}$")
+# The browser's binding to a flow it started: a random value in a cookie named after
+# the flow (so sign-ins in two tabs do not overwrite each other), HttpOnly, and sent
+# back only to the callback, a GET (SameSite=Lax lets the provider's top-level redirect
+# carry it), so it never rides on a request the CSRF guard would have to judge.
+BROWSER_COOKIE_PREFIX = "skybound-oauth-"
+CALLBACK_PATH = "/auth/v1/callback"
 # Printable ASCII only, and short: percent-encoded, the whole query must stay within the
 # HTTP parser's 8,190-byte request line, which answers in plain text beyond it.
 _URL = r"^[!-~]*$"
@@ -77,18 +78,17 @@ def _secure(request: web.Request) -> bool:
 async def authorize(request: web.Request, query: AuthorizeQuery) -> web.Response:
     """With `code_challenge`, the flow ends with a code for the token endpoint (PKCE);
     without, with the session in the redirect's fragment (implicit flow)."""
-    binding = request.cookies.get(BROWSER_COOKIE, "")
-    if not _BINDING.match(binding):
-        binding = secrets.token_urlsafe(32)
-    location = await external_sign_in(request).start(
+    binding = secrets.token_urlsafe(32)
+    location, flow_id = await external_sign_in(request).start(
         provider_name=query.provider, redirect_to=query.redirect_to, scopes=query.scopes,
         code_challenge=query.code_challenge, code_challenge_method=query.code_challenge_method,
         browser_binding=binding,
-        callback_url=str(request.url.with_path("/auth/v1/callback").with_query(None)),
+        callback_url=str(request.url.with_path(CALLBACK_PATH).with_query(None)),
     )  # fmt: skip
     response = _redirect(location)
-    response.set_cookie(BROWSER_COOKIE, binding, max_age=FLOW_STATE_SECONDS, path="/auth/v1",
-                        httponly=True, samesite="Lax", secure=_secure(request))  # fmt: skip
+    response.set_cookie(f"{BROWSER_COOKIE_PREFIX}{flow_id}", binding, max_age=FLOW_STATE_SECONDS,
+                        path=CALLBACK_PATH, httponly=True, samesite="Lax",
+                        secure=_secure(request))  # fmt: skip
     return response
 
 
@@ -104,9 +104,13 @@ async def authorize(request: web.Request, query: AuthorizeQuery) -> web.Response
 async def callback(request: web.Request, query: CallbackQuery) -> web.Response:
     """Refusals are redirects too, with GoTrue's `error`, `error_code` and
     `error_description` in the query and the fragment."""
+    # The state names its flow before its signature is checked; the domain checks both.
+    flow_part = (query.state or "").partition(".")[0]
+    cookie = f"{BROWSER_COOKIE_PREFIX}{flow_part}"
     location = await external_sign_in(request).finish(
         state=query.state, code=query.code, provider_error=query.error,
         provider_error_description=query.error_description,
-        browser_binding=request.cookies.get(BROWSER_COOKIE),
+        browser_binding=request.cookies.get(cookie),
     )  # fmt: skip
+    # The cookie is left to expire with the flow: a replay then meets "already used".
     return _redirect(location)

@@ -15,6 +15,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from supabase_auth import AsyncGoTrueClient
 from supabase_auth.errors import AuthApiError
+from yarl import URL
 
 from foundation.settings import Settings
 from server.app import create_app
@@ -266,6 +267,18 @@ async def test_a_state_from_another_browser_is_refused(
     assert_refused(landed, APP, "bad_oauth_state", "OAuth state belongs to another browser")
     # The browser it belongs to can still finish.
     assert "code" in query_of(await follow(browser, at_callback))
+
+
+async def test_sign_ins_started_in_two_tabs_both_finish(
+    gotrue: AsyncGoTrueClient, browser: aiohttp.ClientSession
+) -> None:
+    first = await follow(browser, await start(gotrue), stop=_callback_prefix(gotrue))
+    second = await follow(browser, await start(gotrue), stop=_callback_prefix(gotrue))
+    assert "code" in query_of(await follow(browser, second))
+    assert "code" in query_of(await follow(browser, first))
+    # The bindings go to the callback only: no cookie rides on the auth API's writes.
+    assert len(browser.cookie_jar.filter_cookies(URL(second))) == 2
+    assert not browser.cookie_jar.filter_cookies(URL(f"{gotrue._url}/token"))
 
 
 async def test_unknown_and_forged_states_are_refused_to_the_site_url(

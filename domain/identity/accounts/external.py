@@ -147,8 +147,8 @@ class ExternalSignIn:
         self, *, provider_name: str, redirect_to: str | None, scopes: str | None,
         code_challenge: str | None, code_challenge_method: str | None,
         browser_binding: str, callback_url: str,
-    ) -> str:  # fmt: skip
-        """The provider URL for the browser, after recording the flow it belongs to."""
+    ) -> tuple[str, uuid.UUID]:  # fmt: skip
+        """The provider URL for the browser, and the flow recorded for it."""
         provider = self.provider(provider_name)
         method = _challenge_method(code_challenge, code_challenge_method)
         callback = self.callback_url or callback_url
@@ -160,13 +160,14 @@ class ExternalSignIn:
         )  # fmt: skip
         started = await flow_states.create_flow(self.accounts.pool, flow)
         try:
-            return await provider.authorization_url(
+            url = await provider.authorization_url(
                 redirect_uri=callback, scopes=scopes, state=self.states.sign(started.id),
                 nonce=started.nonce, code_verifier=started.provider_verifier,
             )  # fmt: skip
         except ProviderFailed as exc:
             log.warning("OpenID Connect provider unusable", extra={"error": str(exc)})
             raise ProviderUnavailable() from None
+        return url, started.id
 
     async def finish(
         self, *, state: str | None, code: str | None, provider_error: str | None,
