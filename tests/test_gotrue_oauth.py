@@ -242,7 +242,7 @@ async def test_an_unverified_email_makes_no_account(
 async def test_a_state_works_once(
     gotrue: AsyncGoTrueClient, browser: aiohttp.ClientSession
 ) -> None:
-    at_callback = await follow(browser, await start(gotrue), stop=_callback_prefix(gotrue))
+    at_callback = await follow(browser, await start(gotrue), stop=callback_prefix(gotrue))
     landed = await follow(browser, at_callback)
     assert "code" in query_of(landed)
     replayed = await follow(browser, at_callback)
@@ -252,7 +252,7 @@ async def test_a_state_works_once(
 async def test_an_expired_state_is_refused(
     gotrue: AsyncGoTrueClient, browser: aiohttp.ClientSession, db: asyncpg.Connection
 ) -> None:
-    at_callback = await follow(browser, await start(gotrue), stop=_callback_prefix(gotrue))
+    at_callback = await follow(browser, await start(gotrue), stop=callback_prefix(gotrue))
     await db.execute("UPDATE auth_flow_states SET expires_at = now() - interval '1 second'")
     landed = await follow(browser, at_callback)
     assert_refused(landed, APP, "bad_oauth_state", "OAuth state has expired")
@@ -261,7 +261,7 @@ async def test_an_expired_state_is_refused(
 async def test_a_state_from_another_browser_is_refused(
     gotrue: AsyncGoTrueClient, browser: aiohttp.ClientSession
 ) -> None:
-    at_callback = await follow(browser, await start(gotrue), stop=_callback_prefix(gotrue))
+    at_callback = await follow(browser, await start(gotrue), stop=callback_prefix(gotrue))
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as other:
         landed = await follow(other, at_callback)
     assert_refused(landed, APP, "bad_oauth_state", "OAuth state belongs to another browser")
@@ -272,8 +272,8 @@ async def test_a_state_from_another_browser_is_refused(
 async def test_sign_ins_started_in_two_tabs_both_finish(
     gotrue: AsyncGoTrueClient, browser: aiohttp.ClientSession
 ) -> None:
-    first = await follow(browser, await start(gotrue), stop=_callback_prefix(gotrue))
-    second = await follow(browser, await start(gotrue), stop=_callback_prefix(gotrue))
+    first = await follow(browser, await start(gotrue), stop=callback_prefix(gotrue))
+    second = await follow(browser, await start(gotrue), stop=callback_prefix(gotrue))
     assert "code" in query_of(await follow(browser, second))
     assert "code" in query_of(await follow(browser, first))
     # The bindings go to the callback only: no cookie rides on the auth API's writes.
@@ -291,7 +291,7 @@ async def test_unknown_and_forged_states_are_refused_to_the_site_url(
     assert_refused(landed, SITE, "bad_oauth_callback", "OAuth state parameter missing")
 
 
-def _callback_prefix(gotrue: AsyncGoTrueClient) -> str:
+def callback_prefix(gotrue: AsyncGoTrueClient) -> str:
     return f"{gotrue._url}/callback?"
 
 

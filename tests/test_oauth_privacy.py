@@ -13,9 +13,9 @@ from supabase_auth import AsyncGoTrueClient
 from supabase_auth.errors import AuthApiError
 
 from tests.test_gotrue_oauth import (
-    _callback_prefix,
     auth_url,
     browser,
+    callback_prefix,
     follow,
     gotrue,
     provider,
@@ -89,7 +89,7 @@ async def test_an_erasure_racing_a_sign_in_leaves_no_link_to_the_erased_account(
 ) -> None:  # fmt: skip
     await signed_in(gotrue, browser)
     erased: uuid.UUID = await db.fetchval("SELECT id FROM auth_users")
-    at_callback = await follow(browser, await start(gotrue), stop=_callback_prefix(gotrue))
+    at_callback = await follow(browser, await start(gotrue), stop=callback_prefix(gotrue))
     eraser = await asyncpg.connect(database_url)
     try:
         # The erasure has deleted the account, and not committed yet, when the provider

@@ -17,7 +17,6 @@ import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Literal
 
 import asyncpg
@@ -158,7 +157,3 @@ def verifier_matches(row: asyncpg.Record, verifier: str) -> bool:
     if row["code_challenge_method"] == "plain":
         return bool(compare_plain_code_challenge(verifier, challenge))
     return bool(compare_s256_code_challenge(verifier, challenge))
-
-
-def browser_cookie_lifetime() -> timedelta:
-    return timedelta(seconds=FLOW_STATE_SECONDS)
