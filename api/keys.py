@@ -19,11 +19,14 @@ if TYPE_CHECKING:
     from domain.cards import CardVault
     from domain.checkin.service import CheckInService
     from domain.documents import DocumentService
+    from domain.identity.accounts.api_keys import ApiKeys
+    from domain.identity.accounts.external import ExternalSignIn
     from domain.identity.accounts.service import Accounts
     from domain.identity.roles import RevocationWatch, RoleDirectory
     from domain.identity.tokens import TokenVerifier
     from domain.search.service import SearchService
     from domain.seating import SeatService
+    from domain.travel_documents import TravelDocuments
     from foundation.metrics import Metrics
     from foundation.settings import Settings
     from foundation.supervisor import Supervisor
@@ -47,8 +50,13 @@ roles_key: web.AppKey[RoleDirectory] = web.AppKey("role_directory")
 revocations_key: web.AppKey[RevocationWatch] = web.AppKey("revocation_watch")
 # The built-in auth server's accounts; absent without a signing secret (or with Supabase).
 accounts_key: web.AppKey[Accounts] = web.AppKey("accounts")
+# The `apikey` values the built-in auth accepts; present with accounts_key.
+api_keys_key: web.AppKey[ApiKeys] = web.AppKey("auth_api_keys")
+# Sign-in through providers (and the PKCE code exchange); present with accounts_key.
+external_sign_in_key: web.AppKey[ExternalSignIn] = web.AppKey("external_sign_in")
 outbox_key: web.AppKey[MailOutbox] = web.AppKey("mail_outbox")
 vault_key: web.AppKey[CardVault] = web.AppKey("card_vault")
+travel_documents_key: web.AppKey[TravelDocuments] = web.AppKey("travel_documents")
 storage_key: web.AppKey[Storage] = web.AppKey("storage")
 metrics_key: web.AppKey[Metrics] = web.AppKey("metrics")
 openapi_key: web.AppKey[dict[str, Any]] = web.AppKey("openapi")

@@ -14,8 +14,10 @@ from adapters.storage import Storage
 from domain.bookings.queries import load_user_bookings
 from domain.cards import CardDetails, CardVault, InvalidCard
 from domain.identity.accounts.erasure import end_account
+from domain.identity.accounts.export import export_account
 from domain.identity.roles import RoleDirectory
 from domain.identity.tokens import Claims
+from domain.travel_documents import TravelDocuments
 from foundation.errors import FieldError, NotFound, ValidationFailed
 
 
@@ -259,7 +261,8 @@ async def delete_payment_method(
 
 _EXPORT_TRAVELERS = """
 SELECT id, given_name, family_name, date_of_birth, nationality, passport_number,
-       passport_expiry, loyalty_numbers, created_at, updated_at
+       passport_expiry, passport_number_sealed, passport_expiry_sealed, loyalty_numbers,
+       created_at, updated_at
 FROM travelers WHERE user_id = $1 AND deleted_at IS NULL ORDER BY created_at
 """
 _EXPORT_NOTES = """
@@ -281,20 +284,26 @@ FROM notifications WHERE user_id = $1 ORDER BY id
 """
 
 
-async def export_user_data(pool: asyncpg.Pool, user_id: uuid.UUID) -> dict[str, Any]:
-    """Everything stored about the user, as one JSON-ready document."""
+async def export_user_data(
+    pool: asyncpg.Pool, user_id: uuid.UUID, documents: TravelDocuments
+) -> dict[str, Any]:
+    """Everything stored about the user, as one JSON-ready document (travel documents
+    opened: the user is their owner)."""
     profile = await pool.fetchrow(_GET, user_id)
     bookings = await load_user_bookings(pool, user_id)
     return {
         "exported_at": datetime.now().astimezone().isoformat(),
         "profile": dict(profile) if profile else None,
+        "auth_account": await export_account(pool, user_id),
         "preferences": (await get_preferences(pool, user_id)).model_dump(mode="json"),
         "payment_methods": [
             m.model_dump(mode="json") for m in await list_payment_methods(pool, user_id)
         ],
         "roles": await granted_roles(pool, user_id),
         "bookings": [booking.model_dump(mode="json") for booking in bookings],
-        "travelers": [dict(r) for r in await pool.fetch(_EXPORT_TRAVELERS, user_id)],
+        "travelers": [
+            documents.reveal(user_id, r) for r in await pool.fetch(_EXPORT_TRAVELERS, user_id)
+        ],
         "trip_notes": [dict(r) for r in await pool.fetch(_EXPORT_NOTES, user_id)],
         "notifications": [dict(r) for r in await pool.fetch(_EXPORT_NOTIFICATIONS, user_id)],
         "travel_documents": [dict(r) for r in await pool.fetch(_EXPORT_TRAVEL_DOCUMENTS, user_id)],

@@ -31,10 +31,12 @@ _SECRETS = [
         r"(?i)\b((?:proxy-)?authorization|(?:set-)?cookie|apikey|x-api-key)"
         r"(['\"]?\s*[:=]\s*['\"]?)(?:(?!\\r|\\n)[^\r\n'\"])+"
     ),
-    # A token in a query string or a form: ?ticket=..., &token=..., apikey=...
+    # A token in a query string or a form: ?ticket=..., &token=..., apikey=...; and an
+    # OAuth sign-in's code, state and verifier (/auth/v1/callback, the pkce grant).
     re.compile(
         r"(?i)\b(ticket|token|access_token|refresh_token|id_token|token_hash|apikey|api_key"
-        r"|password)(=)[^&\s'\"#]+"
+        r"|password|code|auth_code|code_verifier|state|provider_token|provider_refresh_token)"
+        r"(=)[^&\s'\"#]+"
     ),
     # Whatever is left of a bearer token or a JWT, wherever it stands.
     re.compile(r"(?i)\b(bearer)(\s+)[A-Za-z0-9._~+/=-]+"),

@@ -103,6 +103,21 @@ class Settings(BaseSettings):
         validation_alias="SUPABASE_JWKS_URL",
         description="Public keys for ES256/RS256 tokens. Default: SUPABASE_URL's JWKS.",
     )
+    supabase_anon_key: str | None = Field(
+        default=None,
+        validation_alias="SUPABASE_ANON_KEY",
+        repr=False,
+        description="The project's anon key: the `apikey` Skybound sends to Supabase Auth.",
+    )
+    auth_verify_with_gotrue: bool = Field(
+        default=False,
+        description="Strict mode (with SUPABASE_URL): also confirm each token with Supabase "
+        "Auth's get_user, so a user signed out or deleted there loses access within "
+        "SKYBOUND_AUTH_VERIFY_CACHE_SECONDS.",
+    )
+    auth_verify_cache_seconds: float = Field(
+        default=30.0, ge=0, description="How long a strict-mode confirmation is trusted."
+    )
     supabase_service_role_key: str | None = Field(
         default=None,
         validation_alias="SUPABASE_SERVICE_ROLE_KEY",
@@ -159,6 +174,25 @@ class Settings(BaseSettings):
     smtp_password: str | None = Field(default=None, repr=False)
     smtp_starttls: bool = Field(default=True, description="Upgrade to TLS with STARTTLS.")
     smtp_sender: str = Field(default="Sky-Bound Journeys <no-reply@skybound.invalid>")
+    auth_redirect_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Where sign-in may send the browser back to besides SKYBOUND_SITE_URL "
+        "(comma-separated; GoTrue's wildcards: `*` within a host label or path segment, "
+        "`**` across them).",
+    )
+    auth_google_client_id: str | None = Field(
+        default=None, description="Google (or OIDC provider) OAuth client id: enables Google."
+    )
+    auth_google_secret: str | None = Field(default=None, repr=False)
+    auth_google_issuer: str = Field(
+        default="https://accounts.google.com",
+        description="OpenID Connect issuer; its /.well-known/openid-configuration is read.",
+    )
+    auth_google_redirect_uri: str | None = Field(
+        default=None,
+        description="The callback URL registered with the provider. Default: this "
+        "server's /auth/v1/callback as the browser reached it.",
+    )
     auth_access_token_seconds: int = Field(default=3600, ge=60)
     auth_refresh_token_days: int = Field(default=30, ge=1)
     payment_encryption_key: str | None = Field(
@@ -203,7 +237,7 @@ class Settings(BaseSettings):
             raise ValueError("must be a postgresql:// URL")
         return value
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "auth_redirect_urls", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):

@@ -11,6 +11,7 @@ from . import (
     documents,
     flights,
     gotrue,
+    gotrue_oauth,
     me,
     pages,
     search,
@@ -18,7 +19,7 @@ from . import (
     service,
 )
 
-__all__ = ["ALL_ROUTES", "gotrue", "pages"]
+__all__ = ["ALL_ROUTES", "gotrue", "gotrue_oauth", "pages"]
 
 ALL_ROUTES: tuple[ApiRoutes, ...] = (
     service.routes,

@@ -10,6 +10,7 @@ runs (see ``GoTrueRoutes``). See docs/auth.md.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
@@ -17,16 +18,19 @@ from typing import Annotated, Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.keys import accounts_key
+from api.keys import accounts_key, api_keys_key, external_sign_in_key
 from api.middleware import client_ip
 from api.routes import ApiRoutes, PayloadTooLarge, UnsupportedMediaType
 from domain.identity.accounts.errors import (
     AuthError,
     AuthUnavailable,
+    BadCodeVerifier,
     BadJwt,
     BadRequest,
     EmailAddressInvalid,
     EmailExists,
+    FlowStateExpired,
+    FlowStateNotFound,
     InvalidCredentials,
     OtpExpired,
     PhoneProviderDisabled,
@@ -42,22 +46,53 @@ from domain.identity.accounts.errors import (
     UserNotFound,
     WeakPassword,
 )
+from domain.identity.accounts.external import ExternalSignIn
 from domain.identity.accounts.passwords import MAX_LENGTH
 from domain.identity.accounts.service import Accounts
 from domain.identity.accounts.sessions import AuthSession
 from domain.identity.accounts.users import AuthUser
 from domain.identity.tokens import Claims, TokenRevoked, Unauthorized, bearer_token
 from foundation.errors import MalformedBody, ValidationFailed
-from handlers.gotrue_errors import BadJson, BodyTooLarge, NoAuthorization, UnsupportedContent
+from handlers.gotrue_errors import (
+    BadJson,
+    BodyTooLarge,
+    InvalidApiKey,
+    NoApiKey,
+    NoAuthorization,
+    UnsupportedContent,
+)
 
 Bound = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def _gotrue_errors(bound: Bound) -> Bound:
-    """Re-raise the route wrapper's own errors as their GoTrue equivalents."""
+APIKEY_HEADER = (
+    "apikey",
+    "The anon (or service role) key, as the Supabase clients send it; also accepted as "
+    "the `apikey` query parameter.",
+    True,
+)
+
+
+def _check_api_key(request: web.Request) -> None:
+    """What Supabase's API gateway does before GoTrue sees a request."""
+    keys = request.app.get(api_keys_key)
+    if keys is None:
+        raise AuthUnavailable()
+    presented = request.headers.get("apikey") or request.query.get("apikey")
+    if not presented:
+        raise NoApiKey()
+    if not keys.accepts(presented):
+        raise InvalidApiKey()
+
+
+def speak_gotrue(bound: Bound, *, api_key: bool = True) -> Bound:
+    """Re-raise the route wrapper's own errors as their GoTrue equivalents, after the
+    gateway's `apikey` check (``api_key=False`` for pages a browser opens itself)."""
 
     async def handler(request: web.Request) -> web.StreamResponse:
         try:
+            if api_key:
+                _check_api_key(request)
             return await bound(request)
         except AuthError:
             raise
@@ -82,7 +117,7 @@ def _gotrue_errors(bound: Bound) -> Bound:
 
 
 # Every error, the route wrapper's own included, speaks GoTrue as well.
-routes = ApiRoutes(wrap=_gotrue_errors)
+routes = ApiRoutes(wrap=speak_gotrue)
 
 TAGS = ["auth"]
 
@@ -106,15 +141,18 @@ class SignUpBody(GoTrueInput):
 
 
 class TokenQuery(GoTrueInput):
-    grant_type: Literal["password", "refresh_token"]
+    grant_type: Literal["password", "refresh_token", "pkce"]
 
 
 class TokenBody(GoTrueInput):
-    """`password` grant: `email` and `password`. `refresh_token` grant: `refresh_token`."""
+    """`password` grant: `email` and `password`. `refresh_token` grant: `refresh_token`.
+    `pkce` grant: `auth_code` (from the sign-in redirect) and `code_verifier`."""
 
     email: Email | None = None
     password: Password | None = None
     refresh_token: str | None = Field(default=None, max_length=200)
+    auth_code: str | None = Field(default=None, max_length=200)
+    code_verifier: str | None = Field(default=None, max_length=200)
     phone: str | None = Field(default=None, description="Not supported: phone sign-in.")
 
 
@@ -172,6 +210,13 @@ def _accounts(request: web.Request) -> Accounts:
     return accounts
 
 
+def external_sign_in(request: web.Request) -> ExternalSignIn:
+    external = request.app.get(external_sign_in_key)
+    if external is None:
+        raise AuthUnavailable()
+    return external
+
+
 def _client_ip(request: web.Request) -> str:
     return client_ip(request)
 
@@ -216,18 +261,22 @@ async def signup(request: web.Request, body: SignUpBody) -> AuthSession:
 
 @routes.post(
     "/auth/v1/token",
-    summary="Sign in with a password, or exchange a refresh token",
+    summary="Sign in with a password, or exchange a refresh token or a PKCE code",
     query=TokenQuery,
     body=TokenBody,
     response=AuthSession,
     errors=[RateLimited, BadRequest, InvalidCredentials, UserBanned, RefreshTokenNotFound,
-            RefreshTokenAlreadyUsed, SessionExpired, PhoneProviderDisabled],
+            RefreshTokenAlreadyUsed, SessionExpired, PhoneProviderDisabled, FlowStateNotFound,
+            FlowStateExpired, BadCodeVerifier],
     tags=TAGS,
 )  # fmt: skip
 async def token(request: web.Request, query: TokenQuery, body: TokenBody) -> AuthSession:
     """Failed passwords are throttled per account and per IP (429 with Retry-After).
-    Each refresh token works once: presenting a used one again revokes its session."""
+    Each refresh token works once: presenting a used one again revokes its session.
+    A PKCE code works once, within five minutes, with the verifier of its challenge."""
     accounts = _accounts(request)
+    if query.grant_type == "pkce":
+        return await external_sign_in(request).redeem(body.auth_code, body.code_verifier)
     if query.grant_type == "refresh_token":
         if not body.refresh_token:
             raise BadRequest("refresh_token required")
@@ -322,3 +371,11 @@ async def verify(request: web.Request, body: VerifyBody) -> AuthSession:
     if not body.token or not body.email:
         raise BadRequest("Verify requires a token and an email, or a token_hash")
     return await _accounts(request).verify_recovery(body.token, body.email)
+
+
+# Every operation above sits behind the gateway's check: documented once, here.
+routes.operations[:] = [
+    dataclasses.replace(op, headers=(*op.headers, APIKEY_HEADER),
+                        errors=(*op.errors, NoApiKey, InvalidApiKey))
+    for op in routes.operations
+]  # fmt: skip

@@ -39,3 +39,15 @@ class NoAuthorization(Unauthenticated, AuthError):
     slug = "auth/no-authorization"
     title = "This endpoint requires a Bearer token"
     error_code = "no_authorization"
+
+
+class NoApiKey(Unauthenticated, AuthError):
+    slug = "auth/no-api-key"
+    title = "No API key found in request"
+    error_code = "no_api_key"
+
+
+class InvalidApiKey(Unauthenticated, AuthError):
+    slug = "auth/invalid-api-key"
+    title = "Invalid API key"
+    error_code = "invalid_api_key"

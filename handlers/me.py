@@ -10,7 +10,7 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
-from api.keys import pool_key, roles_key, storage_key, vault_key
+from api.keys import pool_key, roles_key, storage_key, travel_documents_key, vault_key
 from api.routes import ApiRoutes
 from domain.avatars import (
     AVATAR_CONTENT_TYPE,
@@ -247,7 +247,9 @@ async def get_avatar(request: web.Request, user: Claims) -> web.Response:
             response=dict[str, Any], auth=True, tags=["users"])  # fmt: skip
 async def export_me(request: web.Request, user: Claims) -> web.Response:
     """A download of the user's profile, preferences, masked cards, roles and bookings."""
-    document = await export_user_data(request.app[pool_key], user.user_id)
+    document = await export_user_data(
+        request.app[pool_key], user.user_id, request.app[travel_documents_key]
+    )
     return web.json_response(
         document,
         dumps=lambda value: orjson.dumps(value, default=str).decode(),

@@ -79,7 +79,7 @@ def create_app(settings: Settings) -> web.Application:
                     sync_endpoints.routes)  # fmt: skip
     if settings.supabase_url is None:
         # Without a Supabase project, Skybound is its own auth server.
-        route_groups = (*route_groups, handlers.gotrue.routes)
+        route_groups = (*route_groups, handlers.gotrue.routes, handlers.gotrue_oauth.routes)
     operations = [op for group in route_groups for op in group.operations]
     for group in route_groups:
         group.add_to(app.router)

@@ -270,6 +270,10 @@ def _parser() -> argparse.ArgumentParser:
     token_cmd.add_argument("--ttl", type=_duration, default=3600, help="lifetime: 15m, 1h, 7d")
     token_cmd.add_argument("--email")
 
+    commands.add_parser(
+        "anon-key", help="print the apikey the built-in auth accepts (SUPABASE_ANON_KEY)"
+    )
+
     simulate_cmd = commands.add_parser("simulate", help="move flights through their day")
     simulate_cmd.add_argument("--seed", type=int, default=1)
     simulate_cmd.add_argument("--speed", type=float, default=1.0)
@@ -300,6 +304,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ValueError:
             print("skybound token: --sub must be a UUID", file=sys.stderr)
             return 2
+        return 0
+    if args.command == "anon-key":
+        from domain.identity.accounts.api_keys import embedded_anon_key
+
+        if settings.supabase_anon_key:
+            print(settings.supabase_anon_key)
+            return 0
+        secret = settings.jwt_secret or _run(_stored_secret(settings))
+        if not secret:
+            print("skybound anon-key: no auth secret (SUPABASE_URL set?)", file=sys.stderr)
+            return 2
+        print(embedded_anon_key(secret))
         return 0
     if args.command == "demo":
         return demo(settings, speed=args.speed)

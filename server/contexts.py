@@ -19,8 +19,10 @@ import asyncpg
 import redis.asyncio as redis
 from aiohttp import web
 
+from adapters.gotrue_users import GoTrueUsers
 from adapters.jwks import JwksFetcher
 from adapters.mail import OUTBOX_TASK, STOP_GRACE_SECONDS, Mailer, MailOutbox
+from adapters.oidc import OidcProvider
 from adapters.storage_backend import open_storage
 from api import keys
 from api.keys import ReadinessResult
@@ -30,8 +32,12 @@ from domain.bookings.service import BookingService
 from domain.cards import CardVault
 from domain.checkin.service import CheckInService
 from domain.documents import DocumentService
+from domain.identity.accounts.api_keys import ApiKeys, embedded_anon_key
+from domain.identity.accounts.external import ExternalSignIn
+from domain.identity.accounts.flow_states import StateSigner
 from domain.identity.accounts.service import Accounts
 from domain.identity.accounts.sessions import TokenSigner
+from domain.identity.confirmation import TokenConfirmation
 from domain.identity.roles import RevocationWatch, RoleDirectory
 from domain.identity.tokens import TokenVerifier
 from domain.reference import ReferenceCache
@@ -41,6 +47,7 @@ from domain.search.itineraries import ConnectionRules
 from domain.search.redis_cache import RedisSearchCache
 from domain.search.service import SearchLimits, SearchService
 from domain.seating import REAP_INTERVAL_SECONDS, SeatService, hold_reaper
+from domain.travel_documents import TravelDocuments, seal_stored
 from foundation.database import connect, create_pool
 from foundation.embedded import embedded_postgres
 from foundation.metrics import GaugeCollector
@@ -188,11 +195,17 @@ async def auth(app: web.Application) -> AsyncIterator[None]:
     listener's connection, so this comes after ``realtime``), and the built-in auth
     server's accounts (which send mail, so after ``mail_outbox``)."""
     settings = app[keys.settings_key]
+    confirmer = None
+    if settings.auth_verify_with_gotrue and settings.supabase_url:
+        auth_server = GoTrueUsers(settings.supabase_url.rstrip("/") + "/auth/v1",
+                                  settings.supabase_anon_key)  # fmt: skip
+        confirmer = TokenConfirmation(auth_server, settings.auth_verify_cache_seconds)
     verifier = TokenVerifier(
         secret=await jwt_secret(settings, app[keys.pool_key]),
         audience=settings.jwt_audience,
         issuer=settings.jwt_issuer,
         jwks=JwksFetcher(settings.effective_jwks_url) if settings.effective_jwks_url else None,
+        confirmer=confirmer,
     )
     app[keys.verifier_key] = verifier
     directory = RoleDirectory(app[keys.pool_key], app[keys.realtime_key].listener)
@@ -203,10 +216,11 @@ async def auth(app: web.Application) -> AsyncIterator[None]:
     supervisor = app[keys.supervisor_key]
     # Critical: while it is down, a private stream of an erased account would go on.
     supervisor.start(REVOCATION_TASK, revocations.run, critical=True)
+    providers: dict[str, OidcProvider] = {}
     if verifier.secret and settings.supabase_url is None:
         # Skybound is its own auth server: it signs with the secret it verifies with.
         issuer = settings.jwt_issuer or settings.site_url.rstrip("/") + "/auth/v1"
-        app[keys.accounts_key] = Accounts(
+        accounts = app[keys.accounts_key] = Accounts(
             pool=app[keys.pool_key],
             signer=TokenSigner(verifier.secret, settings.jwt_audience, issuer,
                                settings.auth_access_token_seconds),
@@ -214,11 +228,25 @@ async def auth(app: web.Application) -> AsyncIterator[None]:
             site_url=settings.site_url,
             outbox=app[keys.outbox_key],
         )  # fmt: skip
+        if settings.auth_google_client_id:
+            providers["google"] = OidcProvider(
+                "google", settings.auth_google_issuer, settings.auth_google_client_id,
+                settings.auth_google_secret or "",
+            )  # fmt: skip
+        anon_key = settings.supabase_anon_key or embedded_anon_key(verifier.secret)
+        app[keys.api_keys_key] = ApiKeys.of([anon_key, settings.supabase_service_role_key])
+        state_key = await app_secret(app[keys.pool_key], "oauth_state")
+        app[keys.external_sign_in_key] = ExternalSignIn(
+            accounts, providers, StateSigner(state_key.encode()),
+            tuple(settings.auth_redirect_urls), settings.auth_google_redirect_uri,
+        )  # fmt: skip
     try:
         yield
     finally:
         await supervisor.stop(REVOCATION_TASK)
         await verifier.close()
+        for provider in providers.values():
+            await provider.close()
 
 
 async def mail_outbox(app: web.Application) -> AsyncIterator[None]:
@@ -235,7 +263,9 @@ async def mail_outbox(app: web.Application) -> AsyncIterator[None]:
 
 
 async def user_data(app: web.Application) -> AsyncIterator[None]:
-    """The card vault and file storage."""
+    """The card vault, travel documents (sealed with its keys) and file storage. Travel
+    documents still plain, or sealed under a retired key, are sealed anew before the
+    server answers."""
     settings = app[keys.settings_key]
     if settings.payment_encryption_key:
         app[keys.vault_key] = CardVault.from_setting(settings.payment_encryption_key)
@@ -245,6 +275,8 @@ async def user_data(app: web.Application) -> AsyncIterator[None]:
         log.warning("PAYMENT_ENCRYPTION_KEY is not set: using a development key")
         key = await app_secret(app[keys.pool_key], "dev_card_key", form="key32")
         app[keys.vault_key] = CardVault({"dev": base64.b64decode(key)}, "dev")
+    documents = app[keys.travel_documents_key] = TravelDocuments(app[keys.vault_key])
+    await seal_stored(app[keys.pool_key], documents)
     async with open_storage(settings) as storage:
         app[keys.storage_key] = storage
         yield
@@ -359,7 +391,9 @@ async def sync(app: web.Application) -> AsyncIterator[None]:
     pool = app[keys.pool_key]
     secret = await app_secret(pool, "sync_cursor")
     commands = BookingCommands(app[keys.bookings_key], app[keys.changes_key])
-    app[keys.sync_key] = SyncService(pool, CursorCodec(secret.encode()), commands)
+    app[keys.sync_key] = SyncService(
+        pool, CursorCodec(secret.encode()), commands, app[keys.travel_documents_key]
+    )
     yield
 
 

@@ -20,6 +20,8 @@ from typing import Any, Literal
 
 import asyncpg
 
+from domain.travel_documents import FIELDS as DOCUMENT_FIELDS
+from domain.travel_documents import TravelDocuments
 from sync.clock import Clock, wins
 from sync.protocol import (
     NotificationsRead,
@@ -122,16 +124,32 @@ async def update_preferences(
 
 _TRAVELER_COLUMNS = """
 id, given_name, family_name, date_of_birth, nationality, passport_number, passport_expiry,
-loyalty_numbers, version, created_at, updated_at, deleted_at, field_versions
+passport_number_sealed, passport_expiry_sealed, loyalty_numbers, version, created_at,
+updated_at, deleted_at, field_versions
 """
 _LOCK_TRAVELER = (
     f"SELECT {_TRAVELER_COLUMNS} FROM travelers WHERE user_id = $1 AND id = $2 FOR UPDATE"
 )
 
 
+def _stored(
+    user_id: uuid.UUID, fields: dict[str, Any], documents: TravelDocuments
+) -> dict[str, Any]:
+    """Field values as columns: travel documents sealed, their plain columns emptied."""
+    columns = {}
+    for name, value in fields.items():
+        if name in DOCUMENT_FIELDS:
+            columns[f"{name}_sealed"] = documents.seal(user_id, name, value)
+            columns[name] = None
+        else:
+            columns[name] = value
+    return columns
+
+
 async def upsert_traveler(
-    conn: asyncpg.Connection, user_id: uuid.UUID, args: TravelerUpsert, clock: Clock
-) -> Outcome:
+    conn: asyncpg.Connection, user_id: uuid.UUID, args: TravelerUpsert, clock: Clock, *,
+    documents: TravelDocuments,
+) -> Outcome:  # fmt: skip
     key = str(args.id)
     sent = {
         n: getattr(args.fields, n) for n in TRAVELER_FIELDS if n in args.fields.model_fields_set
@@ -141,18 +159,20 @@ async def upsert_traveler(
         if args.base_version is not None:
             return Outcome("rejected", [tombstone("travelers", key)], "not_found",
                            "No such traveller; create it with base_version null.")  # fmt: skip
-        names = list(sent)
-        params = ", ".join(f"${i}" for i in range(4, 4 + len(names)))
+        columns = _stored(user_id, sent, documents)
+        params = ", ".join(f"${i}" for i in range(4, 4 + len(columns)))
         row = await conn.fetchrow(
-            f"""INSERT INTO travelers (user_id, id, field_versions, {", ".join(names)})
+            f"""INSERT INTO travelers (user_id, id, field_versions, {", ".join(columns)})
                 VALUES ($1, $2, $3, {params}) RETURNING {_TRAVELER_COLUMNS}""",
-            user_id, args.id, dict.fromkeys(names, 1), *sent.values(),
+            user_id, args.id, dict.fromkeys(sent, 1), *columns.values(),
         )  # fmt: skip
-        return Outcome("applied", [traveler_record(row)], entity="traveler", entity_ids=[key])
-    current = traveler_record(row)
+        created = traveler_record(row, user_id, documents)
+        return Outcome("applied", [created], entity="traveler", entity_ids=[key])
+    current = traveler_record(row, user_id, documents)
     if row["deleted_at"] is not None:
         return Outcome("rejected", [current], "deleted", "The traveller was deleted.")
-    differing = {n: v for n, v in sent.items() if v != row[n]}
+    shown = documents.reveal(user_id, row)
+    differing = {n: v for n, v in sent.items() if v != shown[n]}
     base = args.base_version or 0
     if base > row["version"]:
         clashing = list(differing)  # a version the server never had: trust no field
@@ -167,28 +187,31 @@ async def upsert_traveler(
         )  # fmt: skip
     if not differing:
         return Outcome("applied", [current])
-    names = list(differing)
-    assignments = ", ".join(f"{n} = ${i}" for i, n in enumerate(names, start=3))
+    columns = _stored(user_id, differing, documents)
+    assignments = ", ".join(f"{n} = ${i}" for i, n in enumerate(columns, start=3))
     row = await conn.fetchrow(
         f"""UPDATE travelers SET {assignments} WHERE user_id = $1 AND id = $2
             RETURNING {_TRAVELER_COLUMNS}""",
-        user_id, args.id, *differing.values(),
+        user_id, args.id, *columns.values(),
     )  # fmt: skip
-    return Outcome("applied", [traveler_record(row)], entity="traveler", entity_ids=[key])
+    updated = traveler_record(row, user_id, documents)
+    return Outcome("applied", [updated], entity="traveler", entity_ids=[key])
 
 
 _DELETE_TRAVELER = f"""
 UPDATE travelers
 SET deleted_at = now(), given_name = NULL, family_name = NULL, date_of_birth = NULL,
-    nationality = NULL, passport_number = NULL, passport_expiry = NULL, loyalty_numbers = '{{}}'
+    nationality = NULL, passport_number = NULL, passport_expiry = NULL,
+    passport_number_sealed = NULL, passport_expiry_sealed = NULL, loyalty_numbers = '{{}}'
 WHERE user_id = $1 AND id = $2
 RETURNING {_TRAVELER_COLUMNS}
 """
 
 
 async def delete_traveler(
-    conn: asyncpg.Connection, user_id: uuid.UUID, args: TravelerDelete, clock: Clock
-) -> Outcome:
+    conn: asyncpg.Connection, user_id: uuid.UUID, args: TravelerDelete, clock: Clock, *,
+    documents: TravelDocuments,
+) -> Outcome:  # fmt: skip
     key = str(args.id)
     row = await conn.fetchrow(_LOCK_TRAVELER, user_id, args.id)
     if row is None or row["deleted_at"] is not None:
@@ -197,12 +220,13 @@ async def delete_traveler(
     if args.base_version != row["version"]:
         # A delete touches every field: any change since its base version conflicts.
         return Outcome(
-            "conflict", [traveler_record(row)], "stale_base_version",
+            "conflict", [traveler_record(row, user_id, documents)], "stale_base_version",
             f"Changed since version {args.base_version}; delete again with base_version "
             f"{row['version']} if it should still go.",
         )  # fmt: skip
     row = await conn.fetchrow(_DELETE_TRAVELER, user_id, args.id)
-    return Outcome("applied", [traveler_record(row)], entity="traveler", entity_ids=[key])
+    deleted = traveler_record(row, user_id, documents)
+    return Outcome("applied", [deleted], entity="traveler", entity_ids=[key])
 
 
 # Trip notes -----------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from typing import Any
 import asyncpg
 
 from domain.change_log import log_state
+from domain.travel_documents import TravelDocuments
 from sync import records
 from sync.cursors import Cursor, CursorCodec, SnapshotMark
 from sync.protocol import COLLECTIONS, SCHEMA_VERSION
@@ -105,6 +106,7 @@ async def pull(
     cursor: Cursor | None,
     collections: frozenset[str],
     limit: int,
+    documents: TravelDocuments,
 ) -> PullResult:
     """``cursor`` is already verified as this user's, for these collections."""
     async with conn.transaction(isolation="repeatable_read", readonly=True):
@@ -119,7 +121,9 @@ async def pull(
             start = SnapshotMark(0, None)
             cursor = Cursor(user_id, SCHEMA_VERSION, log.epoch, released, collections, start)
         if cursor.snapshot is not None:
-            changes, mark = await _snapshot_page(conn, user_id, collections, cursor.snapshot, limit)
+            changes, mark = await _snapshot_page(
+                conn, user_id, collections, cursor.snapshot, limit, documents
+            )
             following = Cursor(
                 user_id, SCHEMA_VERSION, log.epoch, cursor.through, collections, mark
             )
@@ -130,7 +134,7 @@ async def pull(
         else:
             released = max(cursor.through, released)
             changes, consumed = await _changes_since(
-                conn, user_id, collections, cursor.through, released, limit
+                conn, user_id, collections, cursor.through, released, limit, documents
             )
             following = Cursor(user_id, SCHEMA_VERSION, log.epoch, consumed, collections)
             has_more = consumed < released
@@ -155,7 +159,6 @@ _PAGES: dict[str, Page] = {
     "tickets": records.tickets_page,
     "boarding_passes": records.boarding_passes_page,
     "preferences": _preferences_page,
-    "travelers": records.travelers_page,
     "trip_notes": records.notes_page,
     "notifications": records.notifications_page,
 }
@@ -167,6 +170,7 @@ async def _snapshot_page(
     collections: frozenset[str],
     mark: SnapshotMark,
     limit: int,
+    documents: TravelDocuments,
 ) -> tuple[list[Record], SnapshotMark | None]:
     """Up to ``limit`` records from ``mark`` on, and where the next page starts (None: done)."""
     found: list[Record] = []
@@ -175,7 +179,10 @@ async def _snapshot_page(
         name = COLLECTIONS[index]
         if name in collections:
             room = limit - len(found)
-            page = await _PAGES[name](conn, user_id, after, room)
+            if name == "travelers":
+                page = await records.travelers_page(conn, user_id, after, room, documents)
+            else:
+                page = await _PAGES[name](conn, user_id, after, room)
             found.extend(page)
             if len(page) == room:
                 return found, SnapshotMark(index, page[-1].id)
@@ -220,6 +227,7 @@ async def _changes_since(
     after: int,
     released: int,
     limit: int,
+    documents: TravelDocuments,
 ) -> tuple[list[Record], int]:
     """The records touched by the user's events in (after, released], up to ``limit`` of
     them without splitting an event; and the id of the last event taken."""
@@ -237,12 +245,12 @@ async def _changes_since(
         for row in rows:
             keys = [k for k in _event_keys(row, footprints, collections) if k not in touched]
             if touched and len(touched) + len(keys) > limit:
-                return await _read(conn, user_id, touched, footprints), consumed
+                return await _read(conn, user_id, touched, footprints, documents), consumed
             touched.update(dict.fromkeys(keys))
             consumed = row["id"]
         if len(rows) < batch:
             consumed = released
-    return await _read(conn, user_id, touched, footprints), consumed
+    return await _read(conn, user_id, touched, footprints, documents), consumed
 
 
 async def _read(
@@ -250,6 +258,7 @@ async def _read(
     user_id: uuid.UUID,
     touched: dict[Key, None],
     footprints: dict[str, records.BookingFootprint],
+    documents: TravelDocuments,
 ) -> list[Record]:
     wanted: dict[str, list[str]] = {}
     for collection, record_id in touched:
@@ -271,7 +280,7 @@ async def _read(
         elif collection == "preferences":
             found[collection, str(user_id)] = await records.read_preferences(conn, user_id)
         elif collection == "travelers":
-            add(collection, await records.read_travelers(conn, user_id, ids))
+            add(collection, await records.read_travelers(conn, user_id, ids, documents))
         elif collection == "trip_notes":
             add(collection, await records.read_notes(conn, user_id, ids))
         else:

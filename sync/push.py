@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any, cast
 
 import asyncpg
@@ -30,6 +31,7 @@ from domain.bookings.errors import (
     QuoteStale,
 )
 from domain.identity.tokens import Claims
+from domain.travel_documents import TravelDocuments
 from foundation.errors import FieldError
 from sync import mutations
 from sync.clock import Clock, capped
@@ -98,8 +100,6 @@ Apply = Callable[[asyncpg.Connection, uuid.UUID, Any, Clock], Awaitable[Outcome]
 
 _DATA: dict[str, Apply] = {
     "preferences.update": mutations.update_preferences,
-    "travelers.upsert": mutations.upsert_traveler,
-    "travelers.delete": mutations.delete_traveler,
     "trip_notes.upsert": mutations.upsert_note,
     "trip_notes.delete": mutations.delete_note,
     "notifications.mark_read": mutations.mark_read,
@@ -146,9 +146,16 @@ class Push:
     """One push request of one device."""
 
     def __init__(
-        self, conn: asyncpg.Connection, commands: BookingCommands, user: Claims, client_id: str
-    ) -> None:
+        self, conn: asyncpg.Connection, commands: BookingCommands, user: Claims, client_id: str,
+        documents: TravelDocuments,
+    ) -> None:  # fmt: skip
         self.conn = conn
+        # Travellers carry travel documents, sealed and opened with the documents' keys.
+        self._data: dict[str, Apply] = {
+            **_DATA,
+            "travelers.upsert": partial(mutations.upsert_traveler, documents=documents),
+            "travelers.delete": partial(mutations.delete_traveler, documents=documents),
+        }
         self.commands = commands
         self.user = user
         self.user_id = user.user_id
@@ -237,7 +244,7 @@ class Push:
     async def apply(
         self, mutation: Mutation, model: type[BaseModel], clock: Clock, where: str
     ) -> dict[str, Any]:
-        if mutation.name not in _DATA:
+        if mutation.name not in self._data:
             return await self.command(mutation, model, where)
         try:
             args = self._arguments(mutation, model, where)
@@ -246,7 +253,7 @@ class Push:
         for attempt in range(2):
             try:
                 async with self.conn.transaction():
-                    outcome = await _DATA[mutation.name](self.conn, self.user_id, args, clock)
+                    outcome = await self._data[mutation.name](self.conn, self.user_id, args, clock)
                     await self._record(mutation, outcome)
             except AlreadyProcessed:
                 return await self._replay(mutation.id)

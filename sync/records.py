@@ -25,6 +25,7 @@ from domain.checkin.passes import boarding_pass_rows, pass_id, view_of
 from domain.flights import FLIGHT_SELECT, flight_from_row
 from domain.profiles import Preferences
 from domain.receipts import LIVE_TICKET_STATUSES, TicketReceipt, load_receipts_of
+from domain.travel_documents import TravelDocuments
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,7 +367,8 @@ TRAVELER_FIELDS = ("given_name", "family_name", "date_of_birth", "nationality",
 
 _TRAVELER_COLUMNS = """
 id, given_name, family_name, date_of_birth, nationality, passport_number, passport_expiry,
-loyalty_numbers, version, created_at, updated_at, deleted_at, field_versions
+passport_number_sealed, passport_expiry_sealed, loyalty_numbers, version, created_at,
+updated_at, deleted_at, field_versions
 """
 _TRAVELERS = (
     f"SELECT {_TRAVELER_COLUMNS} FROM travelers WHERE user_id = $1 AND id = ANY($2::uuid[])"
@@ -377,17 +379,33 @@ WHERE user_id = $1 AND deleted_at IS NULL AND id > $2 ORDER BY id LIMIT $3
 """
 
 
-def traveler_record(row: asyncpg.Record) -> Record:
+def traveler_record(row: asyncpg.Record, user_id: uuid.UUID, documents: TravelDocuments) -> Record:
+    """The traveller as its owner (the only one who syncs it) sees it: documents opened."""
     key = str(row["id"])
     if row["deleted_at"] is not None:
         return tombstone("travelers", key, row["version"])
-    data = {"id": key, **{name: row[name] for name in TRAVELER_FIELDS}}
+    shown = documents.reveal(user_id, row)
+    data = {"id": key, **{name: shown[name] for name in TRAVELER_FIELDS}}
     data |= {"created_at": row["created_at"], "updated_at": row["updated_at"]}
     return Record("travelers", key, row["version"], data)
 
 
-read_travelers, travelers_page = _owned_by_uuid("travelers", _TRAVELERS, _TRAVELERS_PAGE,
-                                               traveler_record)  # fmt: skip
+async def read_travelers(
+    conn: asyncpg.Connection, user_id: uuid.UUID, ids: Collection[str], documents: TravelDocuments
+) -> dict[str, Record]:
+    found = {i: tombstone("travelers", i) for i in ids}
+    for row in await conn.fetch(_TRAVELERS, user_id, [uuid.UUID(i) for i in ids]):
+        found[str(row["id"])] = traveler_record(row, user_id, documents)
+    return found
+
+
+async def travelers_page(
+    conn: asyncpg.Connection, user_id: uuid.UUID, after: str | None, limit: int,
+    documents: TravelDocuments,
+) -> list[Record]:  # fmt: skip
+    after_id = uuid.UUID(after) if after else uuid.UUID(int=0)
+    rows = await conn.fetch(_TRAVELERS_PAGE, user_id, after_id, limit)
+    return [traveler_record(row, user_id, documents) for row in rows]
 
 
 # Trip notes -----------------------------------------------------------------------------

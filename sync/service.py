@@ -7,6 +7,7 @@ import orjson
 
 from domain.identity.tokens import Claims
 from domain.profiles import ensure_profile
+from domain.travel_documents import TravelDocuments
 from foundation.errors import FieldError, ValidationFailed
 from sync.commands import BookingCommands
 from sync.cursors import CursorCodec, InvalidCursor
@@ -20,10 +21,14 @@ _JSON_OPTIONS = orjson.OPT_UTC_Z
 
 
 class SyncService:
-    def __init__(self, pool: asyncpg.Pool, codec: CursorCodec, commands: BookingCommands) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, codec: CursorCodec, commands: BookingCommands,
+        documents: TravelDocuments,
+    ) -> None:  # fmt: skip
         self.pool = pool
         self.codec = codec
         self.commands = commands
+        self.documents = documents
 
     async def pull(self, user: Claims, body: PullRequest) -> bytes:
         if body.schema_version != SCHEMA_VERSION:
@@ -42,7 +47,7 @@ class SyncService:
                     "start again from a null cursor.", "cursor_mismatch",
                 )])  # fmt: skip
         async with self.pool.acquire() as conn:
-            result = await pull(conn, user.user_id, cursor, collections, body.limit)
+            result = await pull(conn, user.user_id, cursor, collections, body.limit, self.documents)
         return orjson.dumps(encode_response(result, self.codec), option=_JSON_OPTIONS)
 
     async def push(self, user: Claims, body: PushRequest) -> bytes:
@@ -50,5 +55,7 @@ class SyncService:
             raise SchemaMismatch(body.schema_version)
         await ensure_profile(self.pool, user.user_id, user.email, user.app_roles)
         async with self.pool.acquire() as conn:
-            response = await Push(conn, self.commands, user, body.client_id).run(body.mutations)
+            response = await Push(conn, self.commands, user, body.client_id, self.documents).run(
+                body.mutations
+            )
         return orjson.dumps(response, option=_JSON_OPTIONS)

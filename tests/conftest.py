@@ -19,7 +19,7 @@ from foundation.database import connect
 from foundation.settings import Settings
 from server.app import create_app
 from tests.postgres import TestPostgres, with_database
-from tests.tokens import TEST_JWT_SECRET
+from tests.tokens import ANON_KEY, TEST_JWT_SECRET
 
 pytest_plugins = ["tests.search_world"]
 
@@ -116,6 +116,8 @@ def aiohttp_client(aiohttp_client: Any) -> Callable[..., Awaitable[TestClient]]:
     async def serve(app: web.Application | TestServer, **kwargs: Any) -> TestClient:
         if isinstance(app, web.Application):
             app = ProductionTestServer(app)
+        # As the Supabase clients do: the anon key on every request (checked by /auth/v1).
+        kwargs.setdefault("headers", {"apikey": ANON_KEY})
         client: TestClient = await aiohttp_client(app, **kwargs)
         return client
 

@@ -509,8 +509,10 @@ async def test_openapi_documents_the_auth_routes(client: TestClient) -> None:
     token = spec["paths"]["/auth/v1/token"]["post"]
     [grant] = [p for p in token["parameters"] if p["name"] == "grant_type"]
     assert grant["required"] is True
-    assert grant["schema"]["enum"] == ["password", "refresh_token"]
+    assert grant["schema"]["enum"] == ["password", "refresh_token", "pkce"]
     assert "429" in token["responses"]
     assert spec["paths"]["/auth/v1/user"]["put"]["security"] == [{"bearerAuth": []}]
+    assert "302" in spec["paths"]["/auth/v1/authorize"]["get"]["responses"]
+    assert "302" in spec["paths"]["/auth/v1/callback"]["get"]["responses"]
     for path in ("/auth/v1/signup", "/auth/v1/logout", "/auth/v1/recover", "/auth/v1/verify"):
         assert path in spec["paths"]

@@ -16,6 +16,7 @@ from server.app import create_app
 from tests import smtp
 from tests.smtp import Mailbox, recovery_code, with_smtp
 from tests.test_gotrue_mail import delivered
+from tests.tokens import ANON_KEY
 
 smtp_server = smtp.smtp_server  # the fixture, from its helper module
 
@@ -35,7 +36,7 @@ async def gotrue(auth_url: str) -> AsyncIterator[AsyncGoTrueClient]:
     """The client as an app would configure it (anon key header), without background refresh."""
     client = AsyncGoTrueClient(
         url=auth_url,
-        headers={"apikey": "anon-key", "Authorization": "Bearer anon-key"},
+        headers={"apikey": ANON_KEY, "Authorization": f"Bearer {ANON_KEY}"},
         auto_refresh_token=False,
     )
     try:

@@ -8,6 +8,8 @@ import uuid
 import jwt
 
 TEST_JWT_SECRET = "test-secret-for-skybound-tests-only-0123456789"
+# The `apikey` the built-in auth accepts when signing with the test secret.
+ANON_KEY = jwt.encode({"iss": "skybound", "role": "anon"}, TEST_JWT_SECRET, algorithm="HS256")
 
 
 def access_token(

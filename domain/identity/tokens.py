@@ -113,6 +113,14 @@ class KeySetSource(Protocol):
     async def close(self) -> None: ...
 
 
+class Confirmer(Protocol):
+    """A second opinion on a verified token (strict mode: domain.identity.confirmation)."""
+
+    async def confirm(self, token: str) -> None: ...
+
+    async def close(self) -> None: ...
+
+
 class TokenVerifier:
     def __init__(
         self,
@@ -121,11 +129,13 @@ class TokenVerifier:
         audience: str,
         issuer: str | None = None,
         jwks: KeySetSource | None = None,
+        confirmer: Confirmer | None = None,
     ) -> None:
         self.secret = secret
         self.audience = audience
         self.issuer = issuer
         self.jwks = jwks
+        self.confirmer = confirmer
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at: float | None = None
         self._fetch_lock = asyncio.Lock()
@@ -141,8 +151,16 @@ class TokenVerifier:
     async def close(self) -> None:
         if self.jwks is not None:
             await self.jwks.close()
+        if self.confirmer is not None:
+            await self.confirmer.close()
 
     async def verify(self, token: str) -> Claims:
+        claims = await self._signed(token)
+        if self.confirmer is not None:
+            await self.confirmer.confirm(token)
+        return claims
+
+    async def _signed(self, token: str) -> Claims:
         cached = self._verified.get(token)
         if cached is not None:
             if cached.expires_at + LEEWAY_SECONDS > time.time():

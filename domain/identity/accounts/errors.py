@@ -10,6 +10,7 @@ from foundation.errors import (
     FieldError,
     InvalidInput,
     InvalidRequest,
+    NotFound,
     NotPermitted,
     ServiceUnavailable,
     SkyboundError,
@@ -165,3 +166,27 @@ class AuthUnavailable(ServiceUnavailable, AuthError):
     def __init__(self, msg: str | None = None) -> None:
         # A missing secret is configuration, not load: no hint to retry.
         AuthError.__init__(self, msg)
+
+
+class FlowStateNotFound(NotFound, AuthError):
+    slug = "auth/flow-state-not-found"
+    title = "invalid flow state, no valid flow state found"
+    error_code = "flow_state_not_found"
+
+
+class FlowStateExpired(InvalidInput, AuthError):
+    slug = "auth/flow-state-expired"
+    title = "invalid flow state, flow state has expired"
+    error_code = "flow_state_expired"
+
+
+class BadCodeVerifier(InvalidRequest, AuthError):
+    slug = "auth/bad-code-verifier"
+    title = "code challenge does not match previously saved code verifier"
+    error_code = "bad_code_verifier"
+
+
+class ProviderUnavailable(ServiceUnavailable, AuthError):
+    slug = "auth/provider-unavailable"
+    title = "The sign-in provider cannot be reached"
+    error_code = "unexpected_failure"

@@ -71,7 +71,8 @@ class Accounts:
         # Read at call time, so an operator (or a test) can tune the module's LIMITS.
         return self.limits or throttle.LIMITS
 
-    def _session(self, user_row: asyncpg.Record, issued: IssuedSession) -> AuthSession:
+    def session(self, user_row: asyncpg.Record, issued: IssuedSession) -> AuthSession:
+        """GoTrue's session for a user and a session just issued to them."""
         user = as_auth_user(user_row, self.signer.audience)
         access_token, expires_at = self.signer.access_token(
             user, issued.session_id, issued.method, issued.authenticated_at
@@ -99,7 +100,7 @@ class Accounts:
             if row is None:
                 raise UserAlreadyExists()
             issued = await create_session(conn, row["id"], "password", self.session_lifetime)
-        return self._session(row, issued)
+        return self.session(row, issued)
 
     async def sign_in(self, email: str, password: str, ip: str) -> AuthSession:
         """Password sign-in, throttled per account and per IP."""
@@ -127,7 +128,7 @@ class Accounts:
                 await set_password_hash(conn, row["id"], rehashed)
             row = await record_sign_in(conn, row["id"])
             issued = await create_session(conn, row["id"], "password", self.session_lifetime)
-        return self._session(row, issued)
+        return self.session(row, issued)
 
     async def refresh(self, refresh_token: str) -> AuthSession:
         """Rotate the refresh token; a reused one revokes its whole session."""
@@ -139,7 +140,7 @@ class Accounts:
                     row = await user_by_id(conn, rotation.user_id)
                     if row is None or row["banned"]:
                         raise UserBanned()  # rolls the rotation back
-                    return self._session(row, rotation.issued)
+                    return self.session(row, rotation.issued)
             # Outside the transaction: a detected reuse has been committed as a revocation.
             assert rotation.error is not None
             raise rotation.error
@@ -235,4 +236,4 @@ class Accounts:
                 raise UserBanned()
             row = await record_sign_in(conn, user_id)
             issued = await create_session(conn, user_id, "recovery", self.session_lifetime)
-        return self._session(row, issued)
+        return self.session(row, issued)

@@ -30,7 +30,7 @@ from domain.identity.accounts.errors import (
 )
 from domain.identity.accounts.users import AuthUser
 
-Method = Literal["password", "recovery"]
+Method = Literal["password", "recovery", "oauth"]
 RevokeReason = Literal["logout", "refresh_token_reuse", "password_changed"]
 
 

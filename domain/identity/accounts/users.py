@@ -33,7 +33,7 @@ class Identity(BaseModel):
     user_id: uuid.UUID
     identity_data: dict[str, Any]
     provider: str = "email"
-    email: str
+    email: str | None
     last_sign_in_at: datetime | None
     created_at: datetime
     updated_at: datetime
@@ -59,25 +59,36 @@ class AuthUser(BaseModel):
     is_anonymous: bool = False
 
 
-def app_metadata(stored: dict[str, Any]) -> dict[str, Any]:
-    """What GoTrue reports as app_metadata: the provider, plus anything operators set."""
-    return {**stored, "provider": "email", "providers": ["email"]}
+def app_metadata(stored: dict[str, Any], providers: list[str]) -> dict[str, Any]:
+    """What GoTrue reports as app_metadata: the first provider and all of them, plus
+    anything operators set."""
+    return {**stored, "provider": providers[0], "providers": sorted(set(providers))}
+
+
+def _identities(row: asyncpg.Record) -> list[Identity]:
+    """The email identity of an account with a password, then those of providers."""
+    found = []
+    if row["encrypted_password"] is not None:
+        found.append(Identity(
+            # One email identity per user, so the user's id serves as the identity's too.
+            identity_id=row["id"],
+            id=str(row["id"]),
+            user_id=row["id"],
+            identity_data={"sub": str(row["id"]), "email": row["email"],
+                           "email_verified": row["email_confirmed_at"] is not None,
+                           "phone_verified": False},
+            email=row["email"],
+            last_sign_in_at=row["last_sign_in_at"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        ))  # fmt: skip
+    found += [Identity.model_validate(linked) for linked in row["linked_identities"]]
+    return found
 
 
 def as_auth_user(row: asyncpg.Record, audience: str) -> AuthUser:
-    identity = Identity(
-        # One email identity per user, so the user's id serves as the identity's too.
-        identity_id=row["id"],
-        id=str(row["id"]),
-        user_id=row["id"],
-        identity_data={"sub": str(row["id"]), "email": row["email"],
-                       "email_verified": row["email_confirmed_at"] is not None,
-                       "phone_verified": False},
-        email=row["email"],
-        last_sign_in_at=row["last_sign_in_at"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )  # fmt: skip
+    identities = _identities(row)
+    providers = [identity.provider for identity in identities] or ["email"]
     return AuthUser(
         id=row["id"],
         aud=audience,
@@ -86,17 +97,24 @@ def as_auth_user(row: asyncpg.Record, audience: str) -> AuthUser:
         confirmed_at=row["email_confirmed_at"],
         recovery_sent_at=row["recovery_sent_at"],
         last_sign_in_at=row["last_sign_in_at"],
-        app_metadata=app_metadata(row["app_metadata"]),
+        app_metadata=app_metadata(row["app_metadata"], providers),
         user_metadata=row["user_metadata"],
-        identities=[identity],
+        identities=identities,
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
 
 
+# The user's provider identities travel with every read of the user, in GoTrue's shape.
 _COLUMNS = """id, email, encrypted_password, email_confirmed_at, user_metadata, app_metadata,
     banned_until, banned_until > now() AS banned, recovery_sent_at, last_sign_in_at,
-    created_at, updated_at"""
+    created_at, updated_at,
+    (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                'identity_id', i.id, 'id', i.provider_id, 'user_id', i.user_id,
+                'identity_data', i.identity_data, 'provider', i.provider, 'email', i.email,
+                'last_sign_in_at', i.last_sign_in_at, 'created_at', i.created_at,
+                'updated_at', i.updated_at) ORDER BY i.created_at, i.id), '[]'::jsonb)
+     FROM auth_identities i WHERE i.user_id = auth_users.id) AS linked_identities"""
 
 # Sign-up confirms the address at once: there is no confirmation email (yet).
 _INSERT = f"""
@@ -106,6 +124,24 @@ VALUES ($1, $2, now(), $3, now())
 ON CONFLICT ((lower(email))) DO NOTHING
 RETURNING {_COLUMNS}
 """
+
+
+_INSERT_EXTERNAL = f"""
+INSERT INTO auth_users (email, encrypted_password, email_confirmed_at, user_metadata,
+                        last_sign_in_at)
+VALUES ($1, NULL, now(), $2, now())
+ON CONFLICT ((lower(email))) DO NOTHING
+RETURNING {_COLUMNS}
+"""
+
+
+async def insert_external_user(
+    conn: Executor, email: str, user_metadata: dict[str, Any]
+) -> asyncpg.Record | None:
+    """A user made by a provider that vouched for the address: confirmed, no password.
+    None when the email is taken."""
+    row: asyncpg.Record | None = await conn.fetchrow(_INSERT_EXTERNAL, email, user_metadata)
+    return row
 
 
 async def insert_user(
@@ -137,6 +173,16 @@ async def record_sign_in(conn: Executor, user_id: uuid.UUID) -> asyncpg.Record:
         user_id,
     )
     return row
+
+
+async def set_user_metadata(
+    conn: Executor, user_id: uuid.UUID, user_metadata: dict[str, Any]
+) -> None:
+    await conn.execute(
+        "UPDATE auth_users SET user_metadata = $2, updated_at = now() WHERE id = $1",
+        user_id,
+        user_metadata,
+    )
 
 
 async def set_password_hash(conn: Executor, user_id: uuid.UUID, password_hash: str) -> None:
