@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1")
     port: int = Field(default=8080, ge=0, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
+    # Set by `serve --workers N` for each worker, not by hand: where the pool's workers
+    # publish their metrics so that any one answers /metrics for all (fleet_metrics.py).
+    fleet_metrics_dir: Path | None = Field(default=None, description="Internal.")
+    worker_slot: int | None = Field(default=None, ge=0, description="Internal.")
     auto_migrate: bool = Field(
         default=True,
         description="Apply pending migrations when `serve` starts.",

@@ -8,9 +8,12 @@ import contextlib
 import logging
 import os
 import random
+import shutil
 import signal
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from foundation.settings import Settings
@@ -111,15 +114,20 @@ class WorkerPool:
         self._context = multiprocessing.get_context("spawn")
         self.restarts: Synchronized[int] = self._context.Value("q", 0)
         self.workers: dict[int, multiprocessing.process.BaseProcess] = {}
+        self.metrics_dir = Path(tempfile.mkdtemp(prefix="skybound-metrics-"))
         self._started: dict[int, float] = {}
         self._backoff: dict[int, float] = {}
         self._due: dict[int, float] = {}
         self.stopping = False
 
     def _spawn(self, slot: int) -> None:
+        # Each worker knows its slot and the pool's metrics directory (fleet_metrics.py).
+        settings = self.settings.model_copy(
+            update={"fleet_metrics_dir": self.metrics_dir, "worker_slot": slot}
+        )
         worker = self._context.Process(
             target=serve_one,
-            args=(self.settings,),
+            args=(settings,),
             kwargs={
                 "reuse_port": True,
                 "worker_restarts": self.restarts,
@@ -190,4 +198,5 @@ class WorkerPool:
                 log.error("worker did not stop in time; killing it", extra={"pid": worker.pid})
                 worker.kill()
                 worker.join()
+        shutil.rmtree(self.metrics_dir, ignore_errors=True)
         return max((worker.exitcode or 0) for worker in self.workers.values())
