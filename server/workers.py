@@ -58,6 +58,7 @@ def serve_one(
         _die_with_parent(parent_pid)
     from aiohttp import web
 
+    from adapters.telemetry import start_error_reporting, start_tracing
     from api import keys
     from api.access_log import AccessLogger
     from foundation.logs import configure_logging
@@ -65,6 +66,9 @@ def serve_one(
     from server.app import create_app
 
     configure_logging(settings.log_level, settings.log_format)
+    # Process-wide hooks, before the app exists: tracing patches aiohttp's Application.
+    start_error_reporting(settings)
+    stop_tracing = start_tracing(settings)
     loop: asyncio.AbstractEventLoop
     try:
         import uvloop
@@ -92,6 +96,8 @@ def serve_one(
         print=None,
         loop=loop,
     )
+    if stop_tracing is not None:
+        stop_tracing()  # flushes the spans still batched
 
 
 # A worker that dies is replaced after a pause that doubles with each death in a row
