@@ -9,6 +9,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from foundation.fleet_metrics import Fleet, fleet_exposition
+
 if TYPE_CHECKING:
     import asyncpg
 
@@ -76,6 +78,8 @@ class _TaskCollector(Collector):
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        # Set for a worker of a pool: /metrics then answers for every worker.
+        self.fleet: Fleet | None = None
         self.requests = Counter(
             "skybound_http_requests",
             "HTTP requests by route template and status.",
@@ -112,4 +116,11 @@ class Metrics:
         self.registry.unregister(collector)
 
     def render(self) -> bytes:
+        if self.fleet is not None:
+            return fleet_exposition(self.registry, self.fleet)
         return generate_latest(self.registry)
+
+    def publish(self) -> None:
+        """This worker's own figures, where the pool's other workers read them."""
+        if self.fleet is not None:
+            self.fleet.publish(generate_latest(self.registry))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -42,6 +42,20 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1")
     port: int = Field(default=8080, ge=0, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
+    sentry_dsn: SecretStr | None = Field(
+        default=None, validation_alias="SENTRY_DSN",
+        description="Report errors to Sentry (scrubbed of personal data).",
+    )
+    sentry_environment: str = Field(default="production", validation_alias="SENTRY_ENVIRONMENT")
+    otel_endpoint: str | None = Field(
+        default=None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT",
+        description="Trace requests and SQL to this OTLP/HTTP collector.",
+    )
+    otel_service: str = Field(default="skybound", validation_alias="OTEL_SERVICE_NAME")
+    # Set by `serve --workers N` for each worker, not by hand: where the pool's workers
+    # publish their metrics so that any one answers /metrics for all (fleet_metrics.py).
+    fleet_metrics_dir: Path | None = Field(default=None, description="Internal.")
+    worker_slot: int | None = Field(default=None, ge=0, description="Internal.")
     auto_migrate: bool = Field(
         default=True,
         description="Apply pending migrations when `serve` starts.",

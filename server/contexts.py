@@ -50,6 +50,7 @@ from domain.seating import REAP_INTERVAL_SECONDS, SeatService, hold_reaper
 from domain.travel_documents import TravelDocuments, seal_stored
 from foundation.database import connect, create_pool
 from foundation.embedded import embedded_postgres
+from foundation.fleet_metrics import PUBLISH_SECONDS, Fleet
 from foundation.metrics import GaugeCollector
 from foundation.migrator import migrate
 from foundation.secrets import app_secret
@@ -100,6 +101,34 @@ async def supervision(app: web.Application) -> AsyncIterator[None]:
     finally:
         app[keys.readiness_key].pop("background_tasks", None)
         await supervisor.stop_all()
+
+
+METRICS_TASK = "metrics-publisher"
+
+
+async def fleet_metrics(app: web.Application) -> AsyncIterator[None]:
+    """A worker of a pool publishes its metrics every few seconds, so that whichever
+    worker a scrape reaches answers for all of them."""
+    settings = app[keys.settings_key]
+    if settings.fleet_metrics_dir is None:
+        yield
+        return
+    metrics = app[keys.metrics_key]
+    fleet = Fleet(settings.fleet_metrics_dir, str(settings.worker_slot or 0))
+    metrics.fleet = fleet
+
+    async def publish() -> None:
+        while True:
+            await asyncio.to_thread(metrics.publish)
+            await asyncio.sleep(PUBLISH_SECONDS)
+
+    app[keys.supervisor_key].start(METRICS_TASK, publish)
+    try:
+        yield
+    finally:
+        await app[keys.supervisor_key].stop(METRICS_TASK)
+        fleet.path_of(fleet.worker).unlink(missing_ok=True)
+        metrics.fleet = None
 
 
 async def database(app: web.Application) -> AsyncIterator[None]:
@@ -402,6 +431,7 @@ async def sync(app: web.Application) -> AsyncIterator[None]:
 # outbox come before auth.
 CONTEXTS: Sequence[Context] = (
     supervision,
+    fleet_metrics,
     database,
     realtime,
     mail_outbox,

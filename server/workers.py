@@ -8,9 +8,12 @@ import contextlib
 import logging
 import os
 import random
+import shutil
 import signal
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from foundation.settings import Settings
@@ -55,6 +58,7 @@ def serve_one(
         _die_with_parent(parent_pid)
     from aiohttp import web
 
+    from adapters.telemetry import start_error_reporting, start_tracing
     from api import keys
     from api.access_log import AccessLogger
     from foundation.logs import configure_logging
@@ -62,6 +66,9 @@ def serve_one(
     from server.app import create_app
 
     configure_logging(settings.log_level, settings.log_format)
+    # Process-wide hooks, before the app exists: tracing patches aiohttp's Application.
+    start_error_reporting(settings)
+    stop_tracing = start_tracing(settings)
     loop: asyncio.AbstractEventLoop
     try:
         import uvloop
@@ -89,6 +96,8 @@ def serve_one(
         print=None,
         loop=loop,
     )
+    if stop_tracing is not None:
+        stop_tracing()  # flushes the spans still batched
 
 
 # A worker that dies is replaced after a pause that doubles with each death in a row
@@ -111,15 +120,20 @@ class WorkerPool:
         self._context = multiprocessing.get_context("spawn")
         self.restarts: Synchronized[int] = self._context.Value("q", 0)
         self.workers: dict[int, multiprocessing.process.BaseProcess] = {}
+        self.metrics_dir = Path(tempfile.mkdtemp(prefix="skybound-metrics-"))
         self._started: dict[int, float] = {}
         self._backoff: dict[int, float] = {}
         self._due: dict[int, float] = {}
         self.stopping = False
 
     def _spawn(self, slot: int) -> None:
+        # Each worker knows its slot and the pool's metrics directory (fleet_metrics.py).
+        settings = self.settings.model_copy(
+            update={"fleet_metrics_dir": self.metrics_dir, "worker_slot": slot}
+        )
         worker = self._context.Process(
             target=serve_one,
-            args=(self.settings,),
+            args=(settings,),
             kwargs={
                 "reuse_port": True,
                 "worker_restarts": self.restarts,
@@ -190,4 +204,5 @@ class WorkerPool:
                 log.error("worker did not stop in time; killing it", extra={"pid": worker.pid})
                 worker.kill()
                 worker.join()
+        shutil.rmtree(self.metrics_dir, ignore_errors=True)
         return max((worker.exitcode or 0) for worker in self.workers.values())

@@ -38,6 +38,9 @@ class Realtime:
     sse_sinks: set[TransportSink] = field(default_factory=set)
     ws_sinks: set[TransportSink] = field(default_factory=set)
     closing: bool = False
+    # Released change-log events this process had not yet published, as last measured by
+    # the upkeep (every heartbeat): what the lag alert watches.
+    lag_events: int = 0
 
     def jittered_retry(self) -> int:
         """Reconnect hints spread over a window, so a restart is not met by a thundering herd."""
@@ -71,10 +74,20 @@ async def upkeep(realtime: Realtime, pool: asyncpg.Pool, heartbeat: float, keep:
     while True:
         await asyncio.sleep(heartbeat)
         realtime.sweep()
+        await _measure_lag(realtime, pool)
         since_purge += heartbeat
         if since_purge >= purge_every:
             since_purge = 0.0
             await _purge_once(pool, keep)
+
+
+async def _measure_lag(realtime: Realtime, pool: asyncpg.Pool) -> None:
+    cursor = realtime.hub.cursor
+    try:
+        released = (await changelog.release_bounds(pool, cursor)).released
+    except (OSError, asyncpg.PostgresError):
+        return  # the database is away: the listener's own state tells that story
+    realtime.lag_events = max(0, released - cursor)
 
 
 async def _purge_once(pool: asyncpg.Pool, keep_seconds: float) -> None:
@@ -129,4 +142,9 @@ def hub_gauges(realtime: Realtime) -> GaugeCollector:
                                              "hub contained.", lambda: hub.contained_errors),
         "skybound_change_listener_reconnects": ("Reconnects of the LISTEN connection.",
                                                 lambda: listener.reconnects),
+        "skybound_change_listener_up": ("1 while the LISTEN connection listens.",
+                                        lambda: 1.0 if listener.listening else 0.0),
+        "skybound_change_listener_lag_events": ("Released change-log events not yet "
+                                                "published here, at the last upkeep.",
+                                                lambda: realtime.lag_events),
     })  # fmt: skip

@@ -110,8 +110,7 @@ class BookedSegment(BaseModel):
     slice_no: int
     flight_id: int
     designator: str = Field(
-        description="As sold: the validating carrier's code on a codeshare, else the "
-        "operator's."
+        description="As sold: the validating carrier's code on a codeshare, else the operator's."
     )
     operated_by: str | None = Field(
         default=None, description="On a codeshare: the operating carrier's name."

@@ -14,7 +14,7 @@ import signal
 import socket
 import sys
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -176,11 +176,21 @@ class ServerProcess:
         assert self.metric(samples, "skybound_stream_contained_errors") == 0
 
     @staticmethod
-    def metric(samples: dict[str, list[tuple[dict[str, str], float]]], name: str) -> float:
-        """The value of an unlabelled metric (the test fails if it is not exposed)."""
+    def metric(
+        samples: dict[str, list[tuple[dict[str, str], float]]],
+        name: str,
+        combine: Callable[[list[float]], float] = sum,
+    ) -> float:
+        """The value of a metric without labels of its own (the test fails if it is not
+        exposed). Under --workers every worker reports it (label ``worker``), and they are
+        combined: summed by default (clients, requests), ``max`` for a figure every worker
+        reports for the whole pool (worker restarts)."""
         assert name in samples, f"{name} is not in /metrics"
-        [(_, value)] = samples[name]
-        return value
+        values = samples[name]
+        assert all(set(labels) <= {"worker"} for labels, _ in values), values
+        workers = [labels.get("worker") for labels, _ in values]
+        assert len(set(workers)) == len(workers), f"a worker reported {name} twice: {values}"
+        return combine([value for _, value in values])
 
     async def terminate(self, within: float = STOP_WITHIN) -> int:
         """SIGTERM and wait for the exit code; SIGKILL if it takes longer than ``within``."""

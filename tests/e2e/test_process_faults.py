@@ -97,7 +97,7 @@ async def test_killed_worker_is_replaced_and_its_clients_resume_without_loss(
             assert cut_off == expected
             await server.assert_sane()
             samples = await server.metrics()
-            assert server.metric(samples, "skybound_worker_restarts_total") == 1
+            assert server.metric(samples, "skybound_worker_restarts_total", max) == 1
         finally:
             await writer.stop()
             await asyncio.gather(*(s.drop("rst") for s in subscribers))
