@@ -43,12 +43,14 @@ class Settings(BaseSettings):
     port: int = Field(default=8080, ge=0, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
     sentry_dsn: SecretStr | None = Field(
-        default=None, validation_alias="SENTRY_DSN",
+        default=None,
+        validation_alias="SENTRY_DSN",
         description="Report errors to Sentry (scrubbed of personal data).",
     )
     sentry_environment: str = Field(default="production", validation_alias="SENTRY_ENVIRONMENT")
     otel_endpoint: str | None = Field(
-        default=None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT",
+        default=None,
+        validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT",
         description="Trace requests and SQL to this OTLP/HTTP collector.",
     )
     otel_service: str = Field(default="skybound", validation_alias="OTEL_SERVICE_NAME")
