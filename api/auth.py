@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from aiohttp import web
 
 from api import keys
+from api.middleware import request_id_key
+from domain.admin.audit import Actor
 from domain.identity.roles import admit
 from domain.identity.tokens import Claims, Forbidden, Unauthorized, bearer_token
 
@@ -31,3 +33,8 @@ async def authenticate(request: web.Request, roles: Sequence[str] = ()) -> Claim
     if roles and not set(roles) & claims.app_roles:
         raise Forbidden(f"Needs one of the roles: {', '.join(roles)}.")
     return claims
+
+
+def staff_actor(request: web.Request, claims: Claims) -> Actor:
+    """Who the audit log records for a staff action carried by this request."""
+    return Actor.of(claims, request.get(request_id_key))

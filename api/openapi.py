@@ -134,6 +134,11 @@ def _operation(op: Operation, schemas: _SchemaCollector) -> dict[str, Any]:
             "description": op.summary,
             "content": {op.response_content_type: {"schema": schemas.schema(op.response_model)}},
         }
+    if op.response_headers:
+        responses[str(op.status)]["headers"] = {
+            name: {"description": description, "schema": {"type": "string"}}
+            for name, description in op.response_headers
+        }
     for status, description in op.responses.items():
         responses[str(status)] = (
             _problem_response(description) if status >= 400 else {"description": description}

@@ -95,6 +95,14 @@ class Conflict(SkyboundError):
     """The thing's current state does not allow it (sold out, already cancelled...)."""
 
 
+class PreconditionFailed(SkyboundError):
+    """The caller's precondition (the version it saw, ``If-Match``) no longer holds."""
+
+
+class PreconditionRequired(SkyboundError):
+    """A write that must say which version it changes (``If-Match``) did not."""
+
+
 class Gone(SkyboundError):
     """It existed and has expired (an offer, a quote)."""
 
