@@ -5,7 +5,9 @@ from __future__ import annotations
 from api.routes import ApiRoutes
 
 from . import (
+    admin_bookings,
     admin_flights,
+    admin_users,
     airports,
     bookings,
     documents,
@@ -31,4 +33,6 @@ ALL_ROUTES: tuple[ApiRoutes, ...] = (
     documents.routes,
     seats.routes,
     admin_flights.routes,
+    admin_users.routes,
+    admin_bookings.routes,
 )
