@@ -15,6 +15,7 @@ from foundation.errors import (
     PreconditionFailed,
     PreconditionRequired,
     ProtocolNotSupported,
+    RateLimitExceeded,
     ServiceUnavailable,
     SkyboundError,
     TooLarge,
@@ -59,7 +60,19 @@ def headers_of(error: SkyboundError) -> dict[str, str]:
         headers["WWW-Authenticate"] = 'Bearer realm="skybound"'
     if error.retry_after is not None:
         headers["Retry-After"] = str(error.retry_after)
+    if isinstance(error, RateLimitExceeded):
+        headers.update(rate_limit_headers(
+            [(error.policy, error.limit, error.window, 0, error.retry_after)]))  # fmt: skip
     return headers
+
+
+def rate_limit_headers(budgets: list[tuple[str, int, int, int, int]]) -> dict[str, str]:
+    """The IETF RateLimit-Policy and RateLimit fields (draft-ietf-httpapi-ratelimit-headers)
+    for (policy, limit, window seconds, remaining, reset seconds) budgets: every policy
+    applied, and the state of the one closest to its limit."""
+    policies = ", ".join(f'"{name}";q={limit};w={window}' for name, limit, window, _, _ in budgets)
+    name, _, _, remaining, reset = min(budgets, key=lambda budget: budget[3])
+    return {"RateLimit-Policy": policies, "RateLimit": f'"{name}";r={remaining};t={reset}'}
 
 
 def problem_of(error: SkyboundError) -> tuple[int, dict[str, Any], dict[str, str]]:

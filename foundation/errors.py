@@ -119,6 +119,21 @@ class TooManyRequests(SkyboundError):
     """Too many attempts; ``retry_after`` says when to try again."""
 
 
+class RateLimitExceeded(TooManyRequests):
+    """A budget of requests is spent: ``policy`` allows ``limit`` per ``window`` seconds."""
+
+    slug = "rate-limited"
+    title = "Too many requests"
+
+    def __init__(self, policy: str, limit: int, window: int, retry_after: int) -> None:
+        super().__init__(
+            f"More than {limit} requests in {window} seconds ({policy}); retry in {retry_after} s.",
+            policy=policy,
+        )
+        self.policy, self.limit, self.window = policy, limit, window
+        self.retry_after = retry_after
+
+
 class ServiceUnavailable(SkyboundError):
     """Something this needs is down or overloaded; try again after ``retry_after``."""
 

@@ -128,6 +128,14 @@ async def client(aiohttp_client: Any, settings: Settings) -> TestClient:
     return await aiohttp_client(create_app(settings))
 
 
+@pytest.fixture
+async def crowd_client(aiohttp_client: Any, settings: Settings) -> TestClient:
+    """A client of an app whose per-address budgets hold a crowd: the test's many users
+    share one address, as real ones would not."""
+    crowd = dict.fromkeys(("address", "address.search", "address.bookings"), "100000/minute")
+    return await aiohttp_client(create_app(settings.model_copy(update={"rate_limits": crowd})))
+
+
 # --- seeded data (owned by the seed generator's tests) ---
 
 
