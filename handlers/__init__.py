@@ -7,6 +7,7 @@ from api.routes import ApiRoutes
 from . import (
     admin_bookings,
     admin_flights,
+    admin_statistics,
     admin_users,
     airports,
     bookings,
@@ -35,4 +36,5 @@ ALL_ROUTES: tuple[ApiRoutes, ...] = (
     admin_flights.routes,
     admin_users.routes,
     admin_bookings.routes,
+    admin_statistics.routes,
 )

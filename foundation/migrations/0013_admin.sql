@@ -62,6 +62,14 @@ CREATE INDEX profiles_family_name_prefix_idx ON profiles (lower(family_name) tex
 CREATE INDEX profiles_given_name_prefix_idx ON profiles (lower(given_name) text_pattern_ops);
 CREATE INDEX auth_users_email_prefix_idx ON auth_users (lower(email) text_pattern_ops);
 
--- Agents find bookings by a passenger's family name, and by the day they were made.
+-- Agents find bookings by a passenger's family name, and list them newest first.
 CREATE INDEX passengers_family_name_idx ON passengers (lower(family_name) text_pattern_ops);
-CREATE INDEX bookings_created_idx ON bookings (created_at, id);
+
+-- Statistics: sales per day are range scans that never visit the tables (covering
+-- indexes by time), and load factors read one service date range of legs.
+CREATE INDEX bookings_created_idx ON bookings (created_at, id) INCLUDE (currency);
+CREATE INDEX bookings_cancelled_idx ON bookings (cancelled_at) INCLUDE (currency)
+    WHERE cancelled_at IS NOT NULL;
+CREATE INDEX payments_created_idx ON payments (created_at)
+    INCLUDE (kind, status, currency, amount_minor);
+CREATE INDEX flights_service_date_idx ON flights (service_date);
