@@ -15,6 +15,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from aiohttp.web_runner import BaseRunner
 
+from adapters.rate_limits import DEFAULT_LIMITS
 from foundation.database import connect
 from foundation.settings import Settings
 from server.app import create_app
@@ -130,9 +131,9 @@ async def client(aiohttp_client: Any, settings: Settings) -> TestClient:
 
 @pytest.fixture
 async def crowd_client(aiohttp_client: Any, settings: Settings) -> TestClient:
-    """A client of an app whose per-address budgets hold a crowd: the test's many users
-    share one address, as real ones would not."""
-    crowd = dict.fromkeys(("address", "address.search", "address.bookings"), "100000/minute")
+    """A client of an app whose budgets hold a crowd: the test's many users and devices
+    share one address, and act faster than people do."""
+    crowd = dict.fromkeys(DEFAULT_LIMITS, "100000/minute")
     return await aiohttp_client(create_app(settings.model_copy(update={"rate_limits": crowd})))
 
 
