@@ -47,14 +47,14 @@ WARN_EVERY_SECONDS = 10.0
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """One budget's answer for one request."""
+    """One budget's answer for one request; how soon it resets is read only for a
+    refusal (another round trip to the storage, which an allowed request is spared)."""
 
     policy: str
     limit: int
     window_seconds: int
-    remaining: int
-    reset_seconds: int
     allowed: bool
+    reset_seconds: int = 0
 
 
 def parse_limits(overrides: Mapping[str, str]) -> dict[str, RateLimitItem]:
@@ -103,20 +103,16 @@ class RateLimiter:
         """Count one request of ``key`` against ``policy``; None when the storage failed
         (the request goes through)."""
         item = self.limits[policy]
+        verdict = Verdict(policy, item.amount, item.get_expiry(), allowed=True)
         try:
-            allowed = await self._strategy.hit(item, policy, key)
+            if await self._strategy.hit(item, policy, key):
+                return verdict
             stats = await self._strategy.get_window_stats(item, policy, key)
         except (StorageError, OSError, TimeoutError) as exc:
             self._storage_failed(exc)
             return None
-        return Verdict(
-            policy=policy,
-            limit=item.amount,
-            window_seconds=item.get_expiry(),
-            remaining=stats.remaining,
-            reset_seconds=max(1, math.ceil(stats.reset_time - time.time())),
-            allowed=allowed,
-        )
+        reset = max(1, math.ceil(stats.reset_time - time.time()))
+        return Verdict(policy, item.amount, item.get_expiry(), allowed=False, reset_seconds=reset)
 
     def _storage_failed(self, exc: BaseException) -> None:
         self.failures += 1

@@ -61,18 +61,16 @@ def headers_of(error: SkyboundError) -> dict[str, str]:
     if error.retry_after is not None:
         headers["Retry-After"] = str(error.retry_after)
     if isinstance(error, RateLimitExceeded):
-        headers.update(rate_limit_headers(
-            [(error.policy, error.limit, error.window, 0, error.retry_after)]))  # fmt: skip
+        headers.update(rate_limit_policy([(error.policy, error.limit, error.window)]))
+        headers["RateLimit"] = f'"{error.policy}";r=0;t={error.retry_after}'
     return headers
 
 
-def rate_limit_headers(budgets: list[tuple[str, int, int, int, int]]) -> dict[str, str]:
-    """The IETF RateLimit-Policy and RateLimit fields (draft-ietf-httpapi-ratelimit-headers)
-    for (policy, limit, window seconds, remaining, reset seconds) budgets: every policy
-    applied, and the state of the one closest to its limit."""
-    policies = ", ".join(f'"{name}";q={limit};w={window}' for name, limit, window, _, _ in budgets)
-    name, _, _, remaining, reset = min(budgets, key=lambda budget: budget[3])
-    return {"RateLimit-Policy": policies, "RateLimit": f'"{name}";r={remaining};t={reset}'}
+def rate_limit_policy(budgets: list[tuple[str, int, int]]) -> dict[str, str]:
+    """The IETF RateLimit-Policy field (draft-ietf-httpapi-ratelimit-headers) for the
+    (policy, limit, window seconds) budgets a request spent."""
+    policies = ", ".join(f'"{name}";q={limit};w={window}' for name, limit, window in budgets)
+    return {"RateLimit-Policy": policies}
 
 
 def problem_of(error: SkyboundError) -> tuple[int, dict[str, Any], dict[str, str]]:

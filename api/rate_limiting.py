@@ -4,7 +4,9 @@ and one per user, checked once the bearer token says who is calling.
 Endpoints fall into classes (auth, search, bookings, sync, admin, the rest) with a
 budget each; the limits themselves are settings (adapters.rate_limits). A request
 beyond a budget is a 429 problem with ``Retry-After`` and the IETF ``RateLimit-Policy``
-and ``RateLimit`` fields, which every limited answer carries.
+and ``RateLimit`` fields; every limited answer carries ``RateLimit-Policy``. (What is
+left of a budget is not sent on every answer: reading it costs a second round trip to
+the storage, which would halve the throughput with Redis.)
 
 Not limited: health, readiness and metrics (probes and scrapers poll them from a few
 fixed addresses, and a refused probe would take a healthy worker out of service), and
@@ -24,7 +26,7 @@ from aiohttp.typedefs import Handler
 from adapters.rate_limits import Verdict
 from api import keys
 from api.middleware import client_ip
-from api.problems import rate_limit_headers
+from api.problems import rate_limit_policy
 from domain.identity.tokens import Claims
 from foundation.errors import RateLimitExceeded
 
@@ -72,8 +74,8 @@ def _enforce(request: web.Request, verdict: Verdict | None) -> None:
 
 @web.middleware
 async def rate_limit(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """The client address's budget for the endpoint's class; the RateLimit fields on the
-    answer (the user's budget, if any, is taken by ``limit_user``)."""
+    """The client address's budget for the endpoint's class; the budgets spent, in
+    RateLimit-Policy, on the answer (the user's, if any, is taken by ``limit_user``)."""
     limiter = request.app.get(keys.rate_limiter_key)
     kind = endpoint_class(request.method, request.path) if limiter is not None else None
     if limiter is None or kind is None:
@@ -84,9 +86,9 @@ async def rate_limit(request: web.Request, handler: Handler) -> web.StreamRespon
     response = await handler(request)
     verdicts = request.get(verdicts_key)
     if verdicts and not response.prepared:
-        response.headers.update(rate_limit_headers(
-            [(v.policy, v.limit, v.window_seconds, v.remaining, v.reset_seconds)
-             for v in verdicts]))  # fmt: skip
+        response.headers.update(
+            rate_limit_policy([(v.policy, v.limit, v.window_seconds) for v in verdicts])
+        )
     return response
 
 

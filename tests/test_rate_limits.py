@@ -32,18 +32,17 @@ async def test_an_address_beyond_its_search_budget_gets_429_with_the_ietf_fields
     aiohttp_client: Any, settings: Settings
 ) -> None:
     client = await app_with(aiohttp_client, settings, rate_limits={"address.search": "5/minute"})
-    remaining = []
     for _ in range(5):
         response = await client.get("/v1/airports", params={"q": "lon"})
         assert response.status == 200
         assert response.headers["RateLimit-Policy"] == '"address.search";q=5;w=60'
-        remaining.append(response.headers["RateLimit"].split(";")[1])
-    assert remaining == ["r=4", "r=3", "r=2", "r=1", "r=0"]
     refused = await client.get("/v1/airports", params={"q": "lon"})
     body = await assert_problem(refused, 429)
     assert body["policy"] == "address.search"
-    assert int(refused.headers["Retry-After"]) >= 1
-    assert refused.headers["RateLimit"].startswith('"address.search";r=0;t=')
+    retry_after = int(refused.headers["Retry-After"])
+    assert 1 <= retry_after <= 60
+    assert refused.headers["RateLimit-Policy"] == '"address.search";q=5;w=60'
+    assert refused.headers["RateLimit"] == f'"address.search";r=0;t={retry_after}'
     # Other classes of endpoints have budgets of their own.
     assert (await client.get("/openapi.json")).status == 200
 
@@ -57,7 +56,7 @@ async def test_health_metrics_streams_and_boards_are_not_limited(
         for path in ("/healthz", "/metrics", "/boards/JFK"):
             response = await client.get(path)
             assert response.status == 200, path
-            assert "RateLimit" not in response.headers
+            assert "RateLimit-Policy" not in response.headers
         stream = await client.get("/v1/streams/boards/JFK")
         assert stream.status == 200
         stream.close()
@@ -110,7 +109,7 @@ async def test_limits_off_means_no_budget_and_no_fields(
     client = await app_with(aiohttp_client, settings, rate_limits_enabled=False)
     response = await client.get("/openapi.json")
     assert response.status == 200
-    assert "RateLimit" not in response.headers
+    assert "RateLimit-Policy" not in response.headers
 
 
 # Redis ---------------------------------------------------------------------------------
@@ -149,5 +148,5 @@ async def test_a_redis_outage_fails_open_with_a_warning(
         for _ in range(3):
             response = await client.get("/openapi.json")
             assert response.status == 200
-            assert "RateLimit" not in response.headers
+            assert "RateLimit-Policy" not in response.headers
     assert any("letting requests through" in r.getMessage() for r in caplog.records)
