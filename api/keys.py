@@ -13,6 +13,7 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from adapters.mail import MailOutbox
+    from adapters.rate_limits import RateLimiter
     from adapters.storage import Storage
     from domain.bookings.changes import ChangeService
     from domain.bookings.service import BookingService
@@ -58,6 +59,8 @@ outbox_key: web.AppKey[MailOutbox] = web.AppKey("mail_outbox")
 vault_key: web.AppKey[CardVault] = web.AppKey("card_vault")
 travel_documents_key: web.AppKey[TravelDocuments] = web.AppKey("travel_documents")
 storage_key: web.AppKey[Storage] = web.AppKey("storage")
+# Absent when rate limits are off.
+rate_limiter_key: web.AppKey[RateLimiter] = web.AppKey("rate_limiter")
 metrics_key: web.AppKey[Metrics] = web.AppKey("metrics")
 openapi_key: web.AppKey[dict[str, Any]] = web.AppKey("openapi")
 supervisor_key: web.AppKey[Supervisor] = web.AppKey("supervisor")

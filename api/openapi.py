@@ -10,6 +10,7 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema
 
 from api.problems import status_of
+from api.rate_limiting import endpoint_class
 from api.routes import Operation, PayloadTooLarge, UnsupportedMediaType
 from foundation.errors import MalformedBody, SkyboundError, ValidationFailed
 
@@ -134,6 +135,11 @@ def _operation(op: Operation, schemas: _SchemaCollector) -> dict[str, Any]:
             "description": op.summary,
             "content": {op.response_content_type: {"schema": schemas.schema(op.response_model)}},
         }
+    if op.response_headers:
+        responses[str(op.status)]["headers"] = {
+            name: {"description": description, "schema": {"type": "string"}}
+            for name, description in op.response_headers
+        }
     for status, description in op.responses.items():
         responses[str(status)] = (
             _problem_response(description) if status >= 400 else {"description": description}
@@ -159,6 +165,10 @@ def _operation(op: Operation, schemas: _SchemaCollector) -> dict[str, Any]:
             responses.setdefault(
                 "403", _problem_response(f"Needs one of the roles: {', '.join(op.roles)}")
             )
+    if endpoint_class(op.method, op.path) is not None:
+        responses.setdefault("429", _problem_response(
+            "Too many requests: a rate limit of the client address or the user is spent; "
+            "retry after `Retry-After` seconds (see the `RateLimit` field)"))  # fmt: skip
     if op.path not in _NO_DATABASE:
         responses.setdefault(
             "503",

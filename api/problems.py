@@ -12,7 +12,10 @@ from foundation.errors import (
     NotFound,
     NotPermitted,
     PaymentFailed,
+    PreconditionFailed,
+    PreconditionRequired,
     ProtocolNotSupported,
+    RateLimitExceeded,
     ServiceUnavailable,
     SkyboundError,
     TooLarge,
@@ -29,9 +32,11 @@ STATUS_OF_KIND: dict[type[SkyboundError], int] = {
     NotFound: 404,
     Conflict: 409,
     Gone: 410,
+    PreconditionFailed: 412,
     TooLarge: 413,
     UnsupportedFormat: 415,
     InvalidInput: 422,
+    PreconditionRequired: 428,
     TooManyRequests: 429,
     ServiceUnavailable: 503,
     ProtocolNotSupported: 505,
@@ -55,7 +60,17 @@ def headers_of(error: SkyboundError) -> dict[str, str]:
         headers["WWW-Authenticate"] = 'Bearer realm="skybound"'
     if error.retry_after is not None:
         headers["Retry-After"] = str(error.retry_after)
+    if isinstance(error, RateLimitExceeded):
+        headers.update(rate_limit_policy([(error.policy, error.limit, error.window)]))
+        headers["RateLimit"] = f'"{error.policy}";r=0;t={error.retry_after}'
     return headers
+
+
+def rate_limit_policy(budgets: list[tuple[str, int, int]]) -> dict[str, str]:
+    """The IETF RateLimit-Policy field (draft-ietf-httpapi-ratelimit-headers) for the
+    (policy, limit, window seconds) budgets a request spent."""
+    policies = ", ".join(f'"{name}";q={limit};w={window}' for name, limit, window in budgets)
+    return {"RateLimit-Policy": policies}
 
 
 def problem_of(error: SkyboundError) -> tuple[int, dict[str, Any], dict[str, str]]:

@@ -59,6 +59,8 @@ class Operation:
     security: tuple[str, ...] = ()
     # Request headers the handler reads itself: (name, description, required).
     headers: tuple[tuple[str, str, bool], ...] = ()
+    # Headers the success response carries: (name, description).
+    response_headers: tuple[tuple[str, str], ...] = ()
 
     @property
     def operation_id(self) -> str:
@@ -239,6 +241,7 @@ class ApiRoutes:
         roles: Sequence[str] = (),
         security: Sequence[str] = (),
         headers: Sequence[tuple[str, str, bool]] = (),
+        response_headers: Sequence[tuple[str, str]] = (),
     ) -> Callable[[Handler], Handler]:
         """Declare a route. ``auth``: needs a bearer token (the handler gets ``user``);
         ``roles``: and one of these roles."""
@@ -278,6 +281,7 @@ class ApiRoutes:
                     roles=tuple(roles),
                     security=tuple(security),
                     headers=tuple(headers),
+                    response_headers=tuple(response_headers),
                 )
             )
             return handler

@@ -95,6 +95,14 @@ class Conflict(SkyboundError):
     """The thing's current state does not allow it (sold out, already cancelled...)."""
 
 
+class PreconditionFailed(SkyboundError):
+    """The caller's precondition (the version it saw, ``If-Match``) no longer holds."""
+
+
+class PreconditionRequired(SkyboundError):
+    """A write that must say which version it changes (``If-Match``) did not."""
+
+
 class Gone(SkyboundError):
     """It existed and has expired (an offer, a quote)."""
 
@@ -109,6 +117,21 @@ class UnsupportedFormat(SkyboundError):
 
 class TooManyRequests(SkyboundError):
     """Too many attempts; ``retry_after`` says when to try again."""
+
+
+class RateLimitExceeded(TooManyRequests):
+    """A budget of requests is spent: ``policy`` allows ``limit`` per ``window`` seconds."""
+
+    slug = "rate-limited"
+    title = "Too many requests"
+
+    def __init__(self, policy: str, limit: int, window: int, retry_after: int) -> None:
+        super().__init__(
+            f"More than {limit} requests in {window} seconds ({policy}); retry in {retry_after} s.",
+            policy=policy,
+        )
+        self.policy, self.limit, self.window = policy, limit, window
+        self.retry_after = retry_after
 
 
 class ServiceUnavailable(SkyboundError):

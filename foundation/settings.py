@@ -222,6 +222,19 @@ class Settings(BaseSettings):
         validation_alias="REDIS_URL",
         description="Redis for the search cache shared by all instances (redis:// or unix://).",
     )
+    rate_limits_enabled: bool = Field(
+        default=True, description="Budget requests per client address and per user."
+    )
+    rate_limits: dict[str, str] = Field(
+        default_factory=dict,
+        description='Limits by policy over the defaults, as JSON: {"address.search": '
+        '"60/minute"} (policies and defaults: docs/admin.md).',
+    )
+    rate_limit_storage: Literal["auto", "memory", "redis"] = Field(
+        default="auto",
+        description="Where budgets are counted. `auto`: Redis (shared by every worker and "
+        "instance) when REDIS_URL is set, else each worker's memory.",
+    )
     search_budget_ms: int = Field(
         default=2000, ge=50, description="Time budget of one search (503 when nothing is found)."
     )

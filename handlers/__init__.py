@@ -5,6 +5,10 @@ from __future__ import annotations
 from api.routes import ApiRoutes
 
 from . import (
+    admin_bookings,
+    admin_flights,
+    admin_statistics,
+    admin_users,
     airports,
     bookings,
     check_in,
@@ -32,4 +36,8 @@ ALL_ROUTES: tuple[ApiRoutes, ...] = (
     documents.routes,
     check_in.routes,
     seats.routes,
+    admin_flights.routes,
+    admin_users.routes,
+    admin_bookings.routes,
+    admin_statistics.routes,
 )

@@ -16,6 +16,7 @@ from api.middleware import (
     request_context,
 )
 from api.openapi import build_openapi
+from api.rate_limiting import rate_limit
 from foundation.metrics import Metrics
 from foundation.settings import Settings
 from server.contexts import CONTEXTS
@@ -48,10 +49,12 @@ def allow_cors(app: web.Application, origins: list[str]) -> None:
     options = aiohttp_cors.ResourceOptions(  # type: ignore[no-untyped-call]
         allow_credentials=True,
         allow_headers=("Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID",
+                       "If-Match",
                        "X-Request-ID", "X-CSRF-Token",
                        # supabase-js sends these with every auth call
                        "apikey", "X-Client-Info", "X-Supabase-Api-Version"),
-        expose_headers=("X-Request-ID", "Retry-After", "Location"),
+        expose_headers=("X-Request-ID", "Retry-After", "Location", "ETag", "RateLimit",
+                        "RateLimit-Policy"),
         allow_methods=("GET", "POST", "PUT", "PATCH", "DELETE"),
         max_age=600,
     )  # fmt: skip
@@ -63,7 +66,7 @@ def allow_cors(app: web.Application, origins: list[str]) -> None:
 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
-        middlewares=[request_context, problem_details, csrf_guard],
+        middlewares=[request_context, problem_details, rate_limit, csrf_guard],
         # Uploads (avatars) may be larger than JSON bodies, which the route wrapper caps
         # at max_body_bytes itself.
         client_max_size=max(settings.max_body_bytes, UPLOAD_MAX_BYTES + 64 * 1024),

@@ -23,6 +23,7 @@ from adapters.gotrue_users import GoTrueUsers
 from adapters.jwks import JwksFetcher
 from adapters.mail import OUTBOX_TASK, STOP_GRACE_SECONDS, Mailer, MailOutbox
 from adapters.oidc import OidcProvider
+from adapters.rate_limits import RateLimiter, parse_limits
 from adapters.storage_backend import open_storage
 from api import keys
 from api.keys import ReadinessResult
@@ -426,12 +427,33 @@ async def sync(app: web.Application) -> AsyncIterator[None]:
     yield
 
 
+async def rate_limits(app: web.Application) -> AsyncIterator[None]:
+    """The request budgets: counted in Redis when there is one (every worker and
+    instance shares them), else in this worker's memory."""
+    settings = app[keys.settings_key]
+    if not settings.rate_limits_enabled:
+        yield
+        return
+    storage = settings.rate_limit_storage
+    if storage == "redis" and not settings.redis_url:
+        raise ValueError("SKYBOUND_RATE_LIMIT_STORAGE=redis needs REDIS_URL")
+    shared = storage != "memory" and settings.redis_url is not None
+    limiter = RateLimiter(parse_limits(settings.rate_limits),
+                          settings.redis_url if shared else None)  # fmt: skip
+    app[keys.rate_limiter_key] = limiter
+    try:
+        yield
+    finally:
+        await limiter.close()
+
+
 # Start order. The roles directory (auth) registers its channel on the change
 # listener's connection, and the accounts (auth) send mail, so realtime and the mail
 # outbox come before auth.
 CONTEXTS: Sequence[Context] = (
     supervision,
     fleet_metrics,
+    rate_limits,
     database,
     realtime,
     mail_outbox,

@@ -15,6 +15,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from aiohttp.web_runner import BaseRunner
 
+from adapters.rate_limits import DEFAULT_LIMITS
 from foundation.database import connect
 from foundation.settings import Settings
 from server.app import create_app
@@ -128,6 +129,14 @@ def aiohttp_client(aiohttp_client: Any) -> Callable[..., Awaitable[TestClient]]:
 async def client(aiohttp_client: Any, settings: Settings) -> TestClient:
     """An HTTP client for an app built by the real factory on this test's database."""
     return await aiohttp_client(create_app(settings))
+
+
+@pytest.fixture
+async def crowd_client(aiohttp_client: Any, settings: Settings) -> TestClient:
+    """A client of an app whose budgets hold a crowd: the test's many users and devices
+    share one address, and act faster than people do."""
+    crowd = dict.fromkeys(DEFAULT_LIMITS, "100000/minute")
+    return await aiohttp_client(create_app(settings.model_copy(update={"rate_limits": crowd})))
 
 
 # --- seeded data (owned by the seed generator's tests) ---

@@ -135,7 +135,7 @@ async def test_openapi_describes_body_and_its_errors(api: TestClient) -> None:
     assert operation["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/TripBody"
     }
-    assert set(operation["responses"]) == {"201", "400", "413", "415", "422", "503"}
+    assert set(operation["responses"]) == {"201", "400", "413", "415", "422", "429", "503"}
     assert "Slice" in doc["components"]["schemas"]
 
 

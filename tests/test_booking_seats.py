@@ -105,8 +105,9 @@ async def test_seats_that_do_not_exist_name_the_field(
 
 
 async def test_two_hundred_bookings_racing_for_one_seat_have_one_winner(
-    client: TestClient, db: asyncpg.Connection, seated_world: dict[str, int]
+    crowd_client: TestClient, db: asyncpg.Connection, seated_world: dict[str, int]
 ) -> None:
+    client = crowd_client
     flight = seated_world["jfk_lhr"]
     offer = await offer_for(client)
     body = booking_body(offer, seats=[{"flight_id": flight, "passenger": 0, "seat": "10A"}])

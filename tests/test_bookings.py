@@ -306,8 +306,9 @@ async def test_a_saved_card_pays(client: TestClient, search_world: dict[str, int
 
 
 async def test_two_hundred_concurrent_bookings_never_oversell(
-    client: TestClient, db: asyncpg.Connection, search_world: dict[str, int]
+    crowd_client: TestClient, db: asyncpg.Connection, search_world: dict[str, int]
 ) -> None:
+    client = crowd_client
     flight = search_world["jfk_lhr"]
     await db.execute(
         "UPDATE flight_cabins SET seats_sold = capacity - 10 WHERE flight_id = $1", flight

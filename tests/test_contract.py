@@ -33,6 +33,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from adapters.rate_limits import DEFAULT_LIMITS
 from api.keys import openapi_key
 from domain.identity.accounts import passwords
 from foundation.settings import Settings
@@ -92,6 +93,9 @@ def live_api(
         db_pool_min=1,
         db_pool_max=4,
         jwt_secret=TEST_JWT_SECRET,
+        # Budgets too large to spend: every fuzzed request reaches its handler (and still
+        # passes through the limiter, whose headers are checked as documented).
+        rate_limits=dict.fromkeys(DEFAULT_LIMITS, "1000000/minute"),
     )
     with pytest.MonkeyPatch.context() as patch:
         # Real argon2id at its cheapest: sign-ups and sign-ins are fuzzed too.

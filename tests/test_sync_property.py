@@ -166,10 +166,10 @@ async def _run(
     limits=st.lists(st.integers(min_value=1, max_value=5), min_size=DEVICES, max_size=DEVICES),
 )
 async def test_devices_converge_to_the_server_state_whatever_the_order(
-    client: TestClient,
+    crowd_client: TestClient,
     db: asyncpg.Connection,
     search_world: dict[str, int],
     ops: list[tuple[Any, ...]],
     limits: list[int],
 ) -> None:
-    await _run(client, db, search_world["jfk_lhr"], ops, limits)
+    await _run(crowd_client, db, search_world["jfk_lhr"], ops, limits)

@@ -1,5 +1,6 @@
-"""A user's standing beyond their token: roles granted in the database, and a
-revocation (an erasure) that ends every token issued before it.
+"""A user's standing beyond their token: roles granted in the database, a revocation
+(an erasure, a ban) that ends every token issued before it, and a ban that refuses
+every token while it lasts.
 
 A token is admitted only with that standing; the directory caches it per user and
 forgets a user the moment the database announces a change.
@@ -32,19 +33,32 @@ ROLES_CHANNEL = "skybound_roles"
 
 _STANDING = """
 SELECT ARRAY(SELECT role FROM user_roles WHERE user_id = $1) AS roles,
-       (SELECT revoked_at FROM token_revocations WHERE user_id = $1) AS revoked_at
+       (SELECT revoked_at FROM token_revocations WHERE user_id = $1) AS revoked_at,
+       (SELECT until FROM user_bans WHERE user_id = $1 AND until > now()) AS banned_until
 """
+
+
+class AccountBanned(TokenRevoked):
+    slug = "account-banned"
+    title = "The account is banned"
 
 
 @dataclass(frozen=True, slots=True)
 class Standing:
-    """What the database adds to a user's token: granted roles, and a revocation."""
+    """What the database adds to a user's token: granted roles, a revocation, a ban."""
 
     roles: frozenset[str]
     # Tokens issued (iat) before this Unix second are revoked; None: none are.
     tokens_valid_from: int | None = None
+    # No token of the user counts until this Unix time (a ban); None: not banned.
+    banned_until: float | None = None
+
+    def banned(self) -> bool:
+        return self.banned_until is not None and time.time() < self.banned_until
 
     def admits(self, claims: Claims) -> bool:
+        if self.banned():
+            return False
         if self.tokens_valid_from is None:
             return True
         # A token that does not say when it was issued may predate the revocation.
@@ -63,9 +77,9 @@ class Notifications(Protocol):
 
 class RoleDirectory:
     """Each user's standing (roles granted in user_roles, a revocation in
-    token_revocations), cached per user until it changes.
+    token_revocations, a ban in user_bans), cached per user until it changes.
 
-    Every change to either table, whoever makes it, notifies ``skybound_roles`` with
+    Every change to any of these tables, whoever makes it, notifies ``skybound_roles`` with
     the user's id, and the directory forgets that user; a revoked role or token stops
     working on every worker as soon as the notification arrives. The cache is used only
     while the LISTEN connection is up: when it drops, notifications could be missed, so
@@ -93,11 +107,12 @@ class RoleDirectory:
             return cached[1]
         generation = self.generation
         row = await self.pool.fetchrow(_STANDING, user_id)
-        revoked_at = row["revoked_at"]
+        revoked_at, banned_until = row["revoked_at"], row["banned_until"]
         standing = Standing(
             frozenset(row["roles"]),
             # iat has whole seconds: a token of the revocation's own second may predate it.
             None if revoked_at is None else int(revoked_at.timestamp()) + 1,
+            None if banned_until is None else banned_until.timestamp(),
         )
         if self.listening and generation == self.generation:
             if len(self._cache) >= ROLE_CACHE_ENTRIES:
@@ -142,8 +157,10 @@ async def admit(directory: RoleDirectory, claims: Claims) -> Claims:
     """``claims`` with the roles granted to the user; 401 if a revocation ended them.
     For every way in: a bearer token, a WebSocket's auth frame, a stream ticket."""
     standing = await directory.standing(claims.user_id)
+    if standing.banned():
+        raise AccountBanned("This account is banned; its tokens are refused until the ban ends.")
     if not standing.admits(claims):
-        raise TokenRevoked("This token was revoked: the account was erased.")
+        raise TokenRevoked("This token was revoked: the account was erased or signed out.")
     if standing.roles - claims.app_roles:
         claims = dataclasses.replace(claims, app_roles=claims.app_roles | standing.roles)
     return claims

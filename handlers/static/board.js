@@ -143,8 +143,8 @@
     flights.clear(); // a fresh snapshot follows
   });
 
-  for (const type of ["flight.status_changed", "flight.gate_changed", "flight.delayed",
-                      "flight.cancelled", "flight.updated"]) {
+  for (const type of ["flight.created", "flight.status_changed", "flight.gate_changed",
+                      "flight.delayed", "flight.cancelled", "flight.updated"]) {
     source.addEventListener(type, (message) => {
       upsert(JSON.parse(message.data).flight, true);
       showEmpty();

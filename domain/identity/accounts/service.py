@@ -75,8 +75,9 @@ class Accounts:
         """GoTrue's session for a user and a session just issued to them."""
         user = as_auth_user(user_row, self.signer.audience)
         access_token, expires_at = self.signer.access_token(
-            user, issued.session_id, issued.method, issued.authenticated_at
-        )
+            user, issued.session_id, issued.method, issued.authenticated_at,
+            issued.tokens_valid_from,
+        )  # fmt: skip
         return AuthSession(
             access_token=access_token,
             expires_in=self.signer.lifetime_seconds,

@@ -31,7 +31,9 @@ from domain.identity.accounts.errors import (
 from domain.identity.accounts.users import AuthUser
 
 Method = Literal["password", "recovery", "oauth"]
-RevokeReason = Literal["logout", "refresh_token_reuse", "password_changed"]
+RevokeReason = Literal[
+    "logout", "refresh_token_reuse", "password_changed", "revoked_by_admin", "banned"
+]
 
 
 def token_hash(token: str) -> bytes:
@@ -63,9 +65,11 @@ class TokenSigner:
     lifetime_seconds: int
 
     def access_token(
-        self, user: AuthUser, session_id: uuid.UUID, method: str, authenticated_at: int
-    ) -> tuple[str, int]:
-        now = int(time.time())
+        self, user: AuthUser, session_id: uuid.UUID, method: str, authenticated_at: int,
+        valid_from: int | None = None,
+    ) -> tuple[str, int]:  # fmt: skip
+        # At most a second ahead (see _CREATE_SESSION), well within the verifier's leeway.
+        now = max(int(time.time()), valid_from or 0)
         expires_at = now + self.lifetime_seconds
         claims: dict[str, Any] = {
             "iss": self.issuer,
@@ -86,9 +90,15 @@ class TokenSigner:
         return jwt.encode(claims, self.secret, algorithm="HS256"), expires_at
 
 
+# A revocation refuses tokens issued up to the end of its second (iat has whole
+# seconds); a session begun in that same second (a sign-in right after an admin ended
+# every session, or lifted a ban) dates its tokens from the next second, or they would
+# be refused for their whole life.
 _CREATE_SESSION = """
 INSERT INTO auth_sessions (user_id, method, not_after) VALUES ($1, $2, now() + $3::interval)
-RETURNING id, method, extract(epoch FROM created_at)::bigint AS authenticated_at
+RETURNING id, method, extract(epoch FROM created_at)::bigint AS authenticated_at,
+          (SELECT floor(extract(epoch FROM revoked_at))::bigint + 1 FROM token_revocations
+            WHERE user_id = $1) AS tokens_valid_from
 """
 _CREATE_TOKEN = """
 INSERT INTO auth_refresh_tokens (token_hash, session_id, parent_id) VALUES ($1, $2, $3)
@@ -101,6 +111,8 @@ class IssuedSession:
     method: str
     authenticated_at: int
     refresh_token: str
+    # Tokens must say they were issued at this Unix second or later (a revocation's).
+    tokens_valid_from: int | None = None
 
 
 async def create_session(
@@ -110,7 +122,8 @@ async def create_session(
     row = await conn.fetchrow(_CREATE_SESSION, user_id, method, lifetime)
     refresh_token = new_secret()
     await conn.execute(_CREATE_TOKEN, token_hash(refresh_token), row["id"], None)
-    return IssuedSession(row["id"], row["method"], row["authenticated_at"], refresh_token)
+    return IssuedSession(row["id"], row["method"], row["authenticated_at"], refresh_token,
+                         row["tokens_valid_from"])  # fmt: skip
 
 
 _FIND_TOKEN = """
