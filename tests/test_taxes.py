@@ -10,7 +10,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from domain.search.taxes import Tax, capped
-from tests.booking_helpers import adult, bearer, book, booking_body, offer_for
+from tests.booking_helpers import GOOD_CARD, adult, bearer, book, booking_body, offer_for
 from tests.factories import add_tax_rule
 from tests.search_world import DAY, RETURN, one_way, search
 from tests.test_documents import read_pdf
@@ -132,3 +132,38 @@ async def test_a_cancelled_non_refundable_fare_refunds_government_taxes_and_airp
     # US, AY and XF come back; the base fare and the carrier's YQ do not.
     assert quote["details"]["refund_minor"] == 2290 + 560 + 450
     assert quote["details"]["rule"] == "non_refundable"
+    breakdown = quote["details"]["breakdown"]
+    assert {t["code"]: t["amount_minor"] for t in breakdown["taxes"]} == {
+        "US": 2290, "AY": 560, "XF": 450,
+    }  # fmt: skip
+    assert (breakdown["fare_minor"], breakdown["seats_minor"]) == (0, 0)
+
+
+async def test_a_flight_change_records_the_new_fares_taxes(
+    client: TestClient, db: asyncpg.Connection, taxed_world: dict[str, int]
+) -> None:
+    """Changed to a KA flight: the fare record follows the new offer, its taxes included."""
+    user = uuid.uuid4()
+    booking = await book(client, user, booking_body(await offer_for(client)))
+    later = next(
+        o for o in (await search(client, **one_way("JFK", "LHR", limit=100)))["offers"]
+        if o["fare"]["brand"] == "Standard"
+        and [s["carrier"]["code"] for s in o["slices"][0]["segments"]] == ["KA"]
+    )  # fmt: skip
+    quote = await client.post(
+        f"/v1/bookings/{booking['id']}/change-quotes",
+        json={"change": {"type": "flight", "offer_id": later["id"]}}, headers=bearer(user),
+    )  # fmt: skip
+    assert quote.status == 201, await quote.text()
+    confirmed = await client.post(
+        f"/v1/bookings/{booking['id']}/changes",
+        json={"quote_id": (await quote.json())["id"], "payment": GOOD_CARD},
+        headers=bearer(user),
+    )  # fmt: skip
+    assert confirmed.status == 200, await confirmed.text()
+    changed = await confirmed.json()
+    assert changed["fare"]["price_breakdown"] == later["price_breakdown"]
+    # KA carries no YQ rule in this world: the new fare's taxes are the US ones alone.
+    assert {t["code"] for t in changed["fare"]["price_breakdown"][0]["taxes"]} == {
+        "US", "AY", "XF",
+    }  # fmt: skip

@@ -31,6 +31,7 @@ import asyncpg
 
 from domain.bookings.emds import settle_emds_on_cancellation
 from domain.bookings.errors import AlreadyCancelled, AlreadyFlown, BookingNotFound
+from domain.bookings.fares import REFUNDABLE_TAX_KINDS, taxes_by_code
 from domain.bookings.money import refund
 from domain.bookings.payments import PaymentProvider
 from domain.bookings.queries import BOOKING_STATE, check_visible, load_booking, may_read
@@ -78,6 +79,28 @@ def cancellation_terms(
     return CancellationTerms(fare_paid - fee, paid_minor - fare_paid + fee, "refundable")
 
 
+def refund_breakdown(fare: dict[str, Any], terms: CancellationTerms) -> dict[str, Any]:
+    """What the refund is made of: taxes by code, then seats, then the fare itself.
+
+    A full refund returns everything; a non-refundable fare only its government taxes and
+    airport charges; a refundable one its taxes and the fare less the fee, not the seats.
+    """
+    if terms.rule == "non_refundable":
+        taxes = taxes_by_code(fare, REFUNDABLE_TAX_KINDS)
+    else:
+        taxes = taxes_by_code(fare)
+    seats = fare.get("seats_minor", 0) if terms.rule in FULL_REFUND_RULES else 0
+    remaining = terms.refund_minor - seats
+    kept_taxes = []
+    for tax in taxes:  # never more back than the refund: taxes first, as airlines do
+        amount = min(tax["amount_minor"], max(remaining, 0))
+        remaining -= amount
+        if amount:
+            kept_taxes.append({**tax, "amount_minor": amount})
+    return {"taxes": kept_taxes, "seats_minor": seats, "fare_minor": max(remaining, 0),
+            "fee_minor": terms.fee_minor}  # fmt: skip
+
+
 def _terms_for(state: asyncpg.Record, now: datetime) -> CancellationTerms:
     if state["status"] == "cancelled":
         raise AlreadyCancelled("Nothing left to cancel.")
@@ -104,7 +127,8 @@ async def quote_cancellation(
         raise BookingNotFound()
     terms = _terms_for(state, now)
     details = {"refund_minor": terms.refund_minor, "fee_minor": terms.fee_minor,
-               "rule": terms.rule}  # fmt: skip
+               "rule": terms.rule,
+               "breakdown": refund_breakdown(state["fare"] or {}, terms)}  # fmt: skip
     return await create_quote(
         pool, booking_id, state["version"], "cancellation", details, state["currency"], now
     )

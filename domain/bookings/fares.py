@@ -102,3 +102,21 @@ def price_lines(fare: dict[str, Any], money: Callable[[int], Money]) -> list[Pri
             total=money(unit * line["count"]),
         ))  # fmt: skip
     return lines
+
+
+def taxes_by_code(
+    fare: dict[str, Any], kinds: frozenset[str] | None = None
+) -> list[dict[str, Any]]:
+    """The recorded taxes for every passenger together, per code and kind (only ``kinds``
+    when given): what a refund gives back of them."""
+    totals: dict[tuple[str, str], dict[str, Any]] = {}
+    for line in fare.get("lines", ()):
+        for tax in line["taxes"]:
+            if kinds is not None and tax["kind"] not in kinds:
+                continue
+            entry = totals.setdefault((tax["code"], tax["kind"]), {
+                "code": tax["code"], "name": tax["name"], "kind": tax["kind"],
+                "amount_minor": 0,
+            })  # fmt: skip
+            entry["amount_minor"] += tax["amount_minor"] * line["count"]
+    return list(totals.values())
