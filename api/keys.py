@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from domain.search.service import SearchService
     from domain.seating import SeatService
     from foundation.metrics import Metrics
+    from foundation.scheduler import Scheduler
     from foundation.settings import Settings
     from foundation.supervisor import Supervisor
     from streams.realtime import Realtime
@@ -46,6 +47,7 @@ revocations_key: web.AppKey[RevocationWatch] = web.AppKey("revocation_watch")
 # The built-in auth server's accounts; absent without a signing secret (or with Supabase).
 accounts_key: web.AppKey[Accounts] = web.AppKey("accounts")
 outbox_key: web.AppKey[MailOutbox] = web.AppKey("mail_outbox")
+scheduler_key: web.AppKey[Scheduler] = web.AppKey("scheduler")
 vault_key: web.AppKey[CardVault] = web.AppKey("card_vault")
 storage_key: web.AppKey[Storage] = web.AppKey("storage")
 metrics_key: web.AppKey[Metrics] = web.AppKey("metrics")

@@ -159,6 +159,39 @@ class Settings(BaseSettings):
     smtp_password: str | None = Field(default=None, repr=False)
     smtp_starttls: bool = Field(default=True, description="Upgrade to TLS with STARTTLS.")
     smtp_sender: str = Field(default="Sky-Bound Journeys <no-reply@skybound.invalid>")
+    mail_trip_notices: bool = Field(
+        default=True,
+        description="Queue booking confirmations, change and cancellation mail and trip "
+        "reminders with each booking (flight news is queued by the database either way).",
+    )
+    mail_max_attempts: int = Field(
+        default=9, ge=1, description="Failed sends before a message is dead-lettered."
+    )
+    mail_lease_seconds: float = Field(
+        default=300.0,
+        ge=1.0,
+        description="How long a claimed message is hidden from other senders; a sender "
+        "that dies mid-send leaves it due again after this long.",
+    )
+    mail_flight_notice_window_seconds: int = Field(
+        default=600,
+        ge=0,
+        description="Delays (or gate changes) of one flight within this window of the first "
+        "are one email, with the latest news, sent when the window ends.",
+    )
+    mail_delay_threshold_minutes: int = Field(
+        default=15, ge=1, description="A departure this much later than scheduled is news."
+    )
+    checkin_open_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description='The "check in now" email goes out this long before departure.',
+    )
+    departure_reminder_hours: float = Field(
+        default=3.0,
+        gt=0,
+        description="The departure-day reminder goes out this long before departure.",
+    )
     auth_access_token_seconds: int = Field(default=3600, ge=60)
     auth_refresh_token_days: int = Field(default=30, ge=1)
     payment_encryption_key: str | None = Field(

@@ -1,0 +1,217 @@
+"""Renders a caused message when the outbox sends it: the templates in the recipient's
+language, an HTML part with its plain-text alternative, and the attachments (e-ticket
+receipts, a calendar entry per flight).
+
+Rendering happens here, off the transaction that caused the message, and from the
+data as it is at sending time: a delay coalesced from five updates shows the latest
+time, and a message whose cause no longer holds (the delay was taken back, the
+booking was cancelled) is not sent at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+
+import asyncpg
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from adapters.mail import OutgoingMail
+from domain.documents import render_eticket
+from domain.notifications.calendar import flight_calendar
+from domain.notifications.locale import Speaker, language_of
+from domain.notifications.trips import Leg, Trip, load_trip, quote_amounts
+from domain.receipts import load_receipts
+
+# Flight news is not worth sending about a flight that has left.
+_UNDERWAY = ("departed", "landed", "arrived")
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A message before addressing: subject, text, HTML and attachments."""
+
+    subject: str
+    text: str
+    html: str
+    language: str
+    attachments: tuple[tuple[bytes, str, str, str], ...] = ()  # (data, maintype, subtype, name)
+
+    def message(self) -> EmailMessage:
+        message = EmailMessage()
+        message["Subject"] = self.subject
+        message.set_content(self.text)
+        message.add_alternative(self.html, subtype="html")
+        for data, maintype, subtype, filename in self.attachments:
+            if maintype == "text":  # with its charset, so UTF-8 (an arrow, a name) survives
+                message.add_attachment(data.decode(), subtype=subtype, filename=filename)
+            else:
+                message.add_attachment(data, maintype=maintype, subtype=subtype,
+                                       filename=filename)  # fmt: skip
+        # After the content: setting content clears every Content-* header.
+        message["Content-Language"] = self.language
+        return message
+
+
+def template_environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("domain.notifications", "templates"),
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+TEMPLATES = (
+    "booking_confirmation", "booking_changed", "booking_cancelled",
+    "flight_delay", "flight_gate", "flight_cancelled", "flight_diverted",
+    "checkin_open", "departure_reminder",
+)  # fmt: skip
+
+
+class Composer:
+    """Turns an outbox row's template and cause into a message (see ``adapters.mail``)."""
+
+    def __init__(self, pool: asyncpg.Pool, *, site_url: str, delay_threshold: timedelta) -> None:
+        self.pool = pool
+        self.site_url = site_url.rstrip("/")
+        self.delay_threshold = delay_threshold
+        self.templates = template_environment()
+        self._by_template: dict[str, Callable[[OutgoingMail, Speaker], Awaitable[Rendered | None]]]
+        self._by_template = {
+            "booking_confirmation": self._booking_confirmation,
+            "booking_changed": self._booking_update,
+            "booking_cancelled": self._booking_update,
+            "checkin_open": self._reminder,
+            "departure_reminder": self._reminder,
+            **{name: self._flight_news for name in TEMPLATES if name.startswith("flight_")},
+        }
+
+    async def __call__(self, mail: OutgoingMail) -> EmailMessage | None:
+        if mail.template not in self._by_template:
+            raise LookupError(f"unknown mail template {mail.template!r}")
+        speaker = Speaker(language_of(mail.language))
+        rendered = await self._by_template[mail.template](mail, speaker)
+        return None if rendered is None else rendered.message()
+
+    # Rendering -----------------------------------------------------------------------
+
+    def render(
+        self, template: str, speaker: Speaker, subject: str, **context: Any
+    ) -> tuple[str, str]:
+        """(text, html) of ``template`` with ``context``."""
+        values = {"t": speaker, "subject": subject, "link": None, "action": None, **context}
+        text = self.templates.get_template(f"{template}.txt").render(values)
+        html = self.templates.get_template(f"{template}.html").render(values)
+        return text, html
+
+    def booking_link(self, booking_id: uuid.UUID, path: str = "") -> str:
+        return f"{self.site_url}/bookings/{booking_id}{path}"
+
+    # Messages ------------------------------------------------------------------------
+
+    async def _booking_confirmation(self, mail: OutgoingMail, t: Speaker) -> Rendered | None:
+        trip = await load_trip(self.pool, uuid.UUID(mail.cause["booking_id"]))
+        if trip is None or trip.status != "confirmed":
+            return None
+        receipts = await load_receipts(self.pool, trip.booking_id)
+        pdfs = await asyncio.gather(*(asyncio.to_thread(render_eticket, r) for r in receipts))
+        attachments = [
+            (pdf, "application", "pdf", f"e-ticket-{receipt.ticket_number}.pdf")
+            for receipt, pdf in zip(receipts, pdfs, strict=True)
+        ] + self._calendars(trip)
+        return self._rendered("booking_confirmation", t, trip, attachments,
+                              subject_values={"locator": trip.record_locator})  # fmt: skip
+
+    async def _booking_update(self, mail: OutgoingMail, t: Speaker) -> Rendered | None:
+        trip = await load_trip(self.pool, uuid.UUID(mail.cause["booking_id"]))
+        if trip is None:
+            return None
+        quote = await self.pool.fetchrow(
+            "SELECT details, currency FROM booking_quotes WHERE id = $1",
+            uuid.UUID(mail.cause["quote_id"]),
+        )
+        charged, refunded = quote_amounts(quote["details"] if quote else None)
+        currency = quote["currency"] if quote else trip.currency
+        changed = mail.template == "booking_changed"
+        return self._rendered(
+            str(mail.template), t, trip, self._calendars(trip) if changed else [],
+            subject_values={"locator": trip.record_locator},
+            charged=charged, refunded=refunded, currency=currency,
+        )  # fmt: skip
+
+    async def _flight_news(self, mail: OutgoingMail, t: Speaker) -> Rendered | None:
+        found = await self._trip_leg(mail)
+        if found is None:
+            return None
+        trip, leg = found
+        kind = mail.cause["kind"]
+        still_news = {
+            "delay": leg.delay >= self.delay_threshold and leg.status not in _UNDERWAY,
+            "gate": leg.departure_gate is not None and leg.status not in _UNDERWAY,
+            "cancelled": leg.status == "cancelled",
+            "diverted": leg.status == "diverted",
+        }
+        if not still_news.get(kind, False):
+            return None
+        return self._rendered(
+            str(mail.template), t, trip, [], leg=leg,
+            subject_values={"flight": leg.designator, "time": t.time(leg.departure),
+                            "gate": leg.departure_gate or ""},
+        )  # fmt: skip
+
+    async def _reminder(self, mail: OutgoingMail, t: Speaker) -> Rendered | None:
+        found = await self._trip_leg(mail)
+        if found is None:
+            return None
+        trip, leg = found
+        if leg.status not in ("scheduled", "boarding") or leg.departure <= datetime.now(UTC):
+            return None
+        checkin = mail.template == "checkin_open"
+        return self._rendered(
+            str(mail.template), t, trip, self._calendars(trip, only=leg), leg=leg,
+            subject_values={"flight": leg.designator, "city": leg.destination.city},
+            link=self.booking_link(trip.booking_id, "/check-in" if checkin else ""),
+            action=t("checkin_open.action") if checkin else None,
+        )  # fmt: skip
+
+    # Parts ---------------------------------------------------------------------------
+
+    async def _trip_leg(self, mail: OutgoingMail) -> tuple[Trip, Leg] | None:
+        trip = await load_trip(self.pool, uuid.UUID(mail.cause["booking_id"]))
+        if trip is None or trip.status != "confirmed":
+            return None
+        leg = trip.leg(int(mail.cause["flight_id"]))
+        return None if leg is None else (trip, leg)
+
+    def _calendars(self, trip: Trip, only: Leg | None = None) -> list[tuple[bytes, str, str, str]]:
+        legs = trip.legs if only is None else (only,)
+        return [
+            (flight_calendar(trip, leg), "text", "calendar",
+             f"{leg.designator}-{leg.origin.iata}-{leg.destination.iata}.ics")
+            for leg in legs
+        ]  # fmt: skip
+
+    def _rendered(
+        self,
+        template: str,
+        t: Speaker,
+        trip: Trip,
+        attachments: list[tuple[bytes, str, str, str]],
+        *,
+        subject_values: dict[str, Any],
+        **context: Any,
+    ) -> Rendered:
+        subject = t(f"subject.{template}", **subject_values)
+        context.setdefault("link", self.booking_link(trip.booking_id))
+        text, html = self.render(
+            template, t, subject, trip=trip, name=trip.lead_passenger, **context
+        )
+        return Rendered(subject, text, html, t.language, tuple(attachments))
