@@ -34,13 +34,16 @@ class ControlledSmtp:
     """aiosmtpd handler: refuses ``refused`` recipients with a 550; while ``hold`` is
     clear it keeps the DATA answer back. A message counts as delivered only once its
     250 answer could go out on an open connection: a client gone before that never
-    learnt the message was taken, so (as the client must) it will send it again."""
+    learnt the message was taken, so (as the client must) it will send it again;
+    ``abandoned`` is set when that happens."""
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self.refused: set[str] = set()
         self.recipients_seen: list[str] = []
         self.data_started = threading.Event()
+        self.sender_port: int | None = None  # the client port of the latest DATA
+        self.abandoned = threading.Event()
         self.hold = threading.Event()
         self.hold.set()
 
@@ -54,15 +57,28 @@ class ControlledSmtp:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.sender_port = int(session.peer[1])
         self.data_started.set()
-        await asyncio.get_running_loop().run_in_executor(None, self.hold.wait, 60)
-        transport = server.transport
-        if transport is None or transport.is_closing():
+        try:
+            # Polls: the hold is a thread's event and a vanished client a transport's
+            # state; neither can be awaited from here.
+            while not self.hold.is_set() and not _gone(server):  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+        except asyncio.CancelledError:  # aiosmtpd ends the session of a vanished client
+            self.abandoned.set()
+            raise
+        if _gone(server):
+            self.abandoned.set()
             return "421 client gone"
         parsed = message_from_bytes(envelope.content, policy=policy.default)
         assert isinstance(parsed, EmailMessage)
         self.messages.append(parsed)
         return "250 Message accepted for delivery"
+
+
+def _gone(server: Any) -> bool:
+    transport = getattr(server, "transport", None)
+    return transport is None or transport.is_closing()
 
 
 @pytest.fixture
