@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from domain.identity.accounts.service import Accounts
     from domain.identity.roles import RevocationWatch, RoleDirectory
     from domain.identity.tokens import TokenVerifier
+    from domain.notifications.service import NotificationService
     from domain.search.service import SearchService
     from domain.seating import SeatService
     from foundation.metrics import Metrics
@@ -48,6 +49,7 @@ revocations_key: web.AppKey[RevocationWatch] = web.AppKey("revocation_watch")
 accounts_key: web.AppKey[Accounts] = web.AppKey("accounts")
 outbox_key: web.AppKey[MailOutbox] = web.AppKey("mail_outbox")
 scheduler_key: web.AppKey[Scheduler] = web.AppKey("scheduler")
+notifications_key: web.AppKey[NotificationService] = web.AppKey("notifications")
 vault_key: web.AppKey[CardVault] = web.AppKey("card_vault")
 storage_key: web.AppKey[Storage] = web.AppKey("storage")
 metrics_key: web.AppKey[Metrics] = web.AppKey("metrics")

@@ -153,7 +153,12 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8080",
         description="Public URL of the web app: links in emails (password reset) point here.",
     )
-    smtp_host: str | None = Field(default=None, description="Mail server for auth emails.")
+    api_url: str = Field(
+        default="http://127.0.0.1:8080",
+        description="Public URL of this API: links in emails that the API itself answers "
+        "(one-click unsubscribe).",
+    )
+    smtp_host: str | None = Field(default=None, description="Mail server (SMTP).")
     smtp_port: int = Field(default=587, ge=1, le=65535)
     smtp_username: str | None = None
     smtp_password: str | None = Field(default=None, repr=False)

@@ -36,6 +36,7 @@ from domain.identity.tokens import TokenVerifier
 from domain.notifications.composer import Composer
 from domain.notifications.enqueue import ReminderPlan, TripMail
 from domain.notifications.reminders import REMINDER_JOBS, send_trip_reminder
+from domain.notifications.service import NotificationService
 from domain.reference import ReferenceCache
 from domain.search.cache import MemorySearchCache, SearchCache, flights_in_topics
 from domain.search.gauges import search_gauges
@@ -238,16 +239,22 @@ async def mail_outbox(app: web.Application) -> AsyncIterator[None]:
     pool = app[keys.pool_key]
     await pool.execute(_MAIL_SETTINGS, settings.mail_flight_notice_window_seconds,
                        settings.mail_delay_threshold_minutes)  # fmt: skip
+    unsubscribe_secret = (await app_secret(pool, "mail_unsubscribe")).encode()
     composer = Composer(
         pool,
         site_url=settings.site_url,
+        api_url=settings.api_url,
         delay_threshold=timedelta(minutes=settings.mail_delay_threshold_minutes),
+        unsubscribe_secret=unsubscribe_secret,
     )
     outbox = MailOutbox(
         pool, Mailer(settings), composer=composer, max_attempts=settings.mail_max_attempts,
         lease=timedelta(seconds=settings.mail_lease_seconds),
     )  # fmt: skip
     app[keys.outbox_key] = outbox
+    app[keys.notifications_key] = NotificationService(
+        pool, composer, unsubscribe_secret, outbox.wake
+    )
     counts = outbox.counts
     metrics = app[keys.metrics_key]
     counters = metrics.watch(CounterCollector({

@@ -24,6 +24,13 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from adapters.mail import OutgoingMail
 from domain.documents import render_eticket
 from domain.notifications.calendar import flight_calendar
+from domain.notifications.campaigns import (
+    CampaignNotFound,
+    campaign_recipient,
+    get_campaign,
+    render_content,
+    unsubscribe_token,
+)
 from domain.notifications.locale import Speaker, language_of
 from domain.notifications.trips import Leg, Trip, load_trip, quote_amounts
 from domain.receipts import load_receipts
@@ -41,10 +48,13 @@ class Rendered:
     html: str
     language: str
     attachments: tuple[tuple[bytes, str, str, str], ...] = ()  # (data, maintype, subtype, name)
+    headers: tuple[tuple[str, str], ...] = ()
 
     def message(self) -> EmailMessage:
         message = EmailMessage()
         message["Subject"] = self.subject
+        for name, value in self.headers:
+            message[name] = value
         message.set_content(self.text)
         message.add_alternative(self.html, subtype="html")
         for data, maintype, subtype, filename in self.attachments:
@@ -69,6 +79,18 @@ def template_environment() -> Environment:
     )
 
 
+_Render = Callable[[OutgoingMail, Speaker, bool], Awaitable["Rendered | None"]]
+
+# A preview's cause: the booking's first flight and its latest quote.
+_PREVIEW_CAUSE = """
+SELECT (SELECT flight_id FROM booking_segments WHERE booking_id = b.id
+        ORDER BY segment_no LIMIT 1) AS flight_id,
+       (SELECT id FROM booking_quotes WHERE booking_id = b.id
+        ORDER BY created_at DESC LIMIT 1) AS quote_id
+FROM bookings b WHERE b.id = $1
+"""
+
+# The trip templates, each previewable for a booking.
 TEMPLATES = (
     "booking_confirmation", "booking_changed", "booking_cancelled",
     "flight_delay", "flight_gate", "flight_cancelled", "flight_diverted",
@@ -79,13 +101,23 @@ TEMPLATES = (
 class Composer:
     """Turns an outbox row's template and cause into a message (see ``adapters.mail``)."""
 
-    def __init__(self, pool: asyncpg.Pool, *, site_url: str, delay_threshold: timedelta) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        site_url: str,
+        api_url: str,
+        delay_threshold: timedelta,
+        unsubscribe_secret: bytes,
+    ) -> None:
         self.pool = pool
         self.site_url = site_url.rstrip("/")
+        self.api_url = api_url.rstrip("/")
         self.delay_threshold = delay_threshold
+        self.unsubscribe_secret = unsubscribe_secret
         self.templates = template_environment()
-        self._by_template: dict[str, Callable[[OutgoingMail, Speaker], Awaitable[Rendered | None]]]
-        self._by_template = {
+        self._by_template: dict[str, _Render] = {
+            "campaign": self._campaign,
             "booking_confirmation": self._booking_confirmation,
             "booking_changed": self._booking_update,
             "booking_cancelled": self._booking_update,
@@ -98,8 +130,21 @@ class Composer:
         if mail.template not in self._by_template:
             raise LookupError(f"unknown mail template {mail.template!r}")
         speaker = Speaker(language_of(mail.language))
-        rendered = await self._by_template[mail.template](mail, speaker)
+        rendered = await self._by_template[mail.template](mail, speaker, False)
         return None if rendered is None else rendered.message()
+
+    async def preview(self, template: str, booking_id: uuid.UUID, language: str) -> Rendered | None:
+        """``template`` rendered for a booking (its first flight, its latest quote) as
+        its email would be, whether or not its cause holds now; None for no booking."""
+        row = await self.pool.fetchrow(_PREVIEW_CAUSE, booking_id)
+        if row is None or row["flight_id"] is None:
+            return None
+        kind = template.removeprefix("flight_")
+        cause = {"booking_id": str(booking_id), "flight_id": row["flight_id"], "kind": kind,
+                 "quote_id": str(row["quote_id"] or uuid.UUID(int=0))}  # fmt: skip
+        mail = OutgoingMail(0, "preview@skybound.invalid", None, None, 0, template, cause,
+                            language)  # fmt: skip
+        return await self._by_template[template](mail, Speaker(language_of(language)), True)
 
     # Rendering -----------------------------------------------------------------------
 
@@ -117,9 +162,11 @@ class Composer:
 
     # Messages ------------------------------------------------------------------------
 
-    async def _booking_confirmation(self, mail: OutgoingMail, t: Speaker) -> Rendered | None:
+    async def _booking_confirmation(
+        self, mail: OutgoingMail, t: Speaker, preview: bool
+    ) -> Rendered | None:
         trip = await load_trip(self.pool, uuid.UUID(mail.cause["booking_id"]))
-        if trip is None or trip.status != "confirmed":
+        if trip is None or (trip.status != "confirmed" and not preview):
             return None
         receipts = await load_receipts(self.pool, trip.booking_id)
         pdfs = await asyncio.gather(*(asyncio.to_thread(render_eticket, r) for r in receipts))
@@ -130,7 +177,9 @@ class Composer:
         return self._rendered("booking_confirmation", t, trip, attachments,
                               subject_values={"locator": trip.record_locator})  # fmt: skip
 
-    async def _booking_update(self, mail: OutgoingMail, t: Speaker) -> Rendered | None:
+    async def _booking_update(
+        self, mail: OutgoingMail, t: Speaker, preview: bool
+    ) -> Rendered | None:
         trip = await load_trip(self.pool, uuid.UUID(mail.cause["booking_id"]))
         if trip is None:
             return None
@@ -147,8 +196,8 @@ class Composer:
             charged=charged, refunded=refunded, currency=currency,
         )  # fmt: skip
 
-    async def _flight_news(self, mail: OutgoingMail, t: Speaker) -> Rendered | None:
-        found = await self._trip_leg(mail)
+    async def _flight_news(self, mail: OutgoingMail, t: Speaker, preview: bool) -> Rendered | None:
+        found = await self._trip_leg(mail, preview)
         if found is None:
             return None
         trip, leg = found
@@ -159,7 +208,7 @@ class Composer:
             "cancelled": leg.status == "cancelled",
             "diverted": leg.status == "diverted",
         }
-        if not still_news.get(kind, False):
+        if not (still_news.get(kind, False) or preview):
             return None
         return self._rendered(
             str(mail.template), t, trip, [], leg=leg,
@@ -167,12 +216,13 @@ class Composer:
                             "gate": leg.departure_gate or ""},
         )  # fmt: skip
 
-    async def _reminder(self, mail: OutgoingMail, t: Speaker) -> Rendered | None:
-        found = await self._trip_leg(mail)
+    async def _reminder(self, mail: OutgoingMail, t: Speaker, preview: bool) -> Rendered | None:
+        found = await self._trip_leg(mail, preview)
         if found is None:
             return None
         trip, leg = found
-        if leg.status not in ("scheduled", "boarding") or leg.departure <= datetime.now(UTC):
+        upcoming = leg.status in ("scheduled", "boarding") and leg.departure > datetime.now(UTC)
+        if not (upcoming or preview):
             return None
         checkin = mail.template == "checkin_open"
         return self._rendered(
@@ -184,9 +234,37 @@ class Composer:
 
     # Parts ---------------------------------------------------------------------------
 
-    async def _trip_leg(self, mail: OutgoingMail) -> tuple[Trip, Leg] | None:
+    async def _campaign(self, mail: OutgoingMail, t: Speaker, preview: bool) -> Rendered | None:
+        """A promotion, only while its recipient's consent is on (a test message goes to
+        whoever the admin named), with the one-click unsubscribe headers of RFC 8058."""
+        try:
+            campaign = await get_campaign(self.pool, uuid.UUID(mail.cause["campaign_id"]))
+        except CampaignNotFound:
+            return None
+        user_id = uuid.UUID(mail.cause["user_id"])
+        recipient = await campaign_recipient(self.pool, user_id)
+        if recipient is None:
+            return None
+        name, consent = recipient
+        if not consent and not mail.cause.get("test"):
+            return None
+        token = unsubscribe_token(self.unsubscribe_secret, user_id)
+        url = f"{self.api_url}/v1/unsubscribe?token={token}"
+        language = t.language if t.language in campaign.content else "en"
+        content = render_content(campaign.content[language],
+                                 {"name": name, "unsubscribe_url": url})  # fmt: skip
+        values = {"t": Speaker(language), "subject": content.subject, "content": content,
+                  "unsubscribe_url": url}  # fmt: skip
+        text = self.templates.get_template("campaign.txt").render(values)
+        html = self.templates.get_template("campaign.html").render(values)
+        headers = (("List-Unsubscribe", f"<{url}>"),
+                   ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+                   ("Precedence", "bulk"))  # fmt: skip
+        return Rendered(content.subject, text, html, language, headers=headers)
+
+    async def _trip_leg(self, mail: OutgoingMail, preview: bool) -> tuple[Trip, Leg] | None:
         trip = await load_trip(self.pool, uuid.UUID(mail.cause["booking_id"]))
-        if trip is None or trip.status != "confirmed":
+        if trip is None or (trip.status != "confirmed" and not preview):
             return None
         leg = trip.leg(int(mail.cause["flight_id"]))
         return None if leg is None else (trip, leg)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 PHRASES: dict[str, dict[str, str]] = {
     "en": {
+        "campaign.why": "You receive this because you agreed to offers from Sky-Bound Journeys.",
+        "campaign.unsubscribe": "Unsubscribe",
         "subject.booking_confirmation": "Your booking {locator} is confirmed",
         "subject.booking_changed": "Your booking {locator} has changed",
         "subject.booking_cancelled": "Your booking {locator} is cancelled",
@@ -62,6 +64,9 @@ PHRASES: dict[str, dict[str, str]] = {
         "cabin.economy": "Economy",
     },
     "fr": {
+        "campaign.why": "Vous recevez ce message car vous avez accepté les offres de Sky-Bound "
+        "Journeys.",
+        "campaign.unsubscribe": "Se désabonner",
         "subject.booking_confirmation": "Votre réservation {locator} est confirmée",
         "subject.booking_changed": "Votre réservation {locator} a été modifiée",
         "subject.booking_cancelled": "Votre réservation {locator} est annulée",
@@ -120,6 +125,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "cabin.economy": "Économie",
     },
     "es": {
+        "campaign.why": "Recibe este mensaje porque aceptó recibir ofertas de Sky-Bound Journeys.",
+        "campaign.unsubscribe": "Darse de baja",
         "subject.booking_confirmation": "Su reserva {locator} está confirmada",
         "subject.booking_changed": "Su reserva {locator} ha cambiado",
         "subject.booking_cancelled": "Su reserva {locator} está cancelada",

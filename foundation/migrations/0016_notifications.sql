@@ -166,3 +166,24 @@ CREATE TRIGGER flights_reschedule_jobs
     WHEN (coalesce(OLD.estimated_departure, OLD.scheduled_departure)
           IS DISTINCT FROM coalesce(NEW.estimated_departure, NEW.scheduled_departure))
     EXECUTE FUNCTION reschedule_flight_jobs();
+
+-- Promotions ------------------------------------------------------------------------
+
+-- A promotional campaign: its content per language (subject, html and text, each a
+-- sandboxed template; English is the fallback) and its audience. Only users whose
+-- marketing consent is on receive it, each at most once (the outbox key is the
+-- campaign and the user), and consent is checked again when each message is sent.
+CREATE TABLE mail_campaigns (
+    id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    name        text NOT NULL,
+    content     jsonb NOT NULL CHECK (content ? 'en'),
+    -- Users who have booked a flight from this airport, or on this route (NULL: all).
+    home_airport char(3) REFERENCES airports,
+    route_origin char(3) REFERENCES airports,
+    route_destination char(3) REFERENCES airports,
+    created_by  uuid,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    sent_at     timestamptz,
+    recipients  integer,
+    CHECK ((route_origin IS NULL) = (route_destination IS NULL))
+);
