@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -88,10 +89,11 @@ class Mailer:
         self.password = settings.smtp_password
         self.starttls = settings.smtp_starttls
         self.sender = settings.smtp_sender
+        self.directory = settings.mail_directory if self.host is None else None
 
     @property
     def configured(self) -> bool:
-        return self.host is not None
+        return self.host is not None or self.directory is not None
 
     def message(self, to: str, subject: str, text: str) -> EmailMessage:
         message = EmailMessage()
@@ -117,6 +119,9 @@ class Mailer:
 
     async def send_message(self, message: EmailMessage) -> None:
         """Send one message; MailNotSent (``permanent`` for a 5xx answer) if it was not."""
+        if self.host is None and self.directory is not None:
+            await asyncio.to_thread(self._write, message)
+            return
         if self.host is None:
             raise MailNotSent("mail is not configured (SKYBOUND_SMTP_HOST)", permanent=True)
         implicit_tls = self.port == IMPLICIT_TLS_PORT
@@ -144,6 +149,16 @@ class Mailer:
             ) from exc
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             raise MailNotSent(f"{type(exc).__name__} from {self.host}:{self.port}") from exc
+
+    def _write(self, message: EmailMessage) -> None:
+        """The message as ``<Message-ID>.eml`` in the mail directory, whole or not at all
+        (written aside, then renamed), so a reader never sees half a message."""
+        assert self.directory is not None
+        self.directory.mkdir(parents=True, exist_ok=True)
+        name = "".join(c for c in str(message["Message-ID"]) if c.isalnum() or c in "-.@")
+        partial = self.directory / f".{name}.partial"
+        partial.write_bytes(bytes(message))
+        os.replace(partial, self.directory / f"{name}.eml")
 
 
 def retry_delay(attempts: int) -> float:

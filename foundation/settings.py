@@ -159,6 +159,11 @@ class Settings(BaseSettings):
         "(one-click unsubscribe).",
     )
     smtp_host: str | None = Field(default=None, description="Mail server (SMTP).")
+    mail_directory: Path | None = Field(
+        default=None,
+        description="Without SMTP_HOST: write each message as an .eml file here instead "
+        "(development; `skybound demo` uses $SKYBOUND_HOME/mail).",
+    )
     smtp_port: int = Field(default=587, ge=1, le=65535)
     smtp_username: str | None = None
     smtp_password: str | None = Field(default=None, repr=False)

@@ -7,6 +7,9 @@ from __future__ import annotations
 import io
 import uuid
 from datetime import UTC
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -22,6 +25,7 @@ from tests.booking_helpers import DECLINED_CARD, bearer, book, booking_body, off
 from tests.mail_helpers import ControlledSmtp, arrived, controlled_smtp, outbox_settled, parts
 from tests.search_world import DAY, LONDON, NEW_YORK, at
 from tests.smtp import Mailbox, with_smtp
+from tests.waiting import eventually
 
 _ = controlled_smtp  # the fixture, from its helper module
 
@@ -186,3 +190,24 @@ async def test_a_cancellation_confirms_the_refund(
     assert f"Refund: {refund}" in parts(cancelled)["text"]
     await outbox_settled(db)
     assert len(mailbox.messages) == 2
+
+
+async def test_without_smtp_a_mail_directory_receives_each_message_as_an_eml_file(
+    aiohttp_client: Any, settings: Settings, db: asyncpg.Connection,
+    search_world: dict[str, int], tmp_path: Path,
+) -> None:  # fmt: skip
+    """What `skybound demo` does when no SMTP host is set."""
+    directory = tmp_path / "mail"
+    client = await aiohttp_client(create_app(settings.model_copy(
+        update={"mail_directory": directory}
+    )))  # fmt: skip
+    booking = await book(client, uuid.uuid4(), booking_body(await offer_for(client)))
+
+    await eventually(lambda: len(list(directory.glob("*.eml"))) == 1, what="an .eml file")
+    [path] = directory.glob("*.eml")
+    message = message_from_bytes(path.read_bytes(), policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    assert message["Subject"] == f"Your booking {booking['record_locator']} is confirmed"
+    assert len(parts(message)["attachments"]) == 2
+    await outbox_settled(db)
+    assert [p.name for p in directory.iterdir()] == [path.name]  # nothing partial left
