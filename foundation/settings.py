@@ -174,6 +174,13 @@ class Settings(BaseSettings):
         description="Queue booking confirmations, change and cancellation mail and trip "
         "reminders with each booking (flight news is queued by the database either way).",
     )
+    mail_render_processes: int = Field(
+        default=1,
+        ge=0,
+        le=8,
+        description="Low-priority processes per worker that render trip mail (PDFs, "
+        "templates), so rendering never competes with requests; 0 renders on a thread.",
+    )
     mail_max_attempts: int = Field(
         default=9, ge=1, description="Failed sends before a message is dead-lettered."
     )

@@ -36,6 +36,7 @@ from domain.identity.tokens import TokenVerifier
 from domain.notifications.composer import Composer
 from domain.notifications.enqueue import ReminderPlan, TripMail
 from domain.notifications.reminders import REMINDER_JOBS, send_trip_reminder
+from domain.notifications.rendering import Renderer
 from domain.notifications.service import NotificationService
 from domain.reference import ReferenceCache
 from domain.search.cache import MemorySearchCache, SearchCache, flights_in_topics
@@ -240,12 +241,14 @@ async def mail_outbox(app: web.Application) -> AsyncIterator[None]:
     await pool.execute(_MAIL_SETTINGS, settings.mail_flight_notice_window_seconds,
                        settings.mail_delay_threshold_minutes)  # fmt: skip
     unsubscribe_secret = (await app_secret(pool, "mail_unsubscribe")).encode()
+    renderer = Renderer(processes=settings.mail_render_processes)
     composer = Composer(
         pool,
         site_url=settings.site_url,
         api_url=settings.api_url,
         delay_threshold=timedelta(minutes=settings.mail_delay_threshold_minutes),
         unsubscribe_secret=unsubscribe_secret,
+        renderer=renderer,
     )
     outbox = MailOutbox(
         pool, Mailer(settings), composer=composer, max_attempts=settings.mail_max_attempts,
@@ -279,6 +282,7 @@ async def mail_outbox(app: web.Application) -> AsyncIterator[None]:
         metrics.unwatch(gauges)
         outbox.stop()
         await supervisor.stop(OUTBOX_TASK, grace=STOP_GRACE_SECONDS)
+        await asyncio.to_thread(renderer.close)
 
 
 async def scheduling(app: web.Application) -> AsyncIterator[None]:

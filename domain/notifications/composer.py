@@ -10,20 +10,15 @@ booking was cancelled) is not sent at all.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
 import asyncpg
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from adapters.mail import OutgoingMail
-from domain.documents import render_eticket
-from domain.notifications.calendar import flight_calendar
 from domain.notifications.campaigns import (
     CampaignNotFound,
     campaign_recipient,
@@ -32,51 +27,12 @@ from domain.notifications.campaigns import (
     unsubscribe_token,
 )
 from domain.notifications.locale import Speaker, language_of
+from domain.notifications.rendering import Draft, Rendered, Renderer, render_template
 from domain.notifications.trips import Leg, Trip, load_trip, quote_amounts
 from domain.receipts import load_receipts
 
 # Flight news is not worth sending about a flight that has left.
 _UNDERWAY = ("departed", "landed", "arrived")
-
-
-@dataclass(frozen=True, slots=True)
-class Rendered:
-    """A message before addressing: subject, text, HTML and attachments."""
-
-    subject: str
-    text: str
-    html: str
-    language: str
-    attachments: tuple[tuple[bytes, str, str, str], ...] = ()  # (data, maintype, subtype, name)
-    headers: tuple[tuple[str, str], ...] = ()
-
-    def message(self) -> EmailMessage:
-        message = EmailMessage()
-        message["Subject"] = self.subject
-        for name, value in self.headers:
-            message[name] = value
-        message.set_content(self.text)
-        message.add_alternative(self.html, subtype="html")
-        for data, maintype, subtype, filename in self.attachments:
-            if maintype == "text":  # with its charset, so UTF-8 (an arrow, a name) survives
-                message.add_attachment(data.decode(), subtype=subtype, filename=filename)
-            else:
-                message.add_attachment(data, maintype=maintype, subtype=subtype,
-                                       filename=filename)  # fmt: skip
-        # After the content: setting content clears every Content-* header.
-        message["Content-Language"] = self.language
-        return message
-
-
-def template_environment() -> Environment:
-    return Environment(
-        loader=PackageLoader("domain.notifications", "templates"),
-        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
-        undefined=StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
 
 
 _Render = Callable[[OutgoingMail, Speaker, bool], Awaitable["Rendered | None"]]
@@ -109,13 +65,14 @@ class Composer:
         api_url: str,
         delay_threshold: timedelta,
         unsubscribe_secret: bytes,
+        renderer: Renderer | None = None,
     ) -> None:
         self.pool = pool
+        self.renderer = renderer or Renderer(processes=0)
         self.site_url = site_url.rstrip("/")
         self.api_url = api_url.rstrip("/")
         self.delay_threshold = delay_threshold
         self.unsubscribe_secret = unsubscribe_secret
-        self.templates = template_environment()
         self._by_template: dict[str, _Render] = {
             "campaign": self._campaign,
             "booking_confirmation": self._booking_confirmation,
@@ -148,15 +105,6 @@ class Composer:
 
     # Rendering -----------------------------------------------------------------------
 
-    def render(
-        self, template: str, speaker: Speaker, subject: str, **context: Any
-    ) -> tuple[str, str]:
-        """(text, html) of ``template`` with ``context``."""
-        values = {"t": speaker, "subject": subject, "link": None, "action": None, **context}
-        text = self.templates.get_template(f"{template}.txt").render(values)
-        html = self.templates.get_template(f"{template}.html").render(values)
-        return text, html
-
     def booking_link(self, booking_id: uuid.UUID, path: str = "") -> str:
         return f"{self.site_url}/bookings/{booking_id}{path}"
 
@@ -169,13 +117,8 @@ class Composer:
         if trip is None or (trip.status != "confirmed" and not preview):
             return None
         receipts = await load_receipts(self.pool, trip.booking_id)
-        pdfs = await asyncio.gather(*(asyncio.to_thread(render_eticket, r) for r in receipts))
-        attachments = [
-            (pdf, "application", "pdf", f"e-ticket-{receipt.ticket_number}.pdf")
-            for receipt, pdf in zip(receipts, pdfs, strict=True)
-        ] + self._calendars(trip)
-        return self._rendered("booking_confirmation", t, trip, attachments,
-                              subject_values={"locator": trip.record_locator})  # fmt: skip
+        return await self._render(mail, t, trip, receipts=tuple(receipts),
+                                  calendar_legs=trip.legs)  # fmt: skip
 
     async def _booking_update(
         self, mail: OutgoingMail, t: Speaker, preview: bool
@@ -190,10 +133,9 @@ class Composer:
         charged, refunded = quote_amounts(quote["details"] if quote else None)
         currency = quote["currency"] if quote else trip.currency
         changed = mail.template == "booking_changed"
-        return self._rendered(
-            str(mail.template), t, trip, self._calendars(trip) if changed else [],
-            subject_values={"locator": trip.record_locator},
-            charged=charged, refunded=refunded, currency=currency,
+        return await self._render(
+            mail, t, trip, calendar_legs=trip.legs if changed else (),
+            context={"charged": charged, "refunded": refunded, "currency": currency},
         )  # fmt: skip
 
     async def _flight_news(self, mail: OutgoingMail, t: Speaker, preview: bool) -> Rendered | None:
@@ -210,11 +152,7 @@ class Composer:
         }
         if not (still_news.get(kind, False) or preview):
             return None
-        return self._rendered(
-            str(mail.template), t, trip, [], leg=leg,
-            subject_values={"flight": leg.designator, "time": t.time(leg.departure),
-                            "gate": leg.departure_gate or ""},
-        )  # fmt: skip
+        return await self._render(mail, t, trip, leg=leg)
 
     async def _reminder(self, mail: OutgoingMail, t: Speaker, preview: bool) -> Rendered | None:
         found = await self._trip_leg(mail, preview)
@@ -225,11 +163,10 @@ class Composer:
         if not (upcoming or preview):
             return None
         checkin = mail.template == "checkin_open"
-        return self._rendered(
-            str(mail.template), t, trip, self._calendars(trip, only=leg), leg=leg,
-            subject_values={"flight": leg.designator, "city": leg.destination.city},
+        return await self._render(
+            mail, t, trip, leg=leg, calendar_legs=(leg,),
             link=self.booking_link(trip.booking_id, "/check-in" if checkin else ""),
-            action=t("checkin_open.action") if checkin else None,
+            context={"action": "checkin_open.action" if checkin else None},
         )  # fmt: skip
 
     # Parts ---------------------------------------------------------------------------
@@ -255,8 +192,7 @@ class Composer:
                                  {"name": name, "unsubscribe_url": url})  # fmt: skip
         values = {"t": Speaker(language), "subject": content.subject, "content": content,
                   "unsubscribe_url": url}  # fmt: skip
-        text = self.templates.get_template("campaign.txt").render(values)
-        html = self.templates.get_template("campaign.html").render(values)
+        text, html = render_template("campaign", values)
         headers = (("List-Unsubscribe", f"<{url}>"),
                    ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
                    ("Precedence", "bulk"))  # fmt: skip
@@ -269,27 +205,21 @@ class Composer:
         leg = trip.leg(int(mail.cause["flight_id"]))
         return None if leg is None else (trip, leg)
 
-    def _calendars(self, trip: Trip, only: Leg | None = None) -> list[tuple[bytes, str, str, str]]:
-        legs = trip.legs if only is None else (only,)
-        return [
-            (flight_calendar(trip, leg), "text", "calendar",
-             f"{leg.designator}-{leg.origin.iata}-{leg.destination.iata}.ics")
-            for leg in legs
-        ]  # fmt: skip
-
-    def _rendered(
+    async def _render(
         self,
-        template: str,
+        mail: OutgoingMail,
         t: Speaker,
         trip: Trip,
-        attachments: list[tuple[bytes, str, str, str]],
         *,
-        subject_values: dict[str, Any],
-        **context: Any,
+        leg: Leg | None = None,
+        receipts: tuple[Any, ...] = (),
+        calendar_legs: tuple[Leg, ...] = (),
+        link: str | None = None,
+        context: dict[str, Any] | None = None,
     ) -> Rendered:
-        subject = t(f"subject.{template}", **subject_values)
-        context.setdefault("link", self.booking_link(trip.booking_id))
-        text, html = self.render(
-            template, t, subject, trip=trip, name=trip.lead_passenger, **context
-        )
-        return Rendered(subject, text, html, t.language, tuple(attachments))
+        draft = Draft(
+            template=str(mail.template), language=t.language, trip=trip,
+            link=link or self.booking_link(trip.booking_id), leg=leg, receipts=receipts,
+            calendar_legs=calendar_legs, context=context or {},
+        )  # fmt: skip
+        return await self.renderer(draft)

@@ -10,7 +10,8 @@ import asyncpg
 
 from domain.notifications import campaigns
 from domain.notifications.campaigns import Audience, Campaign, CampaignContent
-from domain.notifications.composer import Composer, Rendered
+from domain.notifications.composer import Composer
+from domain.notifications.rendering import Rendered
 from foundation.errors import NotFound
 
 
