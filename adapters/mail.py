@@ -265,8 +265,10 @@ _DISCARD = "DELETE FROM mail_outbox WHERE lower(recipient) = lower($1)"
 
 
 async def discard_mail_to(conn: asyncpg.Connection, recipient: str) -> None:
-    """Delete every message to ``recipient``, sent or not, in the caller's transaction."""
+    """Delete every message to ``recipient``, sent or not, and any record that the address
+    bounced (it is personal data too), in the caller's transaction."""
     await conn.execute(_DISCARD, recipient)
+    await conn.execute("DELETE FROM mail_undeliverable WHERE address = lower($1)", recipient)
 
 
 async def enqueue_caused(
