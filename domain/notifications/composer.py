@@ -1,11 +1,12 @@
-"""Renders a caused message when the outbox sends it: the templates in the recipient's
-language, an HTML part with its plain-text alternative, and the attachments (e-ticket
-receipts, a calendar entry per flight).
+"""Composes a caused message when the outbox sends it: reads what the message shows
+and decides whether its cause still holds, then has the renderer (``rendering``) write
+it in the recipient's language, HTML with a plain-text alternative, with its
+attachments (e-ticket receipts, a calendar entry per flight).
 
-Rendering happens here, off the transaction that caused the message, and from the
-data as it is at sending time: a delay coalesced from five updates shows the latest
-time, and a message whose cause no longer holds (the delay was taken back, the
-booking was cancelled) is not sent at all.
+This happens off the transaction that caused the message, and from the data as it is
+at sending time: a delay coalesced from five updates shows the latest time, and a
+message whose cause no longer holds (the delay was taken back, the booking was
+cancelled) is not sent at all.
 """
 
 from __future__ import annotations
@@ -102,8 +103,6 @@ class Composer:
         mail = OutgoingMail(0, "preview@skybound.invalid", None, None, 0, template, cause,
                             language)  # fmt: skip
         return await self._by_template[template](mail, Speaker(language_of(language)), True)
-
-    # Rendering -----------------------------------------------------------------------
 
     def booking_link(self, booking_id: uuid.UUID, path: str = "") -> str:
         return f"{self.site_url}/bookings/{booking_id}{path}"
