@@ -25,10 +25,12 @@ if TYPE_CHECKING:
     from domain.identity.accounts.service import Accounts
     from domain.identity.roles import RevocationWatch, RoleDirectory
     from domain.identity.tokens import TokenVerifier
+    from domain.notifications.service import NotificationService
     from domain.search.service import SearchService
     from domain.seating import SeatService
     from domain.travel_documents import TravelDocuments
     from foundation.metrics import Metrics
+    from foundation.scheduler import Scheduler
     from foundation.settings import Settings
     from foundation.supervisor import Supervisor
     from streams.realtime import Realtime
@@ -56,6 +58,8 @@ api_keys_key: web.AppKey[ApiKeys] = web.AppKey("auth_api_keys")
 # Sign-in through providers (and the PKCE code exchange); present with accounts_key.
 external_sign_in_key: web.AppKey[ExternalSignIn] = web.AppKey("external_sign_in")
 outbox_key: web.AppKey[MailOutbox] = web.AppKey("mail_outbox")
+scheduler_key: web.AppKey[Scheduler] = web.AppKey("scheduler")
+notifications_key: web.AppKey[NotificationService] = web.AppKey("notifications")
 vault_key: web.AppKey[CardVault] = web.AppKey("card_vault")
 travel_documents_key: web.AppKey[TravelDocuments] = web.AppKey("travel_documents")
 storage_key: web.AppKey[Storage] = web.AppKey("storage")

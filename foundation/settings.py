@@ -184,7 +184,17 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8080",
         description="Public URL of the web app: links in emails (password reset) point here.",
     )
-    smtp_host: str | None = Field(default=None, description="Mail server for auth emails.")
+    api_url: str = Field(
+        default="http://127.0.0.1:8080",
+        description="Public URL of this API: links in emails that the API itself answers "
+        "(one-click unsubscribe).",
+    )
+    smtp_host: str | None = Field(default=None, description="Mail server (SMTP).")
+    mail_directory: Path | None = Field(
+        default=None,
+        description="Without SMTP_HOST: write each message as an .eml file here instead "
+        "(development; `skybound demo` uses $SKYBOUND_HOME/mail).",
+    )
     smtp_port: int = Field(default=587, ge=1, le=65535)
     smtp_username: str | None = None
     smtp_password: str | None = Field(default=None, repr=False)
@@ -208,6 +218,46 @@ class Settings(BaseSettings):
         default=None,
         description="The callback URL registered with the provider. Default: this "
         "server's /auth/v1/callback as the browser reached it.",
+    )
+    mail_trip_notices: bool = Field(
+        default=True,
+        description="Queue booking confirmations, change and cancellation mail and trip "
+        "reminders with each booking (flight news is queued by the database either way).",
+    )
+    mail_render_processes: int = Field(
+        default=1,
+        ge=0,
+        le=8,
+        description="Low-priority processes per worker that render trip mail (PDFs, "
+        "templates), so rendering never competes with requests; 0 renders on a thread.",
+    )
+    mail_max_attempts: int = Field(
+        default=9, ge=1, description="Failed sends before a message is dead-lettered."
+    )
+    mail_lease_seconds: float = Field(
+        default=300.0,
+        ge=1.0,
+        description="How long a claimed message is hidden from other senders; a sender "
+        "that dies mid-send leaves it due again after this long.",
+    )
+    mail_flight_notice_window_seconds: int = Field(
+        default=600,
+        ge=0,
+        description="Delays (or gate changes) of one flight within this window of the first "
+        "are one email, with the latest news, sent when the window ends.",
+    )
+    mail_delay_threshold_minutes: int = Field(
+        default=15, ge=1, description="A departure this much later than scheduled is news."
+    )
+    checkin_open_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description='The "check in now" email goes out this long before departure.',
+    )
+    departure_reminder_hours: float = Field(
+        default=3.0,
+        gt=0,
+        description="The departure-day reminder goes out this long before departure.",
     )
     auth_access_token_seconds: int = Field(default=3600, ge=60)
     auth_refresh_token_days: int = Field(default=30, ge=1)

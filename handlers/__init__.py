@@ -16,6 +16,7 @@ from . import (
     flights,
     gotrue,
     gotrue_oauth,
+    mail,
     me,
     pages,
     search,
@@ -40,4 +41,5 @@ ALL_ROUTES: tuple[ApiRoutes, ...] = (
     admin_users.routes,
     admin_bookings.routes,
     admin_statistics.routes,
+    mail.routes,
 )

@@ -157,6 +157,12 @@ def demo(settings: Settings, *, speed: float) -> int:
         )
         simulator.start()
         base = f"http://{resolved.host}:{resolved.port}"
+        if resolved.smtp_host is None and resolved.mail_directory is None:
+            # No mail server: the demo's mail (a booking's confirmation, flight news)
+            # lands as .eml files to open in any mail client.
+            resolved = resolved.model_copy(update={"mail_directory": resolved.home / "mail"})
+        mail_to = (f"SMTP {resolved.smtp_host}:{resolved.smtp_port}" if resolved.smtp_host
+                   else f"{resolved.mail_directory}/*.eml")  # fmt: skip
         print(
             "\nSkybound demo is running:\n"
             f"  Live board      {base}/boards/JFK\n"
@@ -166,6 +172,7 @@ def demo(settings: Settings, *, speed: float) -> int:
             f"  Airport search  {base}/v1/airports?q=london\n"
             f"  Flight          {base}/v1/flights/1\n"
             f"  Health          {base}/healthz  {base}/readyz  {base}/metrics\n"
+            f"  Mail            {mail_to}\n"
             "Press Ctrl+C to stop.\n",
             flush=True,
         )

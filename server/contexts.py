@@ -41,6 +41,11 @@ from domain.identity.accounts.sessions import TokenSigner
 from domain.identity.confirmation import TokenConfirmation
 from domain.identity.roles import RevocationWatch, RoleDirectory
 from domain.identity.tokens import TokenVerifier
+from domain.notifications.composer import Composer
+from domain.notifications.enqueue import ReminderPlan, TripMail
+from domain.notifications.reminders import REMINDER_JOBS, send_trip_reminder
+from domain.notifications.rendering import Renderer
+from domain.notifications.service import NotificationService
 from domain.reference import ReferenceCache
 from domain.search.cache import MemorySearchCache, SearchCache, flights_in_topics
 from domain.search.gauges import search_gauges
@@ -52,8 +57,9 @@ from domain.travel_documents import TravelDocuments, seal_stored
 from foundation.database import connect, create_pool
 from foundation.embedded import embedded_postgres
 from foundation.fleet_metrics import PUBLISH_SECONDS, Fleet
-from foundation.metrics import GaugeCollector
+from foundation.metrics import CounterCollector, GaugeCollector
 from foundation.migrator import migrate
+from foundation.scheduler import SCHEDULER_TASK, Scheduler
 from foundation.secrets import app_secret
 from foundation.settings import Settings
 from foundation.supervisor import Supervisor
@@ -279,17 +285,82 @@ async def auth(app: web.Application) -> AsyncIterator[None]:
             await provider.close()
 
 
+# The database's own writers (the flight-news trigger) read these from mail_settings.
+_MAIL_SETTINGS = """
+UPDATE mail_settings SET flight_notice_window = make_interval(secs => $1::float8),
+                         delay_threshold = make_interval(mins => $2::int)
+"""
+
+
 async def mail_outbox(app: web.Application) -> AsyncIterator[None]:
-    """This worker's outbox sender, running for the app's whole life."""
-    outbox = MailOutbox(app[keys.pool_key], Mailer(app[keys.settings_key]))
+    """This worker's outbox sender, running for the app's whole life, and the composer
+    that renders trip mail when it is sent."""
+    settings = app[keys.settings_key]
+    pool = app[keys.pool_key]
+    await pool.execute(_MAIL_SETTINGS, settings.mail_flight_notice_window_seconds,
+                       settings.mail_delay_threshold_minutes)  # fmt: skip
+    unsubscribe_secret = (await app_secret(pool, "mail_unsubscribe")).encode()
+    renderer = Renderer(processes=settings.mail_render_processes)
+    composer = Composer(
+        pool,
+        site_url=settings.site_url,
+        api_url=settings.api_url,
+        delay_threshold=timedelta(minutes=settings.mail_delay_threshold_minutes),
+        unsubscribe_secret=unsubscribe_secret,
+        renderer=renderer,
+    )
+    outbox = MailOutbox(
+        pool, Mailer(settings), composer=composer, max_attempts=settings.mail_max_attempts,
+        lease=timedelta(seconds=settings.mail_lease_seconds),
+    )  # fmt: skip
     app[keys.outbox_key] = outbox
+    app[keys.notifications_key] = NotificationService(
+        pool, composer, unsubscribe_secret, outbox.wake
+    )
+    counts = outbox.counts
+    metrics = app[keys.metrics_key]
+    counters = metrics.watch(CounterCollector({
+        "skybound_mail_sent": ("Messages this process delivered to SMTP.", lambda: counts.sent),
+        "skybound_mail_failed": ("Failed send attempts (each retry counts).",
+                                 lambda: counts.failed),
+        "skybound_mail_dead_lettered": ("Messages given up after repeated or permanent "
+                                        "failure.", lambda: counts.dead_lettered),
+        "skybound_mail_dropped": ("Messages not sent: address undeliverable, cause gone.",
+                                  lambda: counts.dropped),
+    }))  # fmt: skip
+    gauges = metrics.watch(GaugeCollector({
+        "skybound_mail_outbox_depth": ("Messages waiting in the outbox (all workers), as "
+                                       "of this sender's last pass.", lambda: counts.depth),
+    }))  # fmt: skip
     supervisor = app[keys.supervisor_key]
     supervisor.start(OUTBOX_TASK, outbox.run)
     try:
         yield
     finally:
+        metrics.unwatch(counters)
+        metrics.unwatch(gauges)
         outbox.stop()
         await supervisor.stop(OUTBOX_TASK, grace=STOP_GRACE_SECONDS)
+        await asyncio.to_thread(renderer.close)
+
+
+async def scheduling(app: web.Application) -> AsyncIterator[None]:
+    """The durable scheduler's runner in this worker: trip reminders, which it queues in
+    the outbox (so after ``mail_outbox``) and wakes its sender for."""
+    outbox = app[keys.outbox_key]
+    scheduler = Scheduler(
+        app[keys.pool_key],
+        {kind: send_trip_reminder for kind in REMINDER_JOBS},
+        after_run=lambda job, outcome: outbox.wake(),
+    )
+    app[keys.scheduler_key] = scheduler
+    supervisor = app[keys.supervisor_key]
+    supervisor.start(SCHEDULER_TASK, scheduler.run)
+    try:
+        yield
+    finally:
+        scheduler.stop()
+        await supervisor.stop(SCHEDULER_TASK, grace=STOP_GRACE_SECONDS)
 
 
 async def user_data(app: web.Application) -> AsyncIterator[None]:
@@ -403,8 +474,16 @@ async def bookings(app: web.Application) -> AsyncIterator[None]:
         extra_settings={"synchronous_commit": "off"},
     )
     provider = SimulatedProvider(provider_pool, latency=settings.payment_latency_ms / 1000)
+    mail = TripMail(
+        ReminderPlan(
+            checkin_open_before=timedelta(hours=settings.checkin_open_hours),
+            departure_reminder_before=timedelta(hours=settings.departure_reminder_hours),
+        ),
+        wake=app[keys.outbox_key].wake,
+        enabled=settings.mail_trip_notices,
+    )
     service = BookingService(
-        app[keys.pool_key], search.reference, search.offers, provider, app[keys.vault_key]
+        app[keys.pool_key], search.reference, search.offers, provider, app[keys.vault_key], mail
     )
     app[keys.bookings_key] = service
     app[keys.changes_key] = ChangeService(service)
@@ -457,6 +536,7 @@ CONTEXTS: Sequence[Context] = (
     database,
     realtime,
     mail_outbox,
+    scheduling,
     auth,
     user_data,
     seat_holds,
