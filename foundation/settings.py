@@ -249,11 +249,6 @@ class Settings(BaseSettings):
     mail_delay_threshold_minutes: int = Field(
         default=15, ge=1, description="A departure this much later than scheduled is news."
     )
-    checkin_open_hours: float = Field(
-        default=24.0,
-        gt=0,
-        description='The "check in now" email goes out this long before departure.',
-    )
     departure_reminder_hours: float = Field(
         default=3.0,
         gt=0,

@@ -475,10 +475,7 @@ async def bookings(app: web.Application) -> AsyncIterator[None]:
     )
     provider = SimulatedProvider(provider_pool, latency=settings.payment_latency_ms / 1000)
     mail = TripMail(
-        ReminderPlan(
-            checkin_open_before=timedelta(hours=settings.checkin_open_hours),
-            departure_reminder_before=timedelta(hours=settings.departure_reminder_hours),
-        ),
+        ReminderPlan(departure_reminder_before=timedelta(hours=settings.departure_reminder_hours)),
         wake=app[keys.outbox_key].wake,
         enabled=settings.mail_trip_notices,
     )

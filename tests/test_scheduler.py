@@ -142,7 +142,13 @@ async def test_reminders_move_with_the_flights_time(db: asyncpg.Connection) -> N
     flight = await a_flight(db, hours=48)
     booked = await book_in_sql(db, flight, locator="REM001",
                                passengers=[("Ada", "ada@example.com")])  # fmt: skip
-    mail = TripMail(ReminderPlan(timedelta(hours=24), timedelta(hours=3)))
+    # This carrier opens check-in 30 hours ahead: the "check in now" mail follows it.
+    await db.execute(
+        "UPDATE airlines SET check_in_opens_hours = 30"
+        " WHERE code = (SELECT carrier FROM flights WHERE id = $1)",
+        flight,
+    )
+    mail = TripMail(ReminderPlan(timedelta(hours=3)))
     async with db.transaction():
         await mail.schedule_reminders(db, booked.booking)
         await mail.schedule_reminders(db, booked.booking)  # again: nothing more
@@ -157,6 +163,8 @@ async def test_reminders_move_with_the_flights_time(db: asyncpg.Connection) -> N
 
     before = await due()
     assert list(before) == ["checkin_open", "departure_reminder"]
+    leads = dict(await db.fetch("SELECT kind, lead FROM scheduled_jobs"))
+    assert leads == {"checkin_open": timedelta(hours=30), "departure_reminder": timedelta(hours=3)}
     assert all(follows for follows, _ in before.values())
     await db.execute(
         "UPDATE flights SET estimated_departure = scheduled_departure + interval '2 hours'"

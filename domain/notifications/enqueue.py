@@ -29,7 +29,8 @@ ON CONFLICT (idempotency_key) DO NOTHING
 """
 
 # Per flight of the booking, a check-in-open and a departure-day job, due `lead`
-# before the (estimated) departure; a flight's later time change moves them.
+# before the (estimated) departure; a flight's later time change moves them. Check-in
+# opens when the operating carrier opens it (airlines.check_in_opens_hours).
 _SCHEDULE_REMINDERS = """
 INSERT INTO scheduled_jobs (kind, job_key, payload, flight_id, lead, due_at)
 SELECT k.kind, k.kind || ':' || s.booking_id || ':' || s.flight_id,
@@ -37,8 +38,9 @@ SELECT k.kind, k.kind || ':' || s.booking_id || ':' || s.flight_id,
        s.flight_id, k.lead, coalesce(f.estimated_departure, f.scheduled_departure) - k.lead
 FROM booking_segments s
 JOIN flights f ON f.id = s.flight_id
-CROSS JOIN (VALUES ('checkin_open', $2::interval),
-                   ('departure_reminder', $3::interval)) AS k(kind, lead)
+JOIN airlines a ON a.code = f.carrier
+CROSS JOIN LATERAL (VALUES ('checkin_open', make_interval(hours => a.check_in_opens_hours)),
+                           ('departure_reminder', $2::interval)) AS k(kind, lead)
 WHERE s.booking_id = $1
 ON CONFLICT (job_key) DO NOTHING
 """
@@ -46,9 +48,9 @@ ON CONFLICT (job_key) DO NOTHING
 
 @dataclass(frozen=True, slots=True)
 class ReminderPlan:
-    """How long before departure each reminder goes out."""
+    """How long before departure the departure-day reminder goes out (the check-in one
+    goes out when the carrier opens check-in)."""
 
-    checkin_open_before: timedelta = timedelta(hours=24)
     departure_reminder_before: timedelta = timedelta(hours=3)
 
 
@@ -85,5 +87,4 @@ class TripMail:
             await self.schedule_reminders(conn, booking_id)
 
     async def schedule_reminders(self, conn: asyncpg.Connection, booking_id: uuid.UUID) -> None:
-        await conn.execute(_SCHEDULE_REMINDERS, booking_id, self.plan.checkin_open_before,
-                           self.plan.departure_reminder_before)  # fmt: skip
+        await conn.execute(_SCHEDULE_REMINDERS, booking_id, self.plan.departure_reminder_before)
