@@ -59,6 +59,8 @@ class Operation:
     security: tuple[str, ...] = ()
     # Request headers the handler reads itself: (name, description, required).
     headers: tuple[tuple[str, str, bool], ...] = ()
+    # An OpenAPI requestBody for a body the handler reads itself (a multipart upload).
+    request_body: dict[str, Any] | None = None
 
     @property
     def operation_id(self) -> str:
@@ -232,6 +234,7 @@ class ApiRoutes:
         roles: Sequence[str] = (),
         security: Sequence[str] = (),
         headers: Sequence[tuple[str, str, bool]] = (),
+        request_body: dict[str, Any] | None = None,
     ) -> Callable[[Handler], Handler]:
         """Declare a route. ``auth``: needs a bearer token (the handler gets ``user``);
         ``roles``: and one of these roles."""
@@ -271,6 +274,7 @@ class ApiRoutes:
                     roles=tuple(roles),
                     security=tuple(security),
                     headers=tuple(headers),
+                    request_body=request_body,
                 )
             )
             return handler

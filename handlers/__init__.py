@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from api.routes import ApiRoutes
 
-from . import airports, bookings, documents, flights, gotrue, me, pages, search, seats, service
+from . import (
+    airports,
+    bookings,
+    documents,
+    flights,
+    gotrue,
+    me,
+    pages,
+    schedules,
+    search,
+    seats,
+    service,
+)
 
 __all__ = ["ALL_ROUTES", "gotrue", "pages"]
 
@@ -18,4 +30,5 @@ ALL_ROUTES: tuple[ApiRoutes, ...] = (
     bookings.routes,
     documents.routes,
     seats.routes,
+    schedules.routes,
 )

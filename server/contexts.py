@@ -34,6 +34,7 @@ from domain.identity.accounts.sessions import TokenSigner
 from domain.identity.roles import RevocationWatch, RoleDirectory
 from domain.identity.tokens import TokenVerifier
 from domain.reference import ReferenceCache
+from domain.schedules.jobs import ScheduleJobs
 from domain.search.cache import MemorySearchCache, SearchCache, flights_in_topics
 from domain.search.gauges import search_gauges
 from domain.search.itineraries import ConnectionRules
@@ -71,6 +72,7 @@ REVOCATION_TASK = "revocation-watch"
 Context = Callable[[web.Application], AsyncIterator[None]]
 
 SEAT_HOLD_REAPER_TASK = "seat-hold-reaper"
+SCHEDULE_IMPORT_TASK = "schedule-imports"
 # How long a cached search may wait for the change stream to catch up with the
 # database before it is computed afresh instead.
 SEARCH_CATCH_UP_WAIT_SECONDS = 0.05
@@ -361,6 +363,19 @@ async def sync(app: web.Application) -> AsyncIterator[None]:
     yield
 
 
+async def schedule_imports(app: web.Application) -> AsyncIterator[None]:
+    """The schedule-import jobs, and this worker's runner of them (the fleet's runners
+    take turns, so one file is imported at a time)."""
+    jobs = ScheduleJobs(app[keys.pool_key])
+    app[keys.schedule_jobs_key] = jobs
+    supervisor = app[keys.supervisor_key]
+    supervisor.start(SCHEDULE_IMPORT_TASK, jobs.run)
+    try:
+        yield
+    finally:
+        await supervisor.stop(SCHEDULE_IMPORT_TASK)
+
+
 # Start order. The roles directory (auth) registers its channel on the change
 # listener's connection, and the accounts (auth) send mail, so realtime and the mail
 # outbox come before auth.
@@ -375,4 +390,5 @@ CONTEXTS: Sequence[Context] = (
     search,
     bookings,
     sync,
+    schedule_imports,
 )
