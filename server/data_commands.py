@@ -86,6 +86,7 @@ async def import_ssim(url: str, args: argparse.Namespace) -> int:
         f"{report.missing:,} missing ({report.missing_with_bookings:,} with bookings), "
         f"{report.cancelled:,} cancelled; {report.seconds:.1f} s"
     )
+    print("  time: " + ", ".join(f"{k} {v:.1f} s" for k, v in report.stage_seconds.items()))
     for m in report.offset_mismatches[:SHOWN_ERRORS]:
         print(
             f"  record {m['record']}: {m['station']} UTC variation {m['stated']} but "

@@ -207,3 +207,15 @@ def test_periods_cover_exactly_the_dates_they_were_made_from() -> None:
     assert sorted(expanded) == days
     assert found[0].days == frozenset({1, 3, 5})
     assert len(found) <= 3
+
+
+def test_an_arrival_in_the_repeated_hour_matches_either_offset_of_the_zone() -> None:
+    # London's clocks go back at 02:00 BST on 25 October 2026: 01:30 happens twice,
+    # first at +0100, then at +0000. The record states the second.
+    day = date(2026, 10, 24)
+    leg = replace(OVERNIGHT, period_from=day, period_to=day, days=frozenset({day.isoweekday()}),
+                  departure=time(20, 30), departure_utc_offset=timedelta(hours=-4),
+                  arrival=time(1, 30), arrival_utc_offset=timedelta(0), arrival_day=1)  # fmt: skip
+    expansion, (row,) = expand(ssim_file(leg))
+    assert row[COL["scheduled_arrival"]] == datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
+    assert expansion.mismatches == {}

@@ -198,6 +198,10 @@ class Expansion:
         actual = local.replace(tzinfo=zone).utcoffset()
         if actual == stated or actual is None:
             return
+        # A wall time in the hour repeated when clocks go back has two offsets: either is
+        # right (fold=1 is the second pass, after the change).
+        if local.replace(tzinfo=zone, fold=1).utcoffset() == stated:
+            return
         key = (leg.record_no, station, format_offset(actual))
         found = self.mismatches.get(key)
         if found is None:

@@ -70,6 +70,13 @@ class ImportReport:
     dry_run: bool = False
     bulk_load: bool = False
     seconds: float = 0.0
+    # Where the time went: parse, stage (expand and COPY), check, apply.
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+    def lap(self, stage: str, since: float) -> float:
+        now = time.perf_counter()
+        self.stage_seconds[stage] = round(now - since, 3)
+        return now
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -95,7 +102,8 @@ def parse_schedule(lines: Iterable[str]) -> SsimFile:
 
 
 _STAGING = """
-CREATE TEMP TABLE schedule_staging (
+CREATE UNLOGGED TABLE schedule_staging (
+    leg_no               integer NOT NULL,
     record_no            integer NOT NULL,
     carrier              char(2) NOT NULL,
     flight_number        integer NOT NULL,
@@ -107,8 +115,14 @@ CREATE TEMP TABLE schedule_staging (
     scheduled_arrival    timestamptz NOT NULL,
     departure_terminal   text,
     arrival_terminal     text
-) ON COMMIT DROP
+)
 """
+
+# The work tables of an import: created in its transaction (so a failed import leaves
+# none), unlogged (no WAL for scratch rows) and in shared buffers (a temporary
+# table's 8 MB of local buffers would spill a million legs to disk); dropped before
+# commit. The import lock keeps two imports from meeting on their names.
+_WORK_TABLES = ("schedule_staging", "schedule_matched", "schedule_changes", "schedule_missing")
 
 _DUPLICATES = """
 SELECT carrier, flight_number, service_date, origin,
@@ -124,22 +138,27 @@ s.carrier = f.carrier AND s.flight_number = f.flight_number
 AND s.service_date = f.service_date AND s.origin = f.origin
 """
 
-# Legs of the file that exist with other values. Terminals the file leaves blank
-# keep what the flight has (SSIM files often omit them).
-_CHANGES = f"""
-CREATE TEMP TABLE schedule_changes ON COMMIT DROP AS
-SELECT f.id, s.record_no, f.status, f.aircraft_type AS old_aircraft,
-       s.aircraft_type AS new_aircraft
-  FROM schedule_staging s JOIN flights f ON {_MATCH}
- WHERE (f.destination, f.aircraft_type, f.scheduled_departure, f.scheduled_arrival,
+# The staged legs that exist already (one join, used by every later step), and whether
+# they changed. Terminals the file leaves blank keep what the flight has (SSIM files
+# often omit them).
+_MATCHED = f"""
+CREATE UNLOGGED TABLE schedule_matched AS
+SELECT s.leg_no, s.record_no, f.id, f.status, f.aircraft_type AS old_aircraft,
+       s.aircraft_type AS new_aircraft,
+       (f.destination, f.aircraft_type, f.scheduled_departure, f.scheduled_arrival,
         f.departure_terminal, f.arrival_terminal)
        IS DISTINCT FROM
        (s.destination, s.aircraft_type, s.scheduled_departure, s.scheduled_arrival,
         coalesce(s.departure_terminal, f.departure_terminal),
-        coalesce(s.arrival_terminal, f.arrival_terminal))
+        coalesce(s.arrival_terminal, f.arrival_terminal)) AS changed
+  FROM schedule_staging s JOIN flights f ON {_MATCH}
 """
 
-_MATCHED_COUNT = f"SELECT count(*) FROM schedule_staging s JOIN flights f ON {_MATCH}"
+_CHANGES = """
+CREATE UNLOGGED TABLE schedule_changes AS
+SELECT leg_no, record_no, id, status, old_aircraft, new_aircraft
+  FROM schedule_matched WHERE changed
+"""
 
 # A new aircraft must seat everyone already sold in each cabin.
 _SEAT_CONFLICTS = """
@@ -163,10 +182,8 @@ UPDATE flights f
        scheduled_arrival = s.scheduled_arrival,
        departure_terminal = coalesce(s.departure_terminal, f.departure_terminal),
        arrival_terminal = coalesce(s.arrival_terminal, f.arrival_terminal)
-  FROM schedule_changes c JOIN schedule_staging s ON s.record_no = c.record_no
+  FROM schedule_changes c JOIN schedule_staging s ON s.leg_no = c.leg_no
  WHERE f.id = c.id AND c.status = 'scheduled'
-   AND s.carrier = f.carrier AND s.flight_number = f.flight_number
-   AND s.service_date = f.service_date AND s.origin = f.origin
 """
 
 # The opening fare of a new leg: 40 USD plus 8 cents a great-circle kilometre for
@@ -248,19 +265,22 @@ INSERT INTO flight_cabins (flight_id, cabin, capacity, seats_sold, base_fare_min
 
 
 _INSERT_ALL = _insert_new("true")
-_INSERT_UNMATCHED = _insert_new(f"NOT EXISTS (SELECT 1 FROM flights f WHERE {_MATCH})")
+_INSERT_UNMATCHED = _insert_new(
+    "NOT EXISTS (SELECT 1 FROM schedule_matched m WHERE m.leg_no = s.leg_no)"
+)
 
 
-# Legs of the file's carriers within their periods that the file does not have.
-_MISSING = f"""
-CREATE TEMP TABLE schedule_missing ON COMMIT DROP AS
+# Legs of the file's carriers within their periods that the file does not have
+# (before the new legs are inserted: every flight then is either matched or missing).
+_MISSING = """
+CREATE UNLOGGED TABLE schedule_missing AS
 SELECT f.id, f.carrier, f.flight_number, f.service_date, f.origin, f.status,
        EXISTS (SELECT 1 FROM booking_segments b WHERE b.flight_id = f.id) AS booked
   FROM flights f
   JOIN unnest($1::text[], $2::date[], $3::date[]) AS p(carrier, first_day, last_day)
     ON f.carrier = p.carrier AND f.service_date BETWEEN p.first_day AND p.last_day
  WHERE f.status <> 'cancelled'
-   AND NOT EXISTS (SELECT 1 FROM schedule_staging s WHERE {_MATCH})
+   AND NOT EXISTS (SELECT 1 FROM schedule_matched m WHERE m.id = f.id)
 """
 
 _CANCEL_MISSING = """
@@ -275,9 +295,10 @@ def _count(status: str) -> int:
     return int(status.split()[-1])
 
 
-def _staged(rows: Iterator[LegRow], on_progress: Progress | None) -> Iterator[LegRow]:
+def _staged(rows: Iterator[LegRow], on_progress: Progress | None) -> Iterator[tuple[Any, ...]]:
+    """Rows numbered for the staging table, reporting progress on the way."""
     for n, row in enumerate(rows, start=1):
-        yield row
+        yield (n, *row)
         if on_progress is not None and n % PROGRESS_LEGS == 0:
             on_progress("staging", n)
 
@@ -299,10 +320,13 @@ async def import_schedule(
     started = time.perf_counter()
     schedule = parse_schedule(lines)
     report = ImportReport(records=schedule.records, dry_run=dry_run)
+    lap = report.lap("parse", started)
     transaction = conn.transaction()
     await transaction.start()
     try:
         await conn.execute("SET LOCAL statement_timeout = 0")
+        # Hash joins and the duplicate check over a million staged legs stay in memory.
+        await conn.execute("SET LOCAL work_mem = '64MB'")
         await conn.execute("SELECT pg_advisory_xact_lock($1)", IMPORT_LOCK)
         expansion = Expansion(schedule, await load_reference(conn))
         if expansion.check():
@@ -310,11 +334,12 @@ async def import_schedule(
         await conn.execute(_STAGING)
         await conn.copy_records_to_table(
             "schedule_staging",
-            columns=LEG_COLUMNS,
+            columns=("leg_no", *LEG_COLUMNS),
             records=_staged(expansion.rows(), on_progress),
         )
         if expansion.errors:
             raise ScheduleRejected(expansion.errors)
+        lap = report.lap("stage", lap)
         report.legs = expansion.legs
         report.offset_mismatches = [m.as_dict() for m in expansion.mismatches.values()]
         if on_progress is not None:
@@ -323,8 +348,11 @@ async def import_schedule(
         duplicates = await conn.fetch(_DUPLICATES, SAMPLE)
         if duplicates:
             raise ScheduleRejected([_duplicate_error(d) for d in duplicates])
+        lap = report.lap("check", lap)
 
         await _apply(conn, expansion, report, cancel_missing, on_progress)
+        lap = report.lap("apply", lap)
+        await conn.execute(f"DROP TABLE IF EXISTS {', '.join(_WORK_TABLES)}")
         if dry_run:
             await transaction.rollback()
         else:
@@ -334,6 +362,7 @@ async def import_schedule(
         raise
     if not dry_run and report.inserted:
         await conn.execute("ANALYZE flights, flight_cabins")
+        report.lap("analyze", lap)
     report.seconds = time.perf_counter() - started
     log.info("schedule imported", extra={k: v for k, v in report.as_dict().items()
                                          if isinstance(v, int | float | bool)})  # fmt: skip
@@ -347,10 +376,27 @@ async def _apply(
     cancel_missing: bool,
     on_progress: Progress | None,
 ) -> None:
-    # An empty table takes the bulk path: indexes and constraints rebuilt once.
-    bulk = not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM flights)")
-    report.bulk_load = bulk
-    matched = 0 if bulk else await conn.fetchval(_MATCHED_COUNT)
+    if on_progress is not None:
+        on_progress("applying", report.legs)
+    # Into an empty table, every leg is new and none can be missing: the bulk path
+    # inserts them all and rebuilds indexes and constraints once.
+    if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM flights)"):
+        report.bulk_load = True
+        report.inserted = report.legs
+        await conn.execute("LOCK TABLE flights, flight_cabins IN ACCESS EXCLUSIVE MODE")
+        # Empty, as is everything that references flights (each reference is NOT NULL).
+        # Truncated in this transaction, the tables' new rows skip the WAL when the
+        # server runs with wal_level=minimal (the embedded one does).
+        await conn.execute(
+            "TRUNCATE flights, flight_cabins, booking_segments, seat_assignments, seat_holds"
+        )
+        await conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        suspended = await suspend_indexes(conn, ("flights", "flight_cabins"))
+        await conn.execute(_INSERT_ALL)
+        await restore_indexes(conn, suspended)
+        return
+
+    matched = _count(await conn.execute(_MATCHED))
     await conn.execute(_CHANGES)
     conflicts = await conn.fetch(_SEAT_CONFLICTS, SAMPLE)
     if conflicts:
@@ -359,25 +405,23 @@ async def _apply(
         "SELECT count(*) FILTER (WHERE status = 'scheduled') AS applied, "
         "count(*) FILTER (WHERE status <> 'scheduled') AS operating FROM schedule_changes"
     )
-    if on_progress is not None:
-        on_progress("applying", report.legs)
-    await conn.execute(_UPDATE)
-    await conn.execute(_RESIZE_CABINS)
-    await conn.execute(_DROP_CABINS)
     report.updated, report.not_updated_operating = changes["applied"], changes["operating"]
     report.unchanged = matched - report.updated - report.not_updated_operating
+    if report.updated:
+        await conn.execute(_UPDATE)
+        await conn.execute(_RESIZE_CABINS)
+        await conn.execute(_DROP_CABINS)
 
-    if bulk:
-        await conn.execute("LOCK TABLE flights, flight_cabins IN ACCESS EXCLUSIVE MODE")
-        await conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
-        suspended = await suspend_indexes(conn, ("flights", "flight_cabins"))
-        await conn.execute(_INSERT_ALL)
-        await restore_indexes(conn, suspended)
-    else:
-        await conn.execute(_INSERT_UNMATCHED)
+    await _missing(conn, expansion, report, cancel_missing)
     # Duplicates were refused, so every staged leg either matched a flight or is new.
     report.inserted = report.legs - matched
+    if report.inserted:
+        await conn.execute(_INSERT_UNMATCHED)
 
+
+async def _missing(
+    conn: asyncpg.Connection, expansion: Expansion, report: ImportReport, cancel: bool
+) -> None:
     periods = expansion.periods
     await conn.execute(
         _MISSING,
@@ -397,7 +441,7 @@ async def _apply(
     report.missing_sample = [
         {**dict(r), "service_date": r["service_date"].isoformat()} for r in sample
     ]
-    if cancel_missing and report.missing:
+    if cancel and report.missing:
         report.cancelled = _count(await conn.execute(_CANCEL_MISSING))
 
 
