@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from foundation.settings import Settings
-from server import data_commands
+from server import backup_commands, data_commands
 from server.workers import WorkerPool, serve_one
 
 log = logging.getLogger("skybound")
@@ -292,6 +292,7 @@ def _parser() -> argparse.ArgumentParser:
     simulate_cmd.add_argument("--interval", type=float, default=1.0, help="seconds per tick")
 
     data_commands.add_commands(commands)
+    backup_commands.add_commands(commands)
     return parser
 
 
@@ -371,6 +372,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return int(_run(data_commands.import_ssim(url, args)))
         if args.command == "export":
             return int(_run(data_commands.export(url, args)))
+        if args.command == "backup":
+            return int(_run(backup_commands.backup(resolved, url, args.output)))
+        if args.command == "restore":
+            return int(_run(backup_commands.restore(resolved, url, args.file, args.force)))
         if args.command == "simulate":
             with contextlib.suppress(KeyboardInterrupt):
                 _run(_simulate(url, seed=args.seed, speed=args.speed, interval=args.interval))
