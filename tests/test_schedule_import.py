@@ -149,6 +149,16 @@ async def test_a_retimed_leg_is_updated_in_place_and_its_passengers_hear_of_it(
     assert event["event_type"] == "flight.updated"
     assert f"user:{user}" in event["topics"]
     assert set(event["payload"]["changes"]) == {"scheduled_departure", "scheduled_arrival"}
+    notice = await reference_db.fetchrow(
+        "SELECT user_id, kind, title, body FROM notifications WHERE flight_id = $1", flight
+    )
+    assert dict(notice) == {
+        "user_id": user,
+        "kind": "flight.updated",
+        "title": "New schedule for SB1",
+        "body": "SB1 from JFK to LHR now departs 2026-12-03 20:30 and arrives 2026-12-04 08:30 "
+        "local time.",
+    }
 
 
 async def test_a_new_aircraft_resizes_the_cabins_and_keeps_sold_seats(

@@ -24,3 +24,34 @@ CREATE TABLE schedule_imports (
 -- Runners take the oldest unfinished job first.
 CREATE INDEX schedule_imports_unfinished_idx ON schedule_imports (created_at)
     WHERE status IN ('queued', 'running');
+
+-- A new schedule that moves a booked flight reaches its travellers' inboxes too:
+-- change capture records it as 'flight.updated' with the changed scheduled times,
+-- which the general notification trigger (0010) leaves to boards.
+CREATE FUNCTION notify_schedule_change() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    flight jsonb := NEW.payload -> 'flight';
+    designator text := trim(flight ->> 'carrier') || (flight ->> 'flight_number');
+    departs text := to_char((flight ->> 'scheduled_departure')::timestamptz
+                            AT TIME ZONE (flight ->> 'origin_tz'), 'YYYY-MM-DD HH24:MI');
+    arrives text := to_char((flight ->> 'scheduled_arrival')::timestamptz
+                            AT TIME ZONE (flight ->> 'destination_tz'), 'YYYY-MM-DD HH24:MI');
+BEGIN
+    INSERT INTO notifications (user_id, kind, title, body, flight_id, event_id)
+    SELECT substr(topic, 6)::uuid, NEW.event_type, 'New schedule for ' || designator,
+           designator || ' from ' || (flight ->> 'origin') || ' to ' || (flight ->> 'destination')
+           || ' now departs ' || departs || ' and arrives ' || arrives || ' local time.',
+           (flight ->> 'id')::bigint, NEW.id
+      FROM unnest(NEW.topics) AS topic
+     WHERE topic LIKE 'user:%';
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER change_events_notify_schedule_change
+    AFTER INSERT ON change_events
+    FOR EACH ROW
+    WHEN (NEW.event_type = 'flight.updated'
+          AND (NEW.payload -> 'changes') ?| ARRAY['scheduled_departure', 'scheduled_arrival'])
+    EXECUTE FUNCTION notify_schedule_change();
