@@ -219,3 +219,24 @@ def test_an_arrival_in_the_repeated_hour_matches_either_offset_of_the_zone() -> 
     expansion, (row,) = expand(ssim_file(leg))
     assert row[COL["scheduled_arrival"]] == datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
     assert expansion.mismatches == {}
+
+
+def test_utc_time_mode_reads_times_and_dates_as_utc() -> None:
+    lines = ssim_file(replace(OVERNIGHT, departure=time(0, 0), arrival=time(7, 0),
+                              period_to=date(2026, 12, 2), arrival_day=0))  # fmt: skip
+    lines[1] = lines[1][:1] + "U" + lines[1][2:]
+    _, rows = expand(lines)
+    # 00:00 UTC on 1 December is 19:00 on 30 November in New York: the leg's local date.
+    assert [(r[COL["service_date"]], r[COL["scheduled_departure"]]) for r in rows] == [
+        (date(2026, 11, 30), datetime(2026, 12, 1, 0, 0, tzinfo=UTC)),
+        (date(2026, 12, 1), datetime(2026, 12, 2, 0, 0, tzinfo=UTC)),
+    ]
+    assert rows[0][COL["scheduled_arrival"]] == datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
+
+
+def test_an_open_ended_period_runs_to_the_end_of_the_carriers_validity() -> None:
+    lines = ssim_file(OVERNIGHT)
+    lines[2] = lines[2][:21] + "00XXX00" + lines[2][28:]
+    _, rows = expand(lines)
+    assert rows[-1][COL["service_date"]] == date(2026, 12, 31)
+    assert len(rows) == 31

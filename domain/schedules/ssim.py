@@ -23,6 +23,8 @@ from foundation.errors import FieldError
 
 RECORD_LENGTH = 200
 HEADER_TITLE = "AIRLINE STANDARD SCHEDULE DATA SET"
+# A period of operation's end "until further notice".
+OPEN_ENDED = "00XXX00"
 # SSIM month abbreviations; dates are DDMMMYY.
 MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _MONTH_NUMBER = {name: i + 1 for i, name in enumerate(MONTHS)}
@@ -295,7 +297,10 @@ def _leg(reader: _Reader, record: str, no: int, carrier: CarrierSchedule) -> Leg
         "itinerary_variation": take(record, no, "itinerary_variation", _number),
         "leg_sequence": take(record, no, "leg_sequence", _number),
         "period_from": take(record, no, "period_from", parse_date),
-        "period_to": take(record, no, "period_to", parse_date),
+        # "00XXX00": until further notice, which is as far as the carrier's data reaches.
+        "period_to": carrier.validity_to
+        if record[Fields.period_to] == OPEN_ENDED
+        else take(record, no, "period_to", parse_date),
         "days": take(record, no, "days_of_operation", _days),
         "frequency_rate": take(record, no, "frequency_rate", _frequency, blank=1),
         "origin": take(record, no, "departure_station", _station),
