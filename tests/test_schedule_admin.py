@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -11,6 +12,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from devtools.seed import load_reference_data
+from domain.schedules.jobs import ScheduleJobs
+from foundation.database import create_pool
 from tests.booking_helpers import bearer
 from tests.problems import assert_problem
 from tests.test_schedule_import import RETURN
@@ -128,3 +131,21 @@ async def test_the_export_streams_ssim_csv_and_json_lines(
     bad = "/v1/admin/schedules/export?from=2026-12-31&to=2026-12-01"
     await assert_problem(await client.get(bad, headers=OPS), 422, field="query.to")
     await assert_problem(await client.get(f"/v1/admin/schedules/export?{query}"), 401)
+
+
+async def test_the_runner_outlives_a_database_that_is_away(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    pool = await create_pool(database_url, min_size=1, max_size=1)
+    jobs = ScheduleJobs(pool, poll_seconds=0.05)
+    await pool.close()
+    runner = asyncio.create_task(jobs.run())
+    try:
+        await eventually(
+            lambda: any(r.message == "schedule import pass failed" for r in caplog.records),
+            what="a failed pass logged",
+        )
+        assert not runner.done()
+    finally:
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)

@@ -141,8 +141,12 @@ class ScheduleJobs:
     async def run(self) -> None:
         """The runner: until cancelled, run queued jobs when woken or every poll."""
         while True:
-            self._wake.clear()
-            await self.run_pending()
+            self._wake.clear()  # before the pass: an upload during it is not missed
+            try:
+                await self.run_pending()
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                # The database is away: the job stays queued (or running, and is run again).
+                log.warning("schedule import pass failed", extra={"error": repr(exc)})
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
 
