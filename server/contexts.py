@@ -24,6 +24,7 @@ from adapters.mail import OUTBOX_TASK, STOP_GRACE_SECONDS, Mailer, MailOutbox
 from adapters.storage_backend import open_storage
 from api import keys
 from api.keys import ReadinessResult
+from domain.bookings.archive import run_archiver
 from domain.bookings.changes import ChangeService
 from domain.bookings.payments import SimulatedProvider
 from domain.bookings.service import BookingService
@@ -73,6 +74,7 @@ Context = Callable[[web.Application], AsyncIterator[None]]
 
 SEAT_HOLD_REAPER_TASK = "seat-hold-reaper"
 SCHEDULE_IMPORT_TASK = "schedule-imports"
+BOOKING_ARCHIVER_TASK = "booking-archiver"
 # How long a cached search may wait for the change stream to catch up with the
 # database before it is computed afresh instead.
 SEARCH_CATCH_UP_WAIT_SECONDS = 0.05
@@ -348,9 +350,18 @@ async def bookings(app: web.Application) -> AsyncIterator[None]:
     app[keys.bookings_key] = service
     app[keys.changes_key] = ChangeService(service)
     app[keys.documents_key] = DocumentService(app[keys.pool_key], app[keys.storage_key])
+    pool, after_days = app[keys.pool_key], settings.archive_after_days
+
+    async def archive() -> None:
+        # Every worker runs one; they take turns (an advisory lock), so one archives.
+        await run_archiver(pool, after_days)
+
+    supervisor = app[keys.supervisor_key]
+    supervisor.start(BOOKING_ARCHIVER_TASK, archive)
     try:
         yield
     finally:
+        await supervisor.stop(BOOKING_ARCHIVER_TASK)
         await provider_pool.close()
 
 

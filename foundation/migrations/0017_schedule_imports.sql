@@ -55,3 +55,34 @@ CREATE TRIGGER change_events_notify_schedule_change
     WHEN (NEW.event_type = 'flight.updated'
           AND (NEW.payload -> 'changes') ?| ARRAY['scheduled_departure', 'scheduled_arrival'])
     EXECUTE FUNCTION notify_schedule_change();
+
+-- Archived bookings -------------------------------------------------------------
+
+-- Bookings whose last flight landed long ago leave the hot tables (bookings,
+-- passengers, segments, seats, tickets, payments) for this one: the whole booking as
+-- it read when it was archived (``booking``: passengers with tickets, segments with
+-- their flights and seats, payments, trip notes), plus the columns a history page
+-- sorts and shows, so the past and cancelled views list archived bookings with live
+-- ones without reading a document.
+CREATE TABLE archived_bookings (
+    id               uuid PRIMARY KEY,
+    record_locator   char(6) NOT NULL,
+    user_id          uuid,
+    status           text NOT NULL,
+    total_minor      bigint NOT NULL,
+    currency         char(3) NOT NULL,
+    created_at       timestamptz NOT NULL,
+    cancelled_at     timestamptz,
+    origin           char(3) NOT NULL,
+    origin_tz        text NOT NULL,
+    destination      char(3) NOT NULL,
+    destination_tz   text NOT NULL,
+    first_departure  timestamptz NOT NULL,
+    last_arrival     timestamptz NOT NULL,
+    passengers       integer NOT NULL,
+    -- Stored ticket receipts stay in the file storage; erasure deletes them.
+    document_keys    text[] NOT NULL DEFAULT '{}',
+    booking          jsonb NOT NULL,
+    archived_at      timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX archived_bookings_user_idx ON archived_bookings (user_id, first_departure DESC);

@@ -1,5 +1,6 @@
 """Schedule-import jobs on a real two-worker server: an upload is run by the fleet, and a
-job no runner was told about (queued by a worker that died) is found by polling."""
+job no runner was told about (queued by a worker that died) is found by polling. The
+booking archiver runs beside them, supervised."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ async def test_uploaded_and_orphaned_jobs_are_run_by_the_fleet(
         samples = await server.metrics()
         up = {labels["task"]: value for labels, value in samples["skybound_task_up"]}
         assert up["schedule-imports"] == 1.0
+        assert up["booking-archiver"] == 1.0
 
         # Queued as a worker that died before running it would have left it.
         orphan = await db.fetchval(
