@@ -1,4 +1,4 @@
-"""The ``skybound backup`` and ``skybound restore`` commands."""
+"""The ``skybound backup``, ``skybound restore`` and ``skybound archive`` commands."""
 
 from __future__ import annotations
 
@@ -24,6 +24,31 @@ def add_commands(commands: Any) -> None:
         "--force", action="store_true",
         help="replace a database (and stored files) that are not empty",
     )  # fmt: skip
+
+
+def add_archive_command(commands: Any) -> None:
+    archive_cmd = commands.add_parser(
+        "archive", help="move bookings that finished travelling long ago to the archive"
+    )
+    archive_cmd.add_argument(
+        "--after-days", type=int,
+        help="archive bookings whose last flight landed this many days ago "
+        "(SKYBOUND_ARCHIVE_AFTER_DAYS, default 365)",
+    )  # fmt: skip
+
+
+async def archive(settings: Settings, url: str, after_days: int | None) -> int:
+    from domain.bookings.archive import archive_due
+    from foundation.database import create_pool
+
+    days = after_days or settings.archive_after_days
+    pool = await create_pool(url, min_size=1, max_size=1, application_name="skybound-archive")
+    try:
+        moved = await archive_due(pool, after_days=days)
+    finally:
+        await pool.close()
+    print(f"archived {moved:,} bookings whose last flight landed more than {days} days ago")
+    return 0
 
 
 def _storage_root(settings: Settings) -> Path | None:

@@ -293,6 +293,7 @@ def _parser() -> argparse.ArgumentParser:
 
     data_commands.add_commands(commands)
     backup_commands.add_commands(commands)
+    backup_commands.add_archive_command(commands)
     return parser
 
 
@@ -374,6 +375,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return int(_run(data_commands.export(url, args)))
         if args.command == "backup":
             return int(_run(backup_commands.backup(resolved, url, args.output)))
+        if args.command == "archive":
+            _run(_migrate(url))
+            return int(_run(backup_commands.archive(resolved, url, args.after_days)))
         if args.command == "restore":
             return int(_run(backup_commands.restore(resolved, url, args.file, args.force)))
         if args.command == "simulate":

@@ -3,6 +3,9 @@ and stay readable by id, in the past view, in the GDPR export, and erasable."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -157,3 +160,17 @@ async def test_erasure_anonymises_archived_bookings(
     assert [(p["given_name"], p["family_name"]) for p in row["booking"]["passengers"]] == [
         ("ERASED", "ERASED")
     ]
+
+
+async def test_the_archive_command_archives_what_is_due(
+    history: History, database_url: str, db: asyncpg.Connection
+) -> None:
+    env = {**os.environ, "DATABASE_URL": database_url, "SKYBOUND_LOG_LEVEL": "WARNING"}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "server.cli", "archive", "--after-days", "200", env=env,
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, _ = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode == 0
+    assert out.decode().startswith("archived 2 bookings whose last flight landed more than 200")
+    assert await db.fetchval("SELECT count(*) FROM archived_bookings") == 2
