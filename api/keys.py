@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from domain.identity.roles import RevocationWatch, RoleDirectory
     from domain.identity.tokens import TokenVerifier
     from domain.notifications.service import NotificationService
+    from domain.schedules.jobs import ScheduleJobs
     from domain.search.service import SearchService
     from domain.seating import SeatService
     from domain.travel_documents import TravelDocuments
@@ -68,6 +69,7 @@ rate_limiter_key: web.AppKey[RateLimiter] = web.AppKey("rate_limiter")
 metrics_key: web.AppKey[Metrics] = web.AppKey("metrics")
 openapi_key: web.AppKey[dict[str, Any]] = web.AppKey("openapi")
 supervisor_key: web.AppKey[Supervisor] = web.AppKey("supervisor")
+schedule_jobs_key: web.AppKey[ScheduleJobs] = web.AppKey("schedule_jobs")
 
 # Named readiness checks: /readyz is 200 only when every one passes. A check answers
 # True or False, or a (passed, details) pair whose details /readyz shows.

@@ -359,6 +359,20 @@ WITH own_bookings AS (
     -- as they were before it, still the user's.
     DELETE FROM travel_documents
     WHERE booking_id IN (SELECT id FROM bookings WHERE user_id = $1)
+), archived_erased AS (
+    -- Archived bookings likewise, inside their stored documents.
+    UPDATE archived_bookings a SET user_id = NULL, document_keys = '{}',
+        booking = a.booking || jsonb_build_object(
+            'user_id', NULL, 'contact_email', NULL, 'contact_phone', NULL,
+            'trip_notes', '[]'::jsonb,
+            'passengers', (SELECT coalesce(jsonb_agg(p || jsonb_build_object(
+                                   'given_name', 'ERASED', 'family_name', 'ERASED',
+                                   'date_of_birth', '1900-01-01', 'email', NULL, 'phone', NULL)
+                               ORDER BY (p ->> 'passenger_no')::int), '[]')
+                             FROM jsonb_array_elements(a.booking -> 'passengers') AS p))
+    FROM (SELECT id, document_keys FROM archived_bookings WHERE user_id = $1) AS old
+    WHERE a.id = old.id
+    RETURNING old.document_keys
 ), cards AS (
     DELETE FROM payment_methods WHERE user_id = $1
 ), preferences AS (
@@ -372,7 +386,8 @@ WITH own_bookings AS (
     WHERE user_id = $1
 )
 SELECT (SELECT avatar_key FROM profiles WHERE user_id = $1) AS avatar_key,
-       ARRAY(SELECT document_key FROM documents) AS documents
+       ARRAY(SELECT document_key FROM documents
+             UNION ALL SELECT unnest(document_keys) FROM archived_erased) AS documents
 """
 
 

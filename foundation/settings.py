@@ -293,6 +293,11 @@ class Settings(BaseSettings):
     seat_hold_seconds: int = Field(
         default=600, ge=10, le=3600, description="How long a seat hold lasts."
     )
+    archive_after_days: int = Field(
+        default=365,
+        ge=1,
+        description="Bookings whose last flight landed longer ago move to the archive.",
+    )
     search_min_connection_domestic: int = Field(default=45, ge=0, description="Minutes.")
     search_min_connection_international: int = Field(default=90, ge=0, description="Minutes.")
     search_max_layover: int = Field(default=720, ge=30, description="Minutes.")

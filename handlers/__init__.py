@@ -19,6 +19,7 @@ from . import (
     mail,
     me,
     pages,
+    schedules,
     search,
     seats,
     service,
@@ -42,4 +43,5 @@ ALL_ROUTES: tuple[ApiRoutes, ...] = (
     admin_bookings.routes,
     admin_statistics.routes,
     mail.routes,
+    schedules.routes,
 )

@@ -1,4 +1,4 @@
-"""The ``skybound`` command: serve, demo, migrate, seed and simulate."""
+"""The ``skybound`` command: serve, demo, migrate, seed, simulate, import and export."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from foundation.settings import Settings
+from server import backup_commands, data_commands
 from server.workers import WorkerPool, serve_one
 
 log = logging.getLogger("skybound")
@@ -92,6 +93,17 @@ async def _seed(
         return await seed_database(
             conn, flights=flights, days=days, seed=seed, start_date=start, replace=replace
         )
+    finally:
+        await conn.close()
+
+
+async def _reference(url: str) -> None:
+    from devtools.seed import load_reference_data
+    from foundation.database import connect
+
+    conn = await connect(url, application_name="skybound-seed")
+    try:
+        await load_reference_data(conn)
     finally:
         await conn.close()
 
@@ -267,6 +279,10 @@ def _parser() -> argparse.ArgumentParser:
     seed_cmd.add_argument("--seed", type=int, default=1, help="random seed (same seed, same data)")
     seed_cmd.add_argument("--start", type=date.fromisoformat, help="first service date (today)")
     seed_cmd.add_argument("--replace", action="store_true", help="replace an existing schedule")
+    seed_cmd.add_argument(
+        "--reference-only", action="store_true",
+        help="load airports, airlines, aircraft and fare brands only (before an SSIM import)",
+    )  # fmt: skip
 
     token_cmd = commands.add_parser("token", help="mint a development access token")
     token_cmd.add_argument("--sub", required=True, help="user id (UUID)")
@@ -285,6 +301,10 @@ def _parser() -> argparse.ArgumentParser:
     simulate_cmd.add_argument("--seed", type=int, default=1)
     simulate_cmd.add_argument("--speed", type=float, default=1.0)
     simulate_cmd.add_argument("--interval", type=float, default=1.0, help="seconds per tick")
+
+    data_commands.add_commands(commands)
+    backup_commands.add_commands(commands)
+    backup_commands.add_archive_command(commands)
     return parser
 
 
@@ -352,6 +372,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "seed":
             _run(_migrate(url))
+            if args.reference_only:
+                _run(_reference(url))
+                print("loaded reference data")
+                return 0
             report = _run(
                 _seed(
                     url,
@@ -367,6 +391,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{report.seconds:.1f} s: {report.legs_per_second:,.0f} legs/s"
             )
             return 0
+        if args.command == "import":
+            _run(_migrate(url))
+            return int(_run(data_commands.import_ssim(url, args)))
+        if args.command == "export":
+            return int(_run(data_commands.export(url, args)))
+        if args.command == "backup":
+            return int(_run(backup_commands.backup(resolved, url, args.output)))
+        if args.command == "archive":
+            _run(_migrate(url))
+            return int(_run(backup_commands.archive(resolved, url, args.after_days)))
+        if args.command == "restore":
+            return int(_run(backup_commands.restore(resolved, url, args.file, args.force)))
         if args.command == "simulate":
             with contextlib.suppress(KeyboardInterrupt):
                 _run(_simulate(url, seed=args.seed, speed=args.speed, interval=args.interval))

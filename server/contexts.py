@@ -27,6 +27,7 @@ from adapters.rate_limits import RateLimiter, parse_limits
 from adapters.storage_backend import open_storage
 from api import keys
 from api.keys import ReadinessResult
+from domain.bookings.archive import run_archiver
 from domain.bookings.changes import ChangeService
 from domain.bookings.payments import SimulatedProvider
 from domain.bookings.service import BookingService
@@ -47,6 +48,7 @@ from domain.notifications.reminders import REMINDER_JOBS, send_trip_reminder
 from domain.notifications.rendering import Renderer
 from domain.notifications.service import NotificationService
 from domain.reference import ReferenceCache
+from domain.schedules.jobs import ScheduleJobs
 from domain.search.cache import MemorySearchCache, SearchCache, flights_in_topics
 from domain.search.gauges import search_gauges
 from domain.search.itineraries import ConnectionRules
@@ -87,6 +89,8 @@ REVOCATION_TASK = "revocation-watch"
 Context = Callable[[web.Application], AsyncIterator[None]]
 
 SEAT_HOLD_REAPER_TASK = "seat-hold-reaper"
+SCHEDULE_IMPORT_TASK = "schedule-imports"
+BOOKING_ARCHIVER_TASK = "booking-archiver"
 # How long a cached search may wait for the change stream to catch up with the
 # database before it is computed afresh instead.
 SEARCH_CATCH_UP_WAIT_SECONDS = 0.05
@@ -486,9 +490,18 @@ async def bookings(app: web.Application) -> AsyncIterator[None]:
     app[keys.changes_key] = ChangeService(service)
     app[keys.documents_key] = DocumentService(app[keys.pool_key], app[keys.storage_key])
     app[keys.check_in_key] = CheckInService(app[keys.pool_key], app[keys.vault_key])
+    pool, after_days = app[keys.pool_key], settings.archive_after_days
+
+    async def archive() -> None:
+        # Every worker runs one; they take turns (an advisory lock), so one archives.
+        await run_archiver(pool, after_days)
+
+    supervisor = app[keys.supervisor_key]
+    supervisor.start(BOOKING_ARCHIVER_TASK, archive)
     try:
         yield
     finally:
+        await supervisor.stop(BOOKING_ARCHIVER_TASK)
         await provider_pool.close()
 
 
@@ -523,6 +536,19 @@ async def rate_limits(app: web.Application) -> AsyncIterator[None]:
         await limiter.close()
 
 
+async def schedule_imports(app: web.Application) -> AsyncIterator[None]:
+    """The schedule-import jobs, and this worker's runner of them (the fleet's runners
+    take turns, so one file is imported at a time)."""
+    jobs = ScheduleJobs(app[keys.pool_key])
+    app[keys.schedule_jobs_key] = jobs
+    supervisor = app[keys.supervisor_key]
+    supervisor.start(SCHEDULE_IMPORT_TASK, jobs.run)
+    try:
+        yield
+    finally:
+        await supervisor.stop(SCHEDULE_IMPORT_TASK)
+
+
 # Start order. The roles directory (auth) registers its channel on the change
 # listener's connection, and the accounts (auth) send mail, so realtime and the mail
 # outbox come before auth.
@@ -540,4 +566,5 @@ CONTEXTS: Sequence[Context] = (
     search,
     bookings,
     sync,
+    schedule_imports,
 )
