@@ -369,6 +369,19 @@ async def import_schedule(
     return report
 
 
+# flights, flight_cabins and every table that references them, however indirectly
+# (names from the catalog, quoted as regclass prints them).
+_REFERENCING_FLIGHTS = """
+WITH RECURSIVE refs(rel) AS (
+    SELECT unnest(ARRAY['flights'::regclass, 'flight_cabins'::regclass])
+    UNION
+    SELECT c.conrelid::regclass FROM pg_constraint c JOIN refs ON c.confrelid = refs.rel
+    WHERE c.contype = 'f'
+)
+SELECT rel::text AS name FROM refs
+"""
+
+
 async def _apply(
     conn: asyncpg.Connection,
     expansion: Expansion,
@@ -384,12 +397,13 @@ async def _apply(
         report.bulk_load = True
         report.inserted = report.legs
         await conn.execute("LOCK TABLE flights, flight_cabins IN ACCESS EXCLUSIVE MODE")
-        # Empty, as is everything that references flights (each reference is NOT NULL).
         # Truncated in this transaction, the tables' new rows skip the WAL when the
-        # server runs with wal_level=minimal (the embedded one does).
-        await conn.execute(
-            "TRUNCATE flights, flight_cabins, booking_segments, seat_assignments, seat_holds"
-        )
+        # server runs with wal_level=minimal (the embedded one does). TRUNCATE must take
+        # every table that references them too: only when all of those are empty (a
+        # table whose reference may be NULL can hold rows unrelated to flights).
+        tables = [r["name"] for r in await conn.fetch(_REFERENCING_FLIGHTS)]
+        if not any([await conn.fetchval(f"SELECT EXISTS (SELECT 1 FROM {t})") for t in tables]):
+            await conn.execute(f"TRUNCATE {', '.join(tables)}")
         await conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
         suspended = await suspend_indexes(conn, ("flights", "flight_cabins"))
         await conn.execute(_INSERT_ALL)
