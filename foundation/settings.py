@@ -109,6 +109,25 @@ class Settings(BaseSettings):
         repr=False,
         description="The project's service-role key, for Supabase Storage (secret: never logged).",
     )
+    supabase_anon_key: str | None = Field(
+        default=None,
+        validation_alias="SUPABASE_ANON_KEY",
+        repr=False,
+        description="The anon (publishable) key clients present to the Realtime-compatible "
+        "endpoint. Unset: one generated once and kept in the database.",
+    )
+    realtime_max_channels: int = Field(
+        default=100, ge=1, description="Channels one Realtime-compatible socket may join."
+    )
+    realtime_max_payload_bytes: int = Field(
+        default=6000,
+        ge=256,
+        le=7000,
+        description="Largest broadcast or presence payload (it travels in one NOTIFY).",
+    )
+    realtime_max_events_per_second: int = Field(
+        default=100, ge=1, description="Messages one Realtime-compatible socket may send a second."
+    )
     storage_backend: Literal["auto", "local", "supabase"] = Field(
         default="auto",
         description="Where uploaded files live. `auto`: Supabase Storage when SUPABASE_URL and "

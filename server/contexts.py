@@ -31,6 +31,7 @@ from domain.cards import CardVault
 from domain.documents import DocumentService
 from domain.identity.accounts.service import Accounts
 from domain.identity.accounts.sessions import TokenSigner
+from domain.identity.api_keys import load_api_keys
 from domain.identity.roles import RevocationWatch, RoleDirectory
 from domain.identity.tokens import TokenVerifier
 from domain.reference import ReferenceCache
@@ -50,6 +51,9 @@ from foundation.supervisor import Supervisor
 from streams.events import ChangeEvent
 from streams.hub import Hub
 from streams.listener import ChangeListener
+from streams.phoenix.bindings import load_columns
+from streams.phoenix.relay import Relay
+from streams.phoenix.server import PhoenixServer
 from streams.realtime import (
     LAG_GRACE_SECONDS,
     LISTENER_TASK,
@@ -361,6 +365,40 @@ async def sync(app: web.Application) -> AsyncIterator[None]:
     yield
 
 
+async def realtime_compat(app: web.Application) -> AsyncIterator[None]:
+    """The Supabase-compatible realtime: its API keys, the relay of broadcast and presence
+    (a channel on the change listener's connection) and the exposed tables' columns."""
+    settings = app[keys.settings_key]
+    pool = app[keys.pool_key]
+    streams = app[keys.realtime_key]
+    relay = Relay(pool)
+    relay.start(streams.listener)
+    app[keys.phoenix_key] = PhoenixServer(
+        realtime=streams,
+        pool=pool,
+        relay=relay,
+        keys=await load_api_keys(settings, pool),
+        columns=await load_columns(pool),
+        max_channels=settings.realtime_max_channels,
+        max_payload_bytes=settings.realtime_max_payload_bytes,
+        max_events_per_second=settings.realtime_max_events_per_second,
+    )
+    gauges = app[keys.metrics_key].watch(GaugeCollector({
+        "skybound_realtime_compat_sockets": ("Connected Supabase-compatible sockets.",
+                                             lambda: app[keys.phoenix_key].sockets),
+        "skybound_realtime_compat_channels": ("Joined Supabase-compatible channels.",
+                                              relay.member_count),
+    }))  # fmt: skip
+    try:
+        yield
+    finally:
+        app[keys.metrics_key].unwatch(gauges)
+        try:
+            await relay.bye()  # other workers drop this one's presences
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("realtime relay could not say goodbye", extra={"error": repr(exc)})
+
+
 # Start order. The roles directory (auth) registers its channel on the change
 # listener's connection, and the accounts (auth) send mail, so realtime and the mail
 # outbox come before auth.
@@ -370,6 +408,7 @@ CONTEXTS: Sequence[Context] = (
     realtime,
     mail_outbox,
     auth,
+    realtime_compat,
     user_data,
     seat_holds,
     search,

@@ -1,0 +1,267 @@
+"""Broadcast and presence across every worker and instance, through PostgreSQL.
+
+A client broadcast or a presence change is sent as one NOTIFY on
+``skybound_realtime``; every process hears it on its one LISTEN connection (the
+change listener's) and hands it to its own channels joined to that topic, the
+sender's process included, so local and remote delivery are one path. NOTIFY keeps
+its order per sending transaction and carries at most 8,000 bytes, which bounds a
+broadcast's payload (``SKYBOUND_REALTIME_MAX_PAYLOAD_BYTES``).
+
+Presence: every process mirrors the presences of every process, keyed by
+(topic, key, phx_ref). A process announces itself when it starts and after its
+LISTEN connection comes back (``hello``); every other process answers by announcing
+its local presences again, so a newcomer (or one that may have missed some) learns
+the whole state. A process that stops says ``bye`` and its presences leave
+everywhere; a socket that dies untracks its own.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import asyncpg
+import orjson
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "skybound_realtime"
+# NOTIFY's limit is 8,000 bytes; the envelope takes a few hundred.
+NOTIFY_LIMIT = 7900
+
+TopicKey = tuple[bool, str]
+"""(private, sub-topic): Supabase keeps public and private channels of one name apart."""
+
+
+class Notifications(Protocol):
+    def add_channel(
+        self, name: str, on_notify: Callable[[str], None], on_missed: Callable[[], None]
+    ) -> None: ...
+
+
+class Member(Protocol):
+    """A joined channel as the relay sees it."""
+
+    channel_id: str
+    topic_key: TopicKey
+    presence_enabled: bool
+
+    def deliver_broadcast(
+        self, event: str, payload: bytes, binary: bool, origin: str | None
+    ) -> None: ...
+
+    def deliver_presence_diff(self, joins: dict[str, Any], leaves: dict[str, Any]) -> None: ...
+
+
+class PayloadTooLarge(ValueError):
+    pass
+
+
+@dataclass
+class Presence:
+    node: str
+    channel_id: str
+    meta: dict[str, Any]
+
+
+@dataclass
+class Relay:
+    pool: asyncpg.Pool
+    node: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    members: dict[TopicKey, set[Member]] = field(default_factory=dict)
+    # topic -> presence key -> phx_ref -> presence, for every process.
+    presences: dict[TopicKey, dict[str, dict[str, Presence]]] = field(default_factory=dict)
+    broadcasts: int = 0
+    dropped: int = 0
+
+    def start(self, notifications: Notifications) -> None:
+        notifications.add_channel(CHANNEL, self._on_notify, self._on_missed)
+
+    # Membership ----------------------------------------------------------------
+
+    def join(self, member: Member) -> None:
+        self.members.setdefault(member.topic_key, set()).add(member)
+
+    def leave(self, member: Member) -> None:
+        members = self.members.get(member.topic_key)
+        if members is not None:
+            members.discard(member)
+            if not members:
+                del self.members[member.topic_key]
+
+    def member_count(self) -> int:
+        return sum(len(m) for m in self.members.values())
+
+    # Sending -------------------------------------------------------------------
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        body = orjson.dumps(message).decode()
+        if len(body.encode()) > NOTIFY_LIMIT:
+            raise PayloadTooLarge(len(body))
+        await self.pool.execute("SELECT pg_notify($1, $2)", CHANNEL, body)
+
+    async def broadcast(
+        self,
+        topic_key: TopicKey,
+        event: str,
+        payload: bytes,
+        *,
+        binary: bool,
+        origin: str | None,
+    ) -> None:
+        """Send to every channel joined to the topic on every process (not ``origin``,
+        the sending channel, unless it asked for its own broadcasts)."""
+        await self._send({
+            "k": "b", "n": self.node, "t": topic_key[1], "p": topic_key[0], "e": event,
+            "d": base64.b64encode(payload).decode() if binary else orjson.loads(payload),
+            "bin": binary, "o": origin,
+        })  # fmt: skip
+
+    async def track(self, member: Member, key: str, ref: str, meta: dict[str, Any]) -> None:
+        await self._send({"k": "pj", "n": self.node, "c": member.channel_id,
+                          "t": member.topic_key[1], "p": member.topic_key[0],
+                          "key": key, "ref": ref, "meta": meta})  # fmt: skip
+
+    async def untrack(self, member: Member, key: str, ref: str) -> None:
+        await self._send({"k": "pl", "n": self.node, "t": member.topic_key[1],
+                          "p": member.topic_key[0], "key": key, "ref": ref})  # fmt: skip
+
+    async def hello(self) -> None:
+        await self._send({"k": "hello", "n": self.node})
+
+    async def bye(self) -> None:
+        await self._send({"k": "bye", "n": self.node})
+
+    # Receiving -----------------------------------------------------------------
+
+    def _on_notify(self, payload: str) -> None:
+        try:
+            message = orjson.loads(payload)
+            kind = message["k"]
+            if kind == "b":
+                self._on_broadcast(message)
+            elif kind == "pj":
+                self._on_presence_join(message)
+            elif kind == "pl":
+                self._on_presence_leave((message["p"], message["t"]), message["key"],
+                                        message["ref"])  # fmt: skip
+            elif kind == "hello" and message["n"] != self.node:
+                self._announce()
+            elif kind == "bye" and message["n"] != self.node:
+                self._forget_node(message["n"])
+        except Exception:
+            # One bad notification must not stop the listener's other channels.
+            self.dropped += 1
+            log.exception("a realtime relay notification could not be handled")
+
+    def _on_missed(self) -> None:
+        # Notifications may have been lost: ask every process to announce its presences
+        # again once the connection is back. (Sent from a task: this is a sync callback.)
+        import asyncio
+
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        task = loop.create_task(self._hello_quietly())
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+
+    async def _hello_quietly(self) -> None:
+        try:
+            await self.hello()
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.info("realtime relay hello failed", extra={"error": repr(exc)})
+
+    def _on_broadcast(self, message: dict[str, Any]) -> None:
+        members = self.members.get((message["p"], message["t"]))
+        if not members:
+            return
+        binary = bool(message["bin"])
+        data = base64.b64decode(message["d"]) if binary else orjson.dumps(message["d"])
+        self.broadcasts += 1
+        for member in tuple(members):
+            member.deliver_broadcast(message["e"], data, binary, message.get("o"))
+
+    def _on_presence_join(self, message: dict[str, Any]) -> None:
+        topic_key: TopicKey = (message["p"], message["t"])
+        key, ref = message["key"], message["ref"]
+        entries = self.presences.setdefault(topic_key, {}).setdefault(key, {})
+        if ref in entries:
+            return  # an announcement of what we already know
+        meta = {**message["meta"], "phx_ref": ref}
+        entries[ref] = Presence(message["n"], message["c"], meta)
+        self._diff(topic_key, {key: {"metas": [meta]}}, {})
+
+    def _on_presence_leave(self, topic_key: TopicKey, key: str, ref: str) -> None:
+        entries = self.presences.get(topic_key, {}).get(key)
+        if not entries or ref not in entries:
+            return
+        presence = entries.pop(ref)
+        if not entries:
+            del self.presences[topic_key][key]
+            if not self.presences[topic_key]:
+                del self.presences[topic_key]
+        self._diff(topic_key, {}, {key: {"metas": [presence.meta]}})
+
+    def _forget_node(self, node: str) -> None:
+        for topic_key, keys in tuple(self.presences.items()):
+            for key, entries in tuple(keys.items()):
+                for ref, presence in tuple(entries.items()):
+                    if presence.node == node:
+                        self._on_presence_leave(topic_key, key, ref)
+
+    def _announce(self) -> None:
+        """Re-announce this process's presences (another process asked)."""
+        for topic_key, keys in self.presences.items():
+            for key, entries in keys.items():
+                for ref, presence in entries.items():
+                    if presence.node != self.node:
+                        continue
+                    meta = {k: v for k, v in presence.meta.items() if k != "phx_ref"}
+                    body = {"k": "pj", "n": self.node, "c": presence.channel_id,
+                            "t": topic_key[1], "p": topic_key[0], "key": key, "ref": ref,
+                            "meta": meta}  # fmt: skip
+                    task = _spawn(self._send(body))
+                    if task is None:
+                        return
+
+    def _diff(self, topic_key: TopicKey, joins: dict[str, Any], leaves: dict[str, Any]) -> None:
+        for member in tuple(self.members.get(topic_key, ())):
+            if member.presence_enabled:
+                member.deliver_presence_diff(joins, leaves)
+
+    def presence_state(self, topic_key: TopicKey) -> dict[str, Any]:
+        """Phoenix's presence_state: ``{key: {metas: [...]}}``."""
+        return {
+            key: {"metas": [p.meta for p in entries.values()]}
+            for key, entries in self.presences.get(topic_key, {}).items()
+        }
+
+
+_background: set[Any] = set()
+
+
+def _spawn(coroutine: Any) -> Any:
+    import asyncio
+
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        coroutine.close()
+        return None
+
+    async def quietly() -> None:
+        try:
+            await coroutine
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.info("realtime relay announcement failed", extra={"error": repr(exc)})
+
+    task = loop.create_task(quietly())
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+    return task
