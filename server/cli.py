@@ -129,6 +129,18 @@ async def _flight_count(url: str) -> int:
         await conn.close()
 
 
+async def _api_keys(url: str, settings: Settings) -> tuple[str, str]:
+    from domain.identity.api_keys import load_api_keys
+    from foundation.database import connect
+
+    conn = await connect(url)
+    try:
+        keys = await load_api_keys(settings, conn)
+    finally:
+        await conn.close()
+    return keys.anon, keys.service_role
+
+
 def demo(settings: Settings, *, speed: float) -> int:
     """Migrate, seed a small schedule if empty, run the simulator and the server."""
     import multiprocessing
@@ -157,6 +169,7 @@ def demo(settings: Settings, *, speed: float) -> int:
         )
         simulator.start()
         base = f"http://{resolved.host}:{resolved.port}"
+        anon_key, _ = _run(_api_keys(url, resolved))
         print(
             "\nSkybound demo is running:\n"
             f"  Live board      {base}/boards/JFK\n"
@@ -166,6 +179,8 @@ def demo(settings: Settings, *, speed: float) -> int:
             f"  Airport search  {base}/v1/airports?q=london\n"
             f"  Flight          {base}/v1/flights/1\n"
             f"  Health          {base}/healthz  {base}/readyz  {base}/metrics\n"
+            f"  Supabase Realtime  ws://{resolved.host}:{resolved.port}/realtime/v1"
+            f"  (apikey {anon_key})\n"
             "Press Ctrl+C to stop.\n",
             flush=True,
         )

@@ -71,6 +71,7 @@ from sync.service import SyncService
 log = logging.getLogger(__name__)
 
 REVOCATION_TASK = "revocation-watch"
+REALTIME_RELAY_TASK = "realtime-relay"
 
 Context = Callable[[web.Application], AsyncIterator[None]]
 
@@ -373,6 +374,8 @@ async def realtime_compat(app: web.Application) -> AsyncIterator[None]:
     streams = app[keys.realtime_key]
     relay = Relay(pool)
     relay.start(streams.listener)
+    supervisor = app[keys.supervisor_key]
+    supervisor.start(REALTIME_RELAY_TASK, relay.run)
     app[keys.phoenix_key] = PhoenixServer(
         realtime=streams,
         pool=pool,
@@ -393,6 +396,7 @@ async def realtime_compat(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         app[keys.metrics_key].unwatch(gauges)
+        await supervisor.stop(REALTIME_RELAY_TASK)
         try:
             await relay.bye()  # other workers drop this one's presences
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:

@@ -10,6 +10,10 @@
 -- statement, not per row. Ids are taken before the horizon is read, as
 -- record_change() does, so the release argument of 0002 holds for them too.
 --
+-- A bulk load of schedule or reference data (the seed's millions of legs) is not
+-- news and would swamp the log: its transaction says `SET LOCAL
+-- skybound.capture_rows = 'off'` and writes no row events.
+--
 -- Topics: `pg:public:{table}` for every row; bookings and their segments also
 -- `pg:public:{table}:{owner}`, the only topic a passenger may join. Contact details
 -- of a booking are not carried: a row event outlives an erasure's clean-up of the
@@ -45,6 +49,9 @@ DECLARE
     ids bigint[];
     horizon xid8;
 BEGIN
+    IF current_setting('skybound.capture_rows', true) = 'off' THEN
+        RETURN NULL;
+    END IF;
     IF TG_OP = 'INSERT' THEN
         SELECT jsonb_agg(jsonb_build_object('record', to_jsonb(n))) INTO changed
           FROM new_rows AS n;

@@ -40,8 +40,13 @@ class RealtimeSocketQuery(BaseModel):
     # Clients add parameters of their own (log_level, ...): they are ignored.
     model_config = ConfigDict(extra="ignore", frozen=True)
 
+    # Keys are printable ASCII (new-style keys and JWTs alike); the bound keeps a URL
+    # within what an HTTP request line may be.
     apikey: str | None = Field(
-        default=None, max_length=8192, description="The anon or service-role key (or header)."
+        default=None,
+        max_length=1024,
+        pattern=r"^[!-~]*$",
+        description="The anon or service-role key (or the `apikey` header).",
     )
     vsn: Literal["1.0.0", "2.0.0"] = Field(default="1.0.0", description="Serializer version.")
 
@@ -106,7 +111,6 @@ async def _socket(request: web.Request, query: RealtimeSocketQuery) -> web.WebSo
         realtime.ws_sinks.discard(sink)
         if not sink.closed.done():
             sink.closed.set_result("client_gone")
-        await session.drain()
     return ws
 
 

@@ -17,9 +17,11 @@ everywhere; a socket that dies untracks its own.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -77,9 +79,33 @@ class Relay:
     presences: dict[TopicKey, dict[str, dict[str, Presence]]] = field(default_factory=dict)
     broadcasts: int = 0
     dropped: int = 0
+    # What the relay sends on its own (hello, re-announcements, the untracks of sockets
+    # that died): sent in order by ``run``, the one supervised task.
+    _outbox: deque[dict[str, Any]] = field(default_factory=deque)
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     def start(self, notifications: Notifications) -> None:
+        """Listen on the relay's channel and say hello (``run`` sends it)."""
         notifications.add_channel(CHANNEL, self._on_notify, self._on_missed)
+        self._enqueue({"k": "hello", "n": self.node})
+
+    def _enqueue(self, message: dict[str, Any]) -> None:
+        self._outbox.append(message)
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Send queued messages in order; a failed send stays first in line, and the
+        supervisor restarts this after a pause."""
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._outbox:
+                message = self._outbox[0]
+                await self._send(message)
+                self._outbox.popleft()
+
+    def pending(self) -> int:
+        return len(self._outbox)
 
     # Membership ----------------------------------------------------------------
 
@@ -127,11 +153,15 @@ class Relay:
                           "key": key, "ref": ref, "meta": meta})  # fmt: skip
 
     async def untrack(self, member: Member, key: str, ref: str) -> None:
-        await self._send({"k": "pl", "n": self.node, "t": member.topic_key[1],
-                          "p": member.topic_key[0], "key": key, "ref": ref})  # fmt: skip
+        await self._send(self._untrack_message(member, key, ref))
 
-    async def hello(self) -> None:
-        await self._send({"k": "hello", "n": self.node})
+    def untrack_later(self, member: Member, key: str, ref: str) -> None:
+        """For a socket that died: sent by ``run``, after anything queued before it."""
+        self._enqueue(self._untrack_message(member, key, ref))
+
+    def _untrack_message(self, member: Member, key: str, ref: str) -> dict[str, Any]:
+        return {"k": "pl", "n": self.node, "t": member.topic_key[1], "p": member.topic_key[0],
+                "key": key, "ref": ref}  # fmt: skip
 
     async def bye(self) -> None:
         await self._send({"k": "bye", "n": self.node})
@@ -159,23 +189,8 @@ class Relay:
             log.exception("a realtime relay notification could not be handled")
 
     def _on_missed(self) -> None:
-        # Notifications may have been lost: ask every process to announce its presences
-        # again once the connection is back. (Sent from a task: this is a sync callback.)
-        import asyncio
-
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return
-        task = loop.create_task(self._hello_quietly())
-        _background.add(task)
-        task.add_done_callback(_background.discard)
-
-    async def _hello_quietly(self) -> None:
-        try:
-            await self.hello()
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            log.info("realtime relay hello failed", extra={"error": repr(exc)})
+        # Notifications may have been lost: every process announces its presences again.
+        self._enqueue({"k": "hello", "n": self.node})
 
     def _on_broadcast(self, message: dict[str, Any]) -> None:
         members = self.members.get((message["p"], message["t"]))
@@ -223,12 +238,9 @@ class Relay:
                     if presence.node != self.node:
                         continue
                     meta = {k: v for k, v in presence.meta.items() if k != "phx_ref"}
-                    body = {"k": "pj", "n": self.node, "c": presence.channel_id,
-                            "t": topic_key[1], "p": topic_key[0], "key": key, "ref": ref,
-                            "meta": meta}  # fmt: skip
-                    task = _spawn(self._send(body))
-                    if task is None:
-                        return
+                    self._enqueue({"k": "pj", "n": self.node, "c": presence.channel_id,
+                                   "t": topic_key[1], "p": topic_key[0], "key": key,
+                                   "ref": ref, "meta": meta})  # fmt: skip
 
     def _diff(self, topic_key: TopicKey, joins: dict[str, Any], leaves: dict[str, Any]) -> None:
         for member in tuple(self.members.get(topic_key, ())):
@@ -241,27 +253,3 @@ class Relay:
             key: {"metas": [p.meta for p in entries.values()]}
             for key, entries in self.presences.get(topic_key, {}).items()
         }
-
-
-_background: set[Any] = set()
-
-
-def _spawn(coroutine: Any) -> Any:
-    import asyncio
-
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        coroutine.close()
-        return None
-
-    async def quietly() -> None:
-        try:
-            await coroutine
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            log.info("realtime relay announcement failed", extra={"error": repr(exc)})
-
-    task = loop.create_task(quietly())
-    _background.add(task)
-    task.add_done_callback(_background.discard)
-    return task

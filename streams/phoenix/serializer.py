@@ -2,11 +2,11 @@
 
 vsn 1.0.0: text frames of JSON objects ``{join_ref, ref, topic, event, payload}``.
 vsn 2.0.0: text frames of JSON arrays ``[join_ref, ref, topic, event, payload]``, and
-binary frames for broadcasts: a client pushes kind 3 ("user broadcast push") and the
-server sends kind 4 ("user broadcast"). Each binary message is a one-byte kind, one
-byte per length that follows, then the strings and the payload, whose encoding byte
-says JSON (1) or raw bytes (0). Lengths are single bytes, so every string in a binary
-header is at most 255 bytes.
+binary frames for broadcasts: a client pushes kind 3 ("user broadcast push": lengths of
+join_ref, ref, topic, event and metadata, an encoding byte, then those strings and the
+payload) and the server sends kind 4 ("user broadcast": lengths of topic, event and
+metadata, the encoding byte, the strings, the payload). Encoding 1 is JSON, 0 raw
+bytes. Lengths are single bytes, so every string in a binary header is at most 255 bytes.
 """
 
 from __future__ import annotations
@@ -78,38 +78,36 @@ def decode_text(vsn: Vsn, text: str | bytes) -> Message:
 
 
 def decode_binary(data: bytes) -> Message:
-    """A binary push: kind 0 (payload bytes) or kind 3 (a user broadcast)."""
+    """A binary push: kind 0 (payload bytes) or kind 3 (a user broadcast, whose header
+    also carries the lengths of a JSON metadata object and the payload's encoding)."""
     try:
         kind = data[0]
         if kind == USER_BROADCAST_PUSH:
-            sizes = data[1:6]
-            join_ref_size, ref_size, topic_size, event_size, encoding = sizes
-            offset = 6
+            *sizes, encoding = data[1:7]
+            offset = 7
         elif kind == PUSH:
-            join_ref_size, ref_size, topic_size, event_size = data[1:5]
-            encoding = BINARY_ENCODING
-            offset = 5
+            sizes, encoding, offset = list(data[1:5]), BINARY_ENCODING, 5
         else:
             raise MalformedMessage(f"binary kind {kind} is not a push")
+        if len(sizes) != (5 if kind == USER_BROADCAST_PUSH else 4):
+            raise MalformedMessage("truncated header")
         fields = []
-        for size in (join_ref_size, ref_size, topic_size, event_size):
+        for size in sizes:
             if offset + size > len(data):
                 raise MalformedMessage("header longer than the message")
             fields.append(data[offset : offset + size].decode())
             offset += size
-    except (IndexError, ValueError) as exc:
-        if isinstance(exc, MalformedMessage):
-            raise
-        raise MalformedMessage("truncated or undecodable binary message") from None
-    join_ref, ref, topic, event = fields
-    body = bytes(data[offset:])
-    if kind == PUSH:
-        return Message(topic, event, body, ref or None, join_ref or None)
-    if encoding == JSON_ENCODING:
-        try:
+        body = bytes(data[offset:])
+        if kind == PUSH:
+            join_ref, ref, topic, event = fields
+            return Message(topic, event, body, ref or None, join_ref or None)
+        join_ref, ref, topic, event, metadata = fields
+        if metadata:
+            orjson.loads(metadata)  # only checked: no metadata key changes delivery here
+        if encoding == JSON_ENCODING:
             orjson.loads(body)
-        except orjson.JSONDecodeError:
-            raise MalformedMessage("a JSON broadcast payload that is not JSON") from None
+    except (IndexError, UnicodeDecodeError, orjson.JSONDecodeError):
+        raise MalformedMessage("truncated or undecodable binary message") from None
     broadcast = UserBroadcast(event, body, binary=encoding != JSON_ENCODING)
     return Message(topic, "broadcast", broadcast, ref or None, join_ref or None)
 

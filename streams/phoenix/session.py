@@ -22,7 +22,6 @@ import orjson
 from domain.identity.api_keys import KeyRole
 from domain.identity.roles import RoleDirectory, admit
 from domain.identity.tokens import Claims, TokenVerifier, Unauthorized
-from foundation.database import UNREACHABLE
 from streams import changelog
 from streams.catchup import plan_catch_up
 from streams.events import ChangeEvent
@@ -139,7 +138,6 @@ class Session:
         self.channels: dict[str, Channel] = {}
         self._window_start = 0.0
         self._window_count = 0
-        self._tasks: set[asyncio.Task[None]] = set()
 
     # Output ------------------------------------------------------------------------
 
@@ -356,7 +354,7 @@ class Session:
         if channel.tracked is not None:
             ref = channel.tracked[0]
             channel.tracked = None
-            self._spawn(self._untrack(channel, ref))
+            self.server.relay.untrack_later(channel, channel.presence_key, ref)
 
     def close_channel(self, channel: Channel, reason: str) -> None:
         """Supabase's shutdown: a system error saying why, then phx_close."""
@@ -369,11 +367,6 @@ class Session:
     def close(self) -> None:
         for channel in tuple(self.channels.values()):
             self.leave(channel)
-
-    async def drain(self) -> None:
-        """Let untracks of a closed socket reach the other workers."""
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
 
     # Tokens ------------------------------------------------------------------------
 
@@ -463,17 +456,6 @@ class Session:
             self.reply(message, "ok", {})
         else:
             self.reply(message, "error", {"reason": "unknown presence event"})
-
-    async def _untrack(self, channel: Channel, ref: str) -> None:
-        try:
-            await self.server.relay.untrack(channel, channel.presence_key, ref)
-        except (PayloadTooLarge, *UNREACHABLE) as exc:
-            log.warning("a presence untrack was not sent", extra={"error": repr(exc)})
-
-    def _spawn(self, coroutine: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
 
 def _skybound_topic(sub_topic: str) -> Topic | None:
