@@ -4,11 +4,13 @@ replay from the change log, and bad input that leaves the socket usable."""
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
 import asyncpg
+import jwt
 import orjson
 import pytest
 from aiohttp import WSMsgType
@@ -323,3 +325,53 @@ async def test_a_bad_apikey_is_a_403_problem_on_both_paths(client: TestClient, w
     response = await client.get(f"{where}?apikey=nope&vsn=1.0.0")
     assert response.status == 403
     assert response.content_type == "application/problem+json"
+
+
+async def test_postgres_changes_survive_a_killed_listener_without_loss(
+    client: TestClient, db: asyncpg.Connection
+) -> None:
+    await add_world(db)
+    flight = await add_flight(db, origin="JFK", destination="LHR", number=5, departure=SOON)
+    bindings = [{"event": "UPDATE", "schema": "public", "table": "flights",
+                 "filter": f"id=eq.{flight}"}]  # fmt: skip
+    async with client.ws_connect(path(client)) as ws:
+        await join_v1(ws, "realtime:faults", {"postgres_changes": bindings,
+                                              "presence": {"enabled": False}})  # fmt: skip
+        assert (await receive(ws))["event"] == "system"
+        killed = await db.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE application_name = 'skybound-listener' AND datname = current_database()"
+        )
+        assert killed == 1
+        # Committed while the listener is down: each must still arrive, in order.
+        for gate in ("K1", "K2", "K3"):
+            await db.execute("UPDATE flights SET departure_gate = $2 WHERE id = $1", flight, gate)
+        gates = [(await receive(ws))["payload"]["data"]["record"]["departure_gate"]
+                 for _ in range(3)]  # fmt: skip
+        assert gates == ["K1", "K2", "K3"]
+
+
+async def test_a_fresh_access_token_keeps_the_channel_past_the_old_expiry(
+    client: TestClient,
+) -> None:
+    import uuid
+
+    user = uuid.uuid4()
+    first = access_token(user, ttl=1)
+    async with client.ws_connect(path(client)) as ws:
+        await ws.send_json({"topic": "realtime:room", "event": "phx_join", "ref": "1",
+                            "join_ref": "1", "payload": {"config": {"presence": {
+                                "enabled": False}}, "access_token": first}})  # fmt: skip
+        assert (await receive(ws))["payload"]["status"] == "ok"
+        await ws.send_json({"topic": "realtime:room", "event": "access_token", "ref": "2",
+                            "join_ref": "1",
+                            "payload": {"access_token": access_token(user)}})  # fmt: skip
+        expires = jwt.decode(first, options={"verify_signature": False})["exp"]
+        # The server's timer and this test share one loop: once the old expiry has
+        # passed, a heartbeat's answer is the next frame, with no system error before it.
+        await asyncio.sleep(max(0.0, expires - time.time()) + 0.05)
+        await heartbeat_v1(ws, "h")
+        # And the channel still answers: an unknown event is ignored, a leave is OK.
+        await ws.send_json({"topic": "realtime:room", "event": "phx_leave", "ref": "3",
+                            "join_ref": "1", "payload": {}})  # fmt: skip
+        assert (await receive(ws))["payload"] == {"status": "ok", "response": {}}

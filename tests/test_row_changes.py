@@ -74,3 +74,29 @@ async def test_booking_rows_carry_their_owner_topic_and_no_contact_details(
     assert record["id"] == str(booking)
     assert "contact_email" not in record
     assert "contact_phone" not in record
+
+
+async def test_erasure_deletes_the_row_events_of_the_users_bookings(
+    database_url: str, db: asyncpg.Connection
+) -> None:
+    from domain.profiles import erase_user_data
+    from foundation.database import create_pool
+
+    owner = uuid.uuid4()
+    await db.execute("INSERT INTO profiles (user_id) VALUES ($1)", owner)
+    await db.execute(
+        "INSERT INTO bookings (record_locator, user_id, total_minor, currency)"
+        " VALUES ('ERA123', $1, 100, 'USD')",
+        owner,
+    )
+    owner_topic = f"pg:public:bookings:{owner}"
+    count = "SELECT count(*) FROM change_events WHERE topics @> ARRAY[$1::text]"
+    assert await db.fetchval(count, owner_topic) == 1
+    pool = await create_pool(database_url, min_size=1, max_size=2)
+    try:
+        await erase_user_data(pool, owner)
+    finally:
+        await pool.close()
+    # Nothing is left that ties the erased user to a booking, not even the unlinking.
+    assert await db.fetchval(count, owner_topic) == 0
+    assert await db.fetchval("SELECT user_id FROM bookings WHERE record_locator = 'ERA123'") is None
