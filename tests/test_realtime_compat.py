@@ -198,3 +198,22 @@ async def test_bookings_reach_their_owner_only(client: TestClient, db: asyncpg.C
     finally:
         for socket in sockets:
             await socket.close()
+
+
+async def test_http_send_reaches_a_joined_channel(
+    client: TestClient, realtime: AsyncRealtimeClient
+) -> None:
+    heard: asyncio.Queue[Any] = asyncio.Queue()
+    channel = realtime.channel("announcements")
+    channel.on_broadcast("notice", heard.put_nowait)
+    await subscribed(channel)
+    await channel.http_send("notice", {"text": "gate change"})  # POST .../api/broadcast/...
+    assert (await next_item(heard))["payload"] == {"text": "gate change"}
+
+
+async def test_the_single_broadcast_api_refuses_without_a_key(client: TestClient) -> None:
+    response = await client.post(
+        "/realtime/v1/api/broadcast/announcements/events/notice", json={"text": "hi"}
+    )
+    assert response.status == 401
+    assert response.content_type == "application/problem+json"

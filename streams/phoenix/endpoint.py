@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import orjson
@@ -15,9 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.keys import phoenix_key, realtime_key, roles_key, verifier_key
 from api.routes import ApiRoutes
 from domain.identity.roles import admit
-from domain.identity.tokens import Unauthorized, bearer_token
+from domain.identity.tokens import Claims, Unauthorized, bearer_token
 from foundation.database import UNREACHABLE
-from foundation.errors import NotPermitted, TooLarge, Unauthenticated
+from foundation.errors import NotPermitted, TooLarge, Unauthenticated, UnsupportedFormat
 from streams.phoenix.relay import PayloadTooLarge
 from streams.phoenix.serializer import MalformedMessage, decode_binary, decode_text
 from streams.phoenix.session import Session
@@ -34,6 +35,42 @@ CLOSE_TRY_AGAIN_LATER = 1013
 # Frames past this close the socket (1009); below it, a message over the payload limit
 # gets Supabase's error reply and the socket carries on.
 MAX_FRAME_BYTES = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class Broadcaster:
+    """Who calls the broadcast API: a key's role, a verified user, or both."""
+
+    service: bool
+    user: Claims | None
+
+
+async def _broadcaster(request: web.Request) -> Broadcaster:
+    """The caller of the broadcast API: 401 without a key of ours or a valid token."""
+    server = request.app[phoenix_key]
+    key_role = server.keys.role_of(request.headers.get("apikey"))
+    token = bearer_token(request.headers.get("Authorization"))
+    token_role = server.keys.role_of(token)
+    user = None
+    if token is not None and token_role is None:
+        try:
+            user = await admit(
+                request.app[roles_key], await request.app[verifier_key].verify(token)
+            )
+        except Unauthorized as exc:
+            raise MissingToken(exc.detail or "Invalid token.") from None
+    if key_role is None and token_role is None and user is None:
+        raise MissingToken("Send an API key (`apikey`) or a bearer token.")
+    return Broadcaster("service_role" in (key_role, token_role), user)
+
+
+def _check_private(caller: Broadcaster, private: bool, topic: str) -> None:
+    """Private channels: the service role, or a user (and `user:{id}` only its owner)."""
+    if not private or caller.service:
+        return
+    owner = _skybound_owner(topic)
+    if caller.user is None or (owner is not None and owner != caller.user.user_id):
+        raise NotAllowed("Private channels need the service-role key or their user's token.")
 
 
 class RealtimeSocketQuery(BaseModel):
@@ -69,6 +106,11 @@ class NotAllowed(NotPermitted):
 class BroadcastTooLarge(TooLarge):
     slug = "payload-too-large"
     title = "Payload too large"
+
+
+class UnsupportedBody(UnsupportedFormat):
+    slug = "unsupported-media-type"
+    title = "Unsupported body"
 
 
 def _skybound_owner(topic: str) -> uuid.UUID | None:
@@ -195,27 +237,9 @@ async def broadcast_api(request: web.Request, body: BroadcastBody) -> web.Respon
     """Supabase's broadcast API: each message reaches the channels joined to its topic
     (private ones only with the service-role key or a user's token)."""
     server = request.app[phoenix_key]
-    key_role = server.keys.role_of(request.headers.get("apikey"))
-    token = bearer_token(request.headers.get("Authorization"))
-    token_role = server.keys.role_of(token)
-    user = None
-    if token is not None and token_role is None:
-        try:
-            user = await admit(
-                request.app[roles_key], await request.app[verifier_key].verify(token)
-            )
-        except Unauthorized as exc:
-            raise MissingToken(exc.detail or "Invalid token.") from None
-    if key_role is None and token_role is None and user is None:
-        raise MissingToken("Send an API key (`apikey`) or a bearer token.")
-    service = "service_role" in (key_role, token_role)
+    caller = await _broadcaster(request)
     for message in body.messages:
-        if message.private and not service:
-            owner = _skybound_owner(message.topic)
-            if user is None or (owner is not None and owner != user.user_id):
-                raise NotAllowed(
-                    "Private channels need the service-role key or their user's token."
-                )
+        _check_private(caller, message.private, message.topic)
         try:
             await server.relay.broadcast((message.private, message.topic), message.event,
                                          orjson.dumps(message.payload), binary=False,
@@ -224,4 +248,61 @@ async def broadcast_api(request: web.Request, body: BroadcastBody) -> web.Respon
             raise BroadcastTooLarge(
                 f"A message's payload is at most {server.max_payload_bytes} bytes."
             ) from None
+    return web.Response(status=202)
+
+
+class SingleBroadcastPath(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    topic: str = Field(min_length=1, max_length=255)
+    event: str = Field(min_length=1, max_length=255)
+
+
+class SingleBroadcastQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    private: bool = False
+
+
+@routes.post(
+    "/realtime/v1/api/broadcast/{topic}/events/{event}",
+    summary="Broadcast one message (JSON or bytes) to a Realtime channel",
+    path_params=SingleBroadcastPath,
+    query=SingleBroadcastQuery,
+    status=202,
+    response=None,
+    responses={202: "Accepted: sent to every worker's channels."},
+    errors=[MissingToken, NotAllowed, BroadcastTooLarge, UnsupportedBody],
+    headers=[("apikey", "The anon or service-role key.", False)],
+    tags=["realtime-compat"],
+)
+async def broadcast_one(
+    request: web.Request, path: SingleBroadcastPath, query: SingleBroadcastQuery
+) -> web.Response:
+    """The single-message form realtime-py's `http_send` uses: the body is the payload,
+    `application/json` or `application/octet-stream` (bytes reach vsn 2.0.0 clients)."""
+    server = request.app[phoenix_key]
+    caller = await _broadcaster(request)
+    limit = server.max_payload_bytes
+    if (request.content_length or 0) > limit:
+        raise BroadcastTooLarge(f"A payload is at most {limit} bytes.")
+    body = await request.read()
+    if len(body) > limit:
+        raise BroadcastTooLarge(f"A payload is at most {limit} bytes.")
+    if request.content_type == "application/octet-stream":
+        binary = True
+    elif request.content_type == "application/json":
+        binary = False
+        try:
+            body = orjson.dumps(orjson.loads(body))
+        except orjson.JSONDecodeError:
+            raise UnsupportedBody("The body is not JSON.") from None
+    else:
+        raise UnsupportedBody("Send application/json or application/octet-stream.")
+    _check_private(caller, query.private, path.topic)
+    try:
+        await server.relay.broadcast((query.private, path.topic), path.event, body,
+                                     binary=binary, origin=None)  # fmt: skip
+    except PayloadTooLarge:
+        raise BroadcastTooLarge(f"A payload is at most {limit} bytes.") from None
     return web.Response(status=202)

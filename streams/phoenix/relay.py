@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import random
 import uuid
 from collections import deque
 from collections.abc import Callable
@@ -29,11 +30,15 @@ from typing import Any, Protocol
 import asyncpg
 import orjson
 
+from foundation.database import UNREACHABLE
+
 log = logging.getLogger(__name__)
 
 CHANNEL = "skybound_realtime"
 # NOTIFY's limit is 8,000 bytes; the envelope takes a few hundred.
 NOTIFY_LIMIT = 7900
+RETRY_MIN_SECONDS = 0.1
+RETRY_MAX_SECONDS = 10.0
 
 TopicKey = tuple[bool, str]
 """(private, sub-topic): Supabase keeps public and private channels of one name apart."""
@@ -90,19 +95,32 @@ class Relay:
         self._enqueue({"k": "hello", "n": self.node})
 
     def _enqueue(self, message: dict[str, Any]) -> None:
+        if message["k"] == "hello" and message in self._outbox:
+            return  # one pending hello is enough, however often the connection dropped
         self._outbox.append(message)
         self._wake.set()
 
     async def run(self) -> None:
-        """Send queued messages in order; a failed send stays first in line, and the
-        supervisor restarts this after a pause."""
+        """Send queued messages in order. While the database is out of reach a message
+        stays first in line and is retried with jittered backoff: an outage is routine,
+        not a failure of this task."""
+        backoff = RETRY_MIN_SECONDS
         while True:
             await self._wake.wait()
             self._wake.clear()
             while self._outbox:
-                message = self._outbox[0]
-                await self._send(message)
+                try:
+                    await self._send(self._outbox[0])
+                except UNREACHABLE as exc:
+                    log.warning("realtime relay cannot reach the database; retrying",
+                                extra={"error": repr(exc)})  # fmt: skip
+                    await asyncio.sleep(backoff * random.uniform(0.5, 1.5))
+                    backoff = min(backoff * 2, RETRY_MAX_SECONDS)
+                    continue
+                except PayloadTooLarge:
+                    log.error("a realtime relay message was too large to send")
                 self._outbox.popleft()
+                backoff = RETRY_MIN_SECONDS
 
     def pending(self) -> int:
         return len(self._outbox)

@@ -274,8 +274,14 @@ class Session:
             self.system(channel, "postgres_changes", "ok", "Subscribed to PostgreSQL")
         if channel.presence_enabled:
             self.push(topic, "presence_state", self.server.relay.presence_state(channel.topic_key))
-        for subscription in channel.subscriptions:
-            await self._catch_up(subscription, since)
+        try:
+            for subscription in tuple(channel.subscriptions):
+                await self._catch_up(subscription, since)
+        except Exception:
+            # A subscription left holding live events would fill and cut the socket.
+            log.exception("a realtime channel could not catch up")
+            self.close_channel(channel, "UnableToReplayMessages: Realtime was unable to replay "
+                               "messages")  # fmt: skip
 
     async def identify(self, token: object) -> Identity:
         if token is None or token == "":
