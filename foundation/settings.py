@@ -116,6 +116,13 @@ class Settings(BaseSettings):
         description="The anon (publishable) key clients present to the Realtime-compatible "
         "endpoint. Unset: one generated once and kept in the database.",
     )
+    realtime_tables: Annotated[
+        list[Literal["flights", "airports", "bookings", "booking_segments"]], NoDecode
+    ] = Field(
+        default_factory=list,
+        description="Tables whose row changes the Supabase-compatible endpoint publishes "
+        "(comma-separated); added at startup, like Supabase's publication. Default: none.",
+    )
     realtime_max_channels: int = Field(
         default=100, ge=1, description="Channels one Realtime-compatible socket may join."
     )
@@ -222,7 +229,7 @@ class Settings(BaseSettings):
             raise ValueError("must be a postgresql:// URL")
         return value
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "realtime_tables", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):

@@ -141,6 +141,9 @@ async def _api_keys(url: str, settings: Settings) -> tuple[str, str]:
     return keys.anon, keys.service_role
 
 
+REALTIME_TABLES = ("flights", "airports", "bookings", "booking_segments")
+
+
 def demo(settings: Settings, *, speed: float) -> int:
     """Migrate, seed a small schedule if empty, run the simulator and the server."""
     import multiprocessing
@@ -185,7 +188,12 @@ def demo(settings: Settings, *, speed: float) -> int:
             flush=True,
         )
         try:
-            serve_one(resolved.model_copy(update={"auto_migrate": False}), reuse_port=False)
+            # The demo shows everything: Supabase clients get every exposed table's rows.
+            tables = resolved.realtime_tables or list(REALTIME_TABLES)
+            serve_one(
+                resolved.model_copy(update={"auto_migrate": False, "realtime_tables": tables}),
+                reuse_port=False,
+            )
         finally:
             if simulator.is_alive() and simulator.pid is not None:
                 os.kill(simulator.pid, signal.SIGTERM)

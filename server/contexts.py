@@ -51,7 +51,7 @@ from foundation.supervisor import Supervisor
 from streams.events import ChangeEvent
 from streams.hub import Hub
 from streams.listener import ChangeListener
-from streams.phoenix.bindings import load_columns
+from streams.phoenix.bindings import load_columns, publish_tables
 from streams.phoenix.relay import Relay
 from streams.phoenix.server import PhoenixServer
 from streams.realtime import (
@@ -372,6 +372,7 @@ async def realtime_compat(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.settings_key]
     pool = app[keys.pool_key]
     streams = app[keys.realtime_key]
+    await publish_tables(pool, settings.realtime_tables)
     relay = Relay(pool)
     relay.start(streams.listener)
     supervisor = app[keys.supervisor_key]

@@ -14,10 +14,18 @@ from aiohttp.test_utils import TestClient
 from realtime import AsyncRealtimeChannel, AsyncRealtimeClient, RealtimeSubscribeStates
 
 from api.keys import phoenix_key
+from foundation.settings import Settings
+from streams.phoenix.bindings import TABLES
 from tests.factories import add_flight, add_world
 from tests.tokens import access_token
 
 SOON = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=3)
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The suite's settings with every exposed table's row changes published."""
+    return settings.model_copy(update={"realtime_tables": list(TABLES)})
 
 
 def socket_url(client: TestClient) -> str:

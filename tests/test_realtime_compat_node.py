@@ -15,10 +15,18 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from api.keys import phoenix_key
+from foundation.settings import Settings
+from streams.phoenix.bindings import TABLES
 from tests.factories import add_flight, add_world
 from tests.node_clients import SCRIPT, realtime_js_modules
 
 SOON = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=3)
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The suite's settings with every exposed table's row changes published."""
+    return settings.model_copy(update={"realtime_tables": list(TABLES)})
 
 
 class NodeClient:

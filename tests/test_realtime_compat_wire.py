@@ -17,12 +17,20 @@ from aiohttp import WSMsgType
 from aiohttp.test_utils import TestClient
 
 from api.keys import phoenix_key
+from foundation.settings import Settings
+from streams.phoenix.bindings import TABLES
 from streams.phoenix.serializer import JSON_ENCODING, USER_BROADCAST, USER_BROADCAST_PUSH
 from streams.positions import Position
 from tests.factories import add_flight, add_world
 from tests.tokens import access_token
 
 SOON = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=3)
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The suite's settings with every exposed table's row changes published."""
+    return settings.model_copy(update={"realtime_tables": list(TABLES)})
 
 
 def path(client: TestClient, vsn: str = "1.0.0", apikey: str | None = None) -> str:

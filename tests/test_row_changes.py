@@ -6,10 +6,18 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import pytest
 
+from streams.phoenix.bindings import TABLES, publish_tables
 from tests.factories import add_flight, add_world
 
 SOON = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=3)
+
+
+@pytest.fixture(autouse=True)
+async def published(db: asyncpg.Connection) -> None:
+    """Every exposed table publishes its rows (the default is none)."""
+    await publish_tables(db, TABLES)
 
 
 async def _row_events(db: asyncpg.Connection, after: int = 0) -> list[asyncpg.Record]:
@@ -100,3 +108,17 @@ async def test_erasure_deletes_the_row_events_of_the_users_bookings(
     # Nothing is left that ties the erased user to a booking, not even the unlinking.
     assert await db.fetchval(count, owner_topic) == 0
     assert await db.fetchval("SELECT user_id FROM bookings WHERE record_locator = 'ERA123'") is None
+
+
+async def test_a_table_that_is_not_published_writes_no_row_events(
+    db: asyncpg.Connection,
+) -> None:
+    await db.execute("DELETE FROM realtime_tables WHERE table_name = 'airports'")
+    newest = await db.fetchval("SELECT coalesce(max(id), 0) FROM change_events")
+    await add_world(db)
+    airports = await db.fetchval(
+        "SELECT count(*) FROM change_events"
+        " WHERE id > $1 AND topics @> ARRAY['pg:public:airports']",
+        newest,
+    )
+    assert airports == 0

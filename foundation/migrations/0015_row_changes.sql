@@ -19,6 +19,14 @@
 -- of a booking are not carried: a row event outlives an erasure's clean-up of the
 -- owner's topics, and nobody's phone number should outlive the account.
 
+-- Which tables publish row events, as Supabase's `supabase_realtime` publication does:
+-- none until enabled (SKYBOUND_REALTIME_TABLES at startup, or an INSERT here), so a
+-- deployment that does not use the compatible endpoint writes nothing more to the log.
+CREATE TABLE realtime_tables (
+    table_name text PRIMARY KEY
+        CHECK (table_name IN ('flights', 'airports', 'bookings', 'booking_segments'))
+);
+
 CREATE FUNCTION row_key(p_row jsonb, p_columns text[]) RETURNS jsonb
 LANGUAGE sql IMMUTABLE AS $$
     SELECT jsonb_object_agg(c, p_row -> c) FROM unnest(p_columns) AS c
@@ -49,7 +57,8 @@ DECLARE
     ids bigint[];
     horizon xid8;
 BEGIN
-    IF current_setting('skybound.capture_rows', true) = 'off' THEN
+    IF current_setting('skybound.capture_rows', true) = 'off'
+       OR NOT EXISTS (SELECT 1 FROM realtime_tables WHERE table_name = TG_TABLE_NAME) THEN
         RETURN NULL;
     END IF;
     IF TG_OP = 'INSERT' THEN

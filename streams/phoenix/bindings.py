@@ -229,3 +229,14 @@ async def load_columns(conn: Any) -> dict[str, list[tuple[str, str]]]:
         if (row["table_name"], row["name"]) not in hidden:
             columns[row["table_name"]].append((row["name"], row["type"]))
     return columns
+
+
+async def publish_tables(conn: Any, tables: Sequence[str]) -> None:
+    """Add tables to those whose row changes are captured (never removes: an operator
+    may have added more with SQL, as with Supabase's publication)."""
+    if tables:
+        await conn.execute(
+            "INSERT INTO realtime_tables (table_name) SELECT unnest($1::text[])"
+            " ON CONFLICT DO NOTHING",
+            list(tables),
+        )

@@ -45,7 +45,7 @@ async def _next(queue: asyncio.Queue[Any]) -> Any:
 async def test_presence_broadcast_and_changes_cross_workers(
     db: asyncpg.Connection, database_url: str, world: World, tmp_path: Path
 ) -> None:
-    env = {"SUPABASE_ANON_KEY": ANON_KEY}
+    env = {"SUPABASE_ANON_KEY": ANON_KEY, "SKYBOUND_REALTIME_TABLES": "flights"}
     async with running_server(database_url, tmp_path / "home", workers=2, env=env) as server:
         first, second = await _clients_on_two_workers(server)
         try:
