@@ -10,30 +10,37 @@ from typing import Any
 import asyncpg
 from realtime import AsyncRealtimeClient, RealtimeSubscribeStates
 
-from tests.e2e.harness import ServerProcess, World, running_server
+from tests.e2e.harness import ServerProcess, World, listener_pids, running_server
+from tests.waiting import eventually
 
 ANON_KEY = "e2e-anon-key"
 
 
-async def _clients_on_two_workers(server: ServerProcess) -> list[AsyncRealtimeClient]:
-    """Connect until two clients are served by different workers; close the rest."""
+async def _clients_on_two_workers(
+    server: ServerProcess, db: asyncpg.Connection
+) -> list[AsyncRealtimeClient]:
+    """Connect until two clients are served by different workers (the kernel spreads
+    connections over the workers' sockets once both listen); close the rest."""
+
+    async def both_listening() -> bool:
+        return len(server.worker_pids()) == 2 and len(await listener_pids(db)) == 2
+
+    await eventually(both_listening, 90, what="two workers, each with its LISTEN connection")
     url = server.url("/realtime/v1").replace("http://", "ws://")
     by_worker: dict[int, AsyncRealtimeClient] = {}
-    spare: list[AsyncRealtimeClient] = []
-    for _ in range(40):
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + 60
+    while len(by_worker) < 2 and loop.time() < give_up:
         client = AsyncRealtimeClient(url, ANON_KEY, auto_reconnect=False)
         await client.connect()
         assert client._ws_connection is not None
         worker = server.worker_of(client._ws_connection.local_address[1])
         assert worker is not None
         if worker in by_worker:
-            spare.append(client)
+            await client.close()
+            await asyncio.sleep(0.1)  # a worker may still be binding its socket
         else:
             by_worker[worker] = client
-        if len(by_worker) == 2:
-            break
-    for client in spare:
-        await client.close()
     assert len(by_worker) == 2, "every connection went to one worker"
     return list(by_worker.values())
 
@@ -47,7 +54,7 @@ async def test_presence_broadcast_and_changes_cross_workers(
 ) -> None:
     env = {"SUPABASE_ANON_KEY": ANON_KEY, "SKYBOUND_REALTIME_TABLES": "flights"}
     async with running_server(database_url, tmp_path / "home", workers=2, env=env) as server:
-        first, second = await _clients_on_two_workers(server)
+        first, second = await _clients_on_two_workers(server, db)
         try:
             synced: asyncio.Queue[None] = asyncio.Queue()
             heard: asyncio.Queue[Any] = asyncio.Queue()
