@@ -20,9 +20,9 @@ if TYPE_CHECKING:
     from domain.cards import CardVault
     from domain.checkin.service import CheckInService
     from domain.documents import DocumentService
-    from domain.identity.accounts.api_keys import ApiKeys
     from domain.identity.accounts.external import ExternalSignIn
     from domain.identity.accounts.service import Accounts
+    from domain.identity.api_keys import ApiKeys
     from domain.identity.roles import RevocationWatch, RoleDirectory
     from domain.identity.tokens import TokenVerifier
     from domain.notifications.service import NotificationService
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from foundation.scheduler import Scheduler
     from foundation.settings import Settings
     from foundation.supervisor import Supervisor
+    from streams.phoenix.server import PhoenixServer
     from streams.realtime import Realtime
     from sync.service import SyncService
 
@@ -42,6 +43,8 @@ pool_key: web.AppKey[asyncpg.Pool] = web.AppKey("pool")
 # The URL the pool connected to (an embedded server's, when DATABASE_URL is unset).
 database_url_key: web.AppKey[str] = web.AppKey("database_url")
 realtime_key: web.AppKey[Realtime] = web.AppKey("realtime")
+# The Supabase-compatible realtime (Phoenix channels) of this process.
+phoenix_key: web.AppKey[PhoenixServer] = web.AppKey("phoenix")
 search_key: web.AppKey[SearchService] = web.AppKey("search")
 seats_key: web.AppKey[SeatService] = web.AppKey("seats")
 bookings_key: web.AppKey[BookingService] = web.AppKey("bookings")

@@ -346,7 +346,10 @@ WITH own_bookings AS (
     -- Events only this user could read carry their records (contacts, travellers);
     -- events shared with public topics (a flight's) carry none and stay.
     DELETE FROM change_events
-    WHERE topics @> ARRAY['user:' || $1::text] AND cardinality(topics) = 1
+    WHERE (topics @> ARRAY['user:' || $1::text] AND cardinality(topics) = 1)
+       -- Row events of the user's bookings (the Supabase-compatible postgres_changes).
+       OR topics && ARRAY['pg:public:bookings:' || $1::text,
+                          'pg:public:booking_segments:' || $1::text]
 ), holds AS (
     DELETE FROM seat_holds WHERE user_id = $1
 ), stream_tickets_erased AS (
@@ -396,6 +399,9 @@ async def erase_user_data(pool: asyncpg.Pool, user_id: uuid.UUID) -> list[str]:
     the erased user cannot sign in or come back with an old token; return the storage
     keys (avatar, ticket documents) for the caller to delete. Idempotent."""
     async with pool.acquire() as conn, conn.transaction():
+        # The erasure's own updates write no row events (migration 0015): an event of
+        # unlinking a booking would keep the very link between user and booking it cuts.
+        await conn.execute("SET LOCAL skybound.capture_rows = 'off'")
         row = await conn.fetchrow(_ERASE, user_id)
         await end_account(conn, user_id)
     keys: list[str] = list(row["documents"])

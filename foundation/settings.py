@@ -140,6 +140,32 @@ class Settings(BaseSettings):
         repr=False,
         description="The project's service-role key, for Supabase Storage (secret: never logged).",
     )
+    supabase_anon_key: str | None = Field(
+        default=None,
+        validation_alias="SUPABASE_ANON_KEY",
+        repr=False,
+        description="The anon (publishable) key clients present to the Realtime-compatible "
+        "endpoint. Unset: one generated once and kept in the database.",
+    )
+    realtime_tables: Annotated[
+        list[Literal["flights", "airports", "bookings", "booking_segments"]], NoDecode
+    ] = Field(
+        default_factory=list,
+        description="Tables whose row changes the Supabase-compatible endpoint publishes "
+        "(comma-separated); added at startup, like Supabase's publication. Default: none.",
+    )
+    realtime_max_channels: int = Field(
+        default=100, ge=1, description="Channels one Realtime-compatible socket may join."
+    )
+    realtime_max_payload_bytes: int = Field(
+        default=6000,
+        ge=256,
+        le=7000,
+        description="Largest broadcast or presence payload (it travels in one NOTIFY).",
+    )
+    realtime_max_events_per_second: int = Field(
+        default=100, ge=1, description="Messages one Realtime-compatible socket may send a second."
+    )
     storage_backend: Literal["auto", "local", "supabase"] = Field(
         default="auto",
         description="Where uploaded files live. `auto`: Supabase Storage when SUPABASE_URL and "
@@ -316,7 +342,7 @@ class Settings(BaseSettings):
             raise ValueError("must be a postgresql:// URL")
         return value
 
-    @field_validator("cors_origins", "auth_redirect_urls", mode="before")
+    @field_validator("cors_origins", "auth_redirect_urls", "realtime_tables", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):

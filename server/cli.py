@@ -141,6 +141,22 @@ async def _flight_count(url: str) -> int:
         await conn.close()
 
 
+async def _api_keys(url: str, settings: Settings) -> tuple[str, str]:
+    from domain.identity.api_keys import load_api_keys
+    from foundation.database import create_pool
+    from server.contexts import jwt_secret
+
+    pool = await create_pool(url, min_size=1, max_size=1)
+    try:
+        keys = await load_api_keys(settings, pool, await jwt_secret(settings, pool))
+    finally:
+        await pool.close()
+    return keys.anon, keys.service_role
+
+
+REALTIME_TABLES = ("flights", "airports", "bookings", "booking_segments")
+
+
 def demo(settings: Settings, *, speed: float) -> int:
     """Migrate, seed a small schedule if empty, run the simulator and the server."""
     import multiprocessing
@@ -175,6 +191,7 @@ def demo(settings: Settings, *, speed: float) -> int:
             resolved = resolved.model_copy(update={"mail_directory": resolved.home / "mail"})
         mail_to = (f"SMTP {resolved.smtp_host}:{resolved.smtp_port}" if resolved.smtp_host
                    else f"{resolved.mail_directory}/*.eml")  # fmt: skip
+        anon_key, _ = _run(_api_keys(url, resolved))
         print(
             "\nSkybound demo is running:\n"
             f"  Live board      {base}/boards/JFK\n"
@@ -185,11 +202,18 @@ def demo(settings: Settings, *, speed: float) -> int:
             f"  Flight          {base}/v1/flights/1\n"
             f"  Health          {base}/healthz  {base}/readyz  {base}/metrics\n"
             f"  Mail            {mail_to}\n"
+            f"  Supabase Realtime  ws://{resolved.host}:{resolved.port}/realtime/v1"
+            f"  (apikey {anon_key})\n"
             "Press Ctrl+C to stop.\n",
             flush=True,
         )
         try:
-            serve_one(resolved.model_copy(update={"auto_migrate": False}), reuse_port=False)
+            # The demo shows everything: Supabase clients get every exposed table's rows.
+            tables = resolved.realtime_tables or list(REALTIME_TABLES)
+            serve_one(
+                resolved.model_copy(update={"auto_migrate": False, "realtime_tables": tables}),
+                reuse_port=False,
+            )
         finally:
             if simulator.is_alive() and simulator.pid is not None:
                 os.kill(simulator.pid, signal.SIGTERM)
@@ -333,7 +357,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         return 0
     if args.command == "anon-key":
-        from domain.identity.accounts.api_keys import embedded_anon_key
+        from domain.identity.api_keys import embedded_anon_key
 
         if settings.supabase_anon_key:
             print(settings.supabase_anon_key)

@@ -34,11 +34,11 @@ from domain.bookings.service import BookingService
 from domain.cards import CardVault
 from domain.checkin.service import CheckInService
 from domain.documents import DocumentService
-from domain.identity.accounts.api_keys import ApiKeys, embedded_anon_key
 from domain.identity.accounts.external import ExternalSignIn
 from domain.identity.accounts.flow_states import StateSigner
 from domain.identity.accounts.service import Accounts
 from domain.identity.accounts.sessions import TokenSigner
+from domain.identity.api_keys import load_api_keys
 from domain.identity.confirmation import TokenConfirmation
 from domain.identity.roles import RevocationWatch, RoleDirectory
 from domain.identity.tokens import TokenVerifier
@@ -68,6 +68,9 @@ from foundation.supervisor import Supervisor
 from streams.events import ChangeEvent
 from streams.hub import Hub
 from streams.listener import ChangeListener
+from streams.phoenix.bindings import load_columns, publish_tables
+from streams.phoenix.relay import Relay
+from streams.phoenix.server import PhoenixServer
 from streams.realtime import (
     LAG_GRACE_SECONDS,
     LISTENER_TASK,
@@ -85,6 +88,7 @@ from sync.service import SyncService
 log = logging.getLogger(__name__)
 
 REVOCATION_TASK = "revocation-watch"
+REALTIME_RELAY_TASK = "realtime-relay"
 
 Context = Callable[[web.Application], AsyncIterator[None]]
 
@@ -273,8 +277,8 @@ async def auth(app: web.Application) -> AsyncIterator[None]:
                 "google", settings.auth_google_issuer, settings.auth_google_client_id,
                 settings.auth_google_secret or "",
             )  # fmt: skip
-        anon_key = settings.supabase_anon_key or embedded_anon_key(verifier.secret)
-        app[keys.api_keys_key] = ApiKeys.of([anon_key, settings.supabase_service_role_key])
+        app[keys.api_keys_key] = await load_api_keys(settings, app[keys.pool_key],
+                                                     verifier.secret)  # fmt: skip
         state_key = await app_secret(app[keys.pool_key], "oauth_state")
         app[keys.external_sign_in_key] = ExternalSignIn(
             accounts, providers, StateSigner(state_key.encode()),
@@ -549,6 +553,46 @@ async def schedule_imports(app: web.Application) -> AsyncIterator[None]:
         await supervisor.stop(SCHEDULE_IMPORT_TASK)
 
 
+async def realtime_compat(app: web.Application) -> AsyncIterator[None]:
+    """The Supabase-compatible realtime: its API keys, the relay of broadcast and presence
+    (a channel on the change listener's connection) and the exposed tables' columns."""
+    settings = app[keys.settings_key]
+    pool = app[keys.pool_key]
+    streams = app[keys.realtime_key]
+    await publish_tables(pool, settings.realtime_tables)
+    relay = Relay(pool)
+    relay.start(streams.listener)
+    supervisor = app[keys.supervisor_key]
+    supervisor.start(REALTIME_RELAY_TASK, relay.run)
+    app[keys.phoenix_key] = PhoenixServer(
+        realtime=streams,
+        pool=pool,
+        relay=relay,
+        # The keys the built-in auth accepts, so one anon key serves both; with Supabase
+        # Auth, the project's configured keys.
+        keys=app.get(keys.api_keys_key) or await load_api_keys(settings, pool),
+        columns=await load_columns(pool),
+        max_channels=settings.realtime_max_channels,
+        max_payload_bytes=settings.realtime_max_payload_bytes,
+        max_events_per_second=settings.realtime_max_events_per_second,
+    )
+    gauges = app[keys.metrics_key].watch(GaugeCollector({
+        "skybound_realtime_compat_sockets": ("Connected Supabase-compatible sockets.",
+                                             lambda: app[keys.phoenix_key].sockets),
+        "skybound_realtime_compat_channels": ("Joined Supabase-compatible channels.",
+                                              relay.member_count),
+    }))  # fmt: skip
+    try:
+        yield
+    finally:
+        app[keys.metrics_key].unwatch(gauges)
+        await supervisor.stop(REALTIME_RELAY_TASK)
+        try:
+            await relay.bye()  # other workers drop this one's presences
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("realtime relay could not say goodbye", extra={"error": repr(exc)})
+
+
 # Start order. The roles directory (auth) registers its channel on the change
 # listener's connection, and the accounts (auth) send mail, so realtime and the mail
 # outbox come before auth.
@@ -561,6 +605,7 @@ CONTEXTS: Sequence[Context] = (
     mail_outbox,
     scheduling,
     auth,
+    realtime_compat,
     user_data,
     seat_holds,
     search,

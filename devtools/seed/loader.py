@@ -177,6 +177,8 @@ async def seed_database(
         await conn.execute("LOCK TABLE flights IN ACCESS EXCLUSIVE MODE")
         if not replace and await conn.fetchval("SELECT EXISTS (SELECT 1 FROM flights)"):
             raise AlreadySeeded("the database already has flights; pass replace=True to reseed")
+        # Schedule and reference data are not news: no row events (migration 0015).
+        await conn.execute("SET LOCAL skybound.capture_rows = 'off'")
         await load_reference_data(conn)
         # Even when empty: on wal_level=minimal, rows COPYed into a table
         # truncated in the same transaction skip the WAL.
