@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import aiohttp
 import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
@@ -220,8 +221,11 @@ async def test_http_send_reaches_a_joined_channel(
 
 
 async def test_the_single_broadcast_api_refuses_without_a_key(client: TestClient) -> None:
-    response = await client.post(
-        "/realtime/v1/api/broadcast/announcements/events/notice", json={"text": "hi"}
-    )
-    assert response.status == 401
-    assert response.content_type == "application/problem+json"
+    # A session of its own: the suite's client sends the anon key with every request.
+    async with (
+        aiohttp.ClientSession() as bare,
+        bare.post(client.make_url("/realtime/v1/api/broadcast/announcements/events/notice"),
+                  json={"text": "hi"}) as response,
+    ):  # fmt: skip
+        assert response.status == 401
+        assert response.content_type == "application/problem+json"
