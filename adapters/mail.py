@@ -11,6 +11,16 @@ worker died mid-send is due again when its lease ends, so delivery is at least
 once. Besides the in-process wake-up, every sender polls, for messages other
 workers could not deliver.
 
+A message is written out (subject and body: auth mail) or a template and its cause
+(a booking, a flight): the sender asks its composer to render those when it sends,
+so the causing transaction only writes one small row. A caused message carries an
+idempotency key naming its recipient and cause; the key is unique, so the same cause
+queued twice (a retry, another worker, another instance) is one message. Its
+Message-ID derives from the row, so a resend after a crash mid-send carries the same
+ID. After ``max_attempts`` failures a message is dead-lettered; a permanent refusal
+(5xx) dead-letters it at once and marks the address undeliverable, and nothing more
+is sent to that address.
+
 One SMTP connection per message: auth emails are rare, and a held connection
 would need keep-alives and reconnects for no gain. Without SMTP_HOST, messages
 are given up with a warning (their bodies, which may hold a secret, never reach
@@ -22,11 +32,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from typing import Any
 
 import aiosmtplib
 import asyncpg
@@ -76,30 +89,45 @@ class Mailer:
         self.password = settings.smtp_password
         self.starttls = settings.smtp_starttls
         self.sender = settings.smtp_sender
+        self.directory = settings.mail_directory if self.host is None else None
 
     @property
     def configured(self) -> bool:
-        return self.host is not None
+        return self.host is not None or self.directory is not None
 
     def message(self, to: str, subject: str, text: str) -> EmailMessage:
         message = EmailMessage()
+        message["Subject"] = subject
+        message.set_content(text)
+        return self.addressed(message, to)
+
+    def addressed(
+        self, message: EmailMessage, to: str, message_id: str | None = None
+    ) -> EmailMessage:
+        """``message`` with its envelope headers: From, To, Date, Message-ID."""
         message["From"] = self.sender
         message["To"] = to
-        message["Subject"] = subject
         message["Date"] = formatdate(localtime=False, usegmt=True)
-        message["Message-ID"] = make_msgid(domain="skybound")
-        message["Auto-Submitted"] = "auto-generated"
-        message.set_content(text)
+        message["Message-ID"] = message_id or make_msgid(domain="skybound")
+        if "Auto-Submitted" not in message:
+            message["Auto-Submitted"] = "auto-generated"
         return message
 
     async def send(self, to: str, subject: str, text: str) -> None:
+        """Send one plain-text message; see ``send_message``."""
+        await self.send_message(self.message(to, subject, text))
+
+    async def send_message(self, message: EmailMessage) -> None:
         """Send one message; MailNotSent (``permanent`` for a 5xx answer) if it was not."""
+        if self.host is None and self.directory is not None:
+            await asyncio.to_thread(self._write, message)
+            return
         if self.host is None:
             raise MailNotSent("mail is not configured (SKYBOUND_SMTP_HOST)", permanent=True)
         implicit_tls = self.port == IMPLICIT_TLS_PORT
         try:
             await aiosmtplib.send(
-                self.message(to, subject, text),
+                message,
                 hostname=self.host,
                 port=self.port,
                 username=self.username,
@@ -122,6 +150,16 @@ class Mailer:
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             raise MailNotSent(f"{type(exc).__name__} from {self.host}:{self.port}") from exc
 
+    def _write(self, message: EmailMessage) -> None:
+        """The message as ``<Message-ID>.eml`` in the mail directory, whole or not at all
+        (written aside, then renamed), so a reader never sees half a message."""
+        assert self.directory is not None
+        self.directory.mkdir(parents=True, exist_ok=True)
+        name = "".join(c for c in str(message["Message-ID"]) if c.isalnum() or c in "-.@")
+        partial = self.directory / f".{name}.partial"
+        partial.write_bytes(bytes(message))
+        os.replace(partial, self.directory / f"{name}.eml")
+
 
 def retry_delay(attempts: int) -> float:
     """Seconds before the next attempt after ``attempts`` failed ones."""
@@ -132,9 +170,36 @@ def retry_delay(attempts: int) -> float:
 class OutgoingMail:
     id: int
     recipient: str
-    subject: str
-    body: str
+    subject: str | None
+    body: str | None
     attempts: int
+    template: str | None = None
+    cause: dict[str, Any] = field(default_factory=dict)
+    language: str = "en"
+    idempotency_key: str | None = None
+    undeliverable: bool = False
+
+    @property
+    def message_id(self) -> str:
+        """The same for every attempt, so a receiver can tell a resend from new mail."""
+        return f"<outbox-{self.id}@skybound>"
+
+
+# Renders a templated message when it is sent: the message, or None when its cause
+# no longer calls for it (the delay was taken back, the flight has left).
+Composer = Callable[[OutgoingMail], Awaitable[EmailMessage | None]]
+
+
+class OutboxCounts:
+    """What this process's sender did, for /metrics; the queue's depth is read from the
+    table on each pass (it is shared by every worker)."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+        self.failed = 0
+        self.dead_lettered = 0
+        self.dropped = 0
+        self.depth = 0
 
 
 # A recipient of NULL writes nothing: callers run the same statement whether or not
@@ -144,31 +209,51 @@ INSERT INTO mail_outbox (recipient, subject, body)
 SELECT $1::text, $2, $3 WHERE $1::text IS NOT NULL
 RETURNING id
 """
+# A caused message: nothing when its key was queued before (whoever queued it).
+_ENQUEUE_CAUSED = """
+INSERT INTO mail_outbox (idempotency_key, recipient, template, cause, language, next_attempt_at)
+SELECT $1, lower($2::text), $3, $4, $5, coalesce($6, now()) WHERE $2::text IS NOT NULL
+ON CONFLICT (idempotency_key) DO NOTHING
+RETURNING id
+"""
 _CLAIM = """
-UPDATE mail_outbox SET attempts = attempts + 1, next_attempt_at = now() + $2::interval
-WHERE id IN (
-    SELECT id FROM mail_outbox
-    WHERE sent_at IS NULL AND next_attempt_at <= now()
-    ORDER BY next_attempt_at, id
-    LIMIT $1
-    FOR UPDATE SKIP LOCKED
+WITH claimed AS (
+    UPDATE mail_outbox SET attempts = attempts + 1, next_attempt_at = now() + $2::interval
+    WHERE id IN (
+        SELECT id FROM mail_outbox
+        WHERE sent_at IS NULL AND next_attempt_at <= now()
+        ORDER BY next_attempt_at, id
+        LIMIT $1
+        FOR UPDATE SKIP LOCKED
+    )
+    RETURNING id, recipient, subject, body, attempts, template, cause, language,
+              idempotency_key
 )
-RETURNING id, recipient, subject, body, attempts
+SELECT claimed.*,
+       EXISTS (SELECT 1 FROM mail_undeliverable u
+               WHERE u.address = lower(claimed.recipient)) AS undeliverable
+FROM claimed
 """
 _SENT = """
 UPDATE mail_outbox SET sent_at = now(), body = NULL, last_error = NULL WHERE id = $1
 """
-# $3: seconds until the next attempt; NULL gives up.
+# $3: seconds until the next attempt; NULL gives up ($4: as a dead letter, or dropped).
 _FAILED = """
 UPDATE mail_outbox SET last_error = $2,
     next_attempt_at = now() + make_interval(secs => $3::float8),
-    body = CASE WHEN $3::float8 IS NULL THEN NULL ELSE body END
+    body = CASE WHEN $3::float8 IS NULL THEN NULL ELSE body END,
+    dead_lettered_at = CASE WHEN $4 THEN now() END
 WHERE id = $1
+"""
+_MARK_UNDELIVERABLE = """
+INSERT INTO mail_undeliverable (address, reason) VALUES (lower($1), $2)
+ON CONFLICT (address) DO UPDATE SET reason = EXCLUDED.reason, marked_at = now()
 """
 _NEXT_DUE = """
 SELECT extract(epoch FROM min(next_attempt_at) - now())::float8
 FROM mail_outbox WHERE sent_at IS NULL
 """
+_DEPTH = "SELECT count(*) FROM mail_outbox WHERE sent_at IS NULL AND next_attempt_at IS NOT NULL"
 _PURGE = """
 DELETE FROM mail_outbox
 WHERE created_at < now() - $1::interval AND (sent_at IS NOT NULL OR next_attempt_at IS NULL)
@@ -180,17 +265,46 @@ _DISCARD = "DELETE FROM mail_outbox WHERE lower(recipient) = lower($1)"
 
 
 async def discard_mail_to(conn: asyncpg.Connection, recipient: str) -> None:
-    """Delete every message to ``recipient``, sent or not, in the caller's transaction."""
+    """Delete every message to ``recipient``, sent or not, and any record that the address
+    bounced (it is personal data too), in the caller's transaction."""
     await conn.execute(_DISCARD, recipient)
+    await conn.execute("DELETE FROM mail_undeliverable WHERE address = lower($1)", recipient)
+
+
+async def enqueue_caused(
+    conn: asyncpg.Connection,
+    key: str,
+    recipient: str | None,
+    template: str,
+    cause: dict[str, Any],
+    language: str = "en",
+) -> bool:
+    """Queue a templated message in the caller's transaction, once per ``key``; whether
+    this call queued it. The sender renders it from ``cause`` when it sends."""
+    row = await conn.fetchval(_ENQUEUE_CAUSED, key, recipient, template, cause, language, None)
+    return row is not None
 
 
 class MailOutbox:
     """The outbox of one worker: enqueue in a transaction, then a sender delivers."""
 
-    def __init__(self, pool: asyncpg.Pool, mailer: Mailer, *, batch_size: int = BATCH_SIZE) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        mailer: Mailer,
+        *,
+        batch_size: int = BATCH_SIZE,
+        composer: Composer | None = None,
+        max_attempts: int | None = None,
+        lease: timedelta = LEASE,
+    ) -> None:
         self.pool = pool
         self.mailer = mailer
         self.batch_size = batch_size
+        self.composer = composer
+        self.max_attempts = max_attempts
+        self.lease = lease
+        self.counts = OutboxCounts()
         self._wake = asyncio.Event()
         self._stopping = False
         self._purged_at = 0.0
@@ -208,35 +322,77 @@ class MailOutbox:
 
     async def send_due(self) -> int:
         """Claim, send and record one batch of due messages; return how many were claimed."""
-        rows = await self.pool.fetch(_CLAIM, self.batch_size, LEASE)
-        claimed = [OutgoingMail(**dict(row)) for row in rows]
+        rows = await self.pool.fetch(_CLAIM, self.batch_size, self.lease)
+        claimed = [OutgoingMail(**{**dict(row), "cause": row["cause"] or {}}) for row in rows]
         await asyncio.gather(*(self._deliver(mail) for mail in claimed))
         return len(claimed)
 
     async def _deliver(self, mail: OutgoingMail) -> None:
         if not self.mailer.configured:
-            await self.pool.execute(_FAILED, mail.id, "mail is not configured", None)
+            await self.pool.execute(_FAILED, mail.id, "mail is not configured", None, False)
+            self.counts.dropped += 1
             log.warning("mail is not configured (SKYBOUND_SMTP_HOST): not sending",
                         extra={"mail_id": mail.id, "subject": mail.subject})  # fmt: skip
             return
+        if mail.undeliverable:
+            await self.pool.execute(_FAILED, mail.id, "address is undeliverable", None, False)
+            self.counts.dropped += 1
+            return
         try:
-            await asyncio.wait_for(
-                self.mailer.send(mail.recipient, mail.subject, mail.body), SEND_DEADLINE_SECONDS
-            )
+            message = await self._compose(mail)
+        except Exception as exc:
+            # A rendering bug must not stop the queue: this message retries and, if it
+            # never renders, ends as a dead letter someone can look at.
+            log.exception("mail not rendered", extra={"mail_id": mail.id})
+            await self._failed(mail, f"not rendered: {type(exc).__name__}", permanent=False)
+            return
+        if message is None:
+            await self.pool.execute(_FAILED, mail.id, "no longer applies", None, False)
+            self.counts.dropped += 1
+            return
+        try:
+            await asyncio.wait_for(self.mailer.send_message(message), SEND_DEADLINE_SECONDS)
         except (MailNotSent, TimeoutError) as exc:
             permanent = isinstance(exc, MailNotSent) and exc.permanent
-            give_up = permanent or mail.attempts >= MAX_ATTEMPTS
-            delay = None if give_up else retry_delay(mail.attempts)
-            error = str(exc) or type(exc).__name__
-            await self.pool.execute(_FAILED, mail.id, error, delay)
-            log.log(
-                logging.ERROR if give_up else logging.WARNING,
-                "mail not sent" + ("; giving up" if give_up else "; will retry"),
-                extra={"mail_id": mail.id, "attempts": mail.attempts, "error": error,
-                       "retry_in_seconds": delay},
-            )  # fmt: skip
+            await self._failed(mail, str(exc) or type(exc).__name__, permanent=permanent)
         else:
             await self.pool.execute(_SENT, mail.id)
+            self.counts.sent += 1
+
+    async def _compose(self, mail: OutgoingMail) -> EmailMessage | None:
+        if mail.template is None:
+            message = EmailMessage()
+            message["Subject"] = mail.subject or ""
+            message.set_content(mail.body or "")
+        else:
+            if self.composer is None:
+                raise RuntimeError(f"no composer for template {mail.template}")
+            composed = await self.composer(mail)
+            if composed is None:
+                return None
+            message = composed
+        return self.mailer.addressed(message, mail.recipient, mail.message_id)
+
+    async def _failed(self, mail: OutgoingMail, error: str, *, permanent: bool) -> None:
+        limit = MAX_ATTEMPTS if self.max_attempts is None else self.max_attempts
+        give_up = permanent or mail.attempts >= limit
+        delay = None if give_up else retry_delay(mail.attempts)
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(_FAILED, mail.id, error, delay, give_up)
+            if permanent:
+                await conn.execute(_MARK_UNDELIVERABLE, mail.recipient, error)
+        self.counts.failed += 1
+        if give_up:
+            self.counts.dead_lettered += 1
+        log.log(
+            logging.ERROR if give_up else logging.WARNING,
+            "mail not sent" + ("; dead-lettered" if give_up else "; will retry"),
+            extra={"mail_id": mail.id, "attempts": mail.attempts, "error": error,
+                   "retry_in_seconds": delay, "permanent": permanent},
+        )  # fmt: skip
+
+    async def refresh_depth(self) -> None:
+        self.counts.depth = int(await self.pool.fetchval(_DEPTH))
 
     async def _next_due_in(self) -> float:
         seconds: float | None = await self.pool.fetchval(_NEXT_DUE)
@@ -256,6 +412,7 @@ class MailOutbox:
                 while await self.send_due() == self.batch_size and not self._stopping:
                     pass
                 await self._purge()
+                await self.refresh_depth()
                 sleep = min(POLL_SECONDS, await self._next_due_in())
             except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("mail outbox pass failed", extra={"error": repr(exc)})

@@ -20,17 +20,21 @@ if TYPE_CHECKING:
     from domain.cards import CardVault
     from domain.checkin.service import CheckInService
     from domain.documents import DocumentService
-    from domain.identity.accounts.api_keys import ApiKeys
     from domain.identity.accounts.external import ExternalSignIn
     from domain.identity.accounts.service import Accounts
+    from domain.identity.api_keys import ApiKeys
     from domain.identity.roles import RevocationWatch, RoleDirectory
     from domain.identity.tokens import TokenVerifier
+    from domain.notifications.service import NotificationService
+    from domain.schedules.jobs import ScheduleJobs
     from domain.search.service import SearchService
     from domain.seating import SeatService
     from domain.travel_documents import TravelDocuments
     from foundation.metrics import Metrics
+    from foundation.scheduler import Scheduler
     from foundation.settings import Settings
     from foundation.supervisor import Supervisor
+    from streams.phoenix.server import PhoenixServer
     from streams.realtime import Realtime
     from sync.service import SyncService
 
@@ -39,6 +43,8 @@ pool_key: web.AppKey[asyncpg.Pool] = web.AppKey("pool")
 # The URL the pool connected to (an embedded server's, when DATABASE_URL is unset).
 database_url_key: web.AppKey[str] = web.AppKey("database_url")
 realtime_key: web.AppKey[Realtime] = web.AppKey("realtime")
+# The Supabase-compatible realtime (Phoenix channels) of this process.
+phoenix_key: web.AppKey[PhoenixServer] = web.AppKey("phoenix")
 search_key: web.AppKey[SearchService] = web.AppKey("search")
 seats_key: web.AppKey[SeatService] = web.AppKey("seats")
 bookings_key: web.AppKey[BookingService] = web.AppKey("bookings")
@@ -56,6 +62,8 @@ api_keys_key: web.AppKey[ApiKeys] = web.AppKey("auth_api_keys")
 # Sign-in through providers (and the PKCE code exchange); present with accounts_key.
 external_sign_in_key: web.AppKey[ExternalSignIn] = web.AppKey("external_sign_in")
 outbox_key: web.AppKey[MailOutbox] = web.AppKey("mail_outbox")
+scheduler_key: web.AppKey[Scheduler] = web.AppKey("scheduler")
+notifications_key: web.AppKey[NotificationService] = web.AppKey("notifications")
 vault_key: web.AppKey[CardVault] = web.AppKey("card_vault")
 travel_documents_key: web.AppKey[TravelDocuments] = web.AppKey("travel_documents")
 storage_key: web.AppKey[Storage] = web.AppKey("storage")
@@ -64,6 +72,7 @@ rate_limiter_key: web.AppKey[RateLimiter] = web.AppKey("rate_limiter")
 metrics_key: web.AppKey[Metrics] = web.AppKey("metrics")
 openapi_key: web.AppKey[dict[str, Any]] = web.AppKey("openapi")
 supervisor_key: web.AppKey[Supervisor] = web.AppKey("supervisor")
+schedule_jobs_key: web.AppKey[ScheduleJobs] = web.AppKey("schedule_jobs")
 
 # Named readiness checks: /readyz is 200 only when every one passes. A check answers
 # True or False, or a (passed, details) pair whose details /readyz shows.

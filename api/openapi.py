@@ -119,7 +119,9 @@ def _operation(op: Operation, schemas: _SchemaCollector) -> dict[str, Any]:
     ]  # fmt: skip
     if parameters:
         spec["parameters"] = parameters
-    if op.body_model is not None:
+    if op.request_body is not None:
+        spec["requestBody"] = op.request_body
+    elif op.body_model is not None:
         spec["requestBody"] = {
             "required": True,
             "content": {

@@ -61,6 +61,8 @@ class Operation:
     headers: tuple[tuple[str, str, bool], ...] = ()
     # Headers the success response carries: (name, description).
     response_headers: tuple[tuple[str, str], ...] = ()
+    # An OpenAPI requestBody for a body the handler reads itself (a multipart upload).
+    request_body: dict[str, Any] | None = None
 
     @property
     def operation_id(self) -> str:
@@ -242,6 +244,7 @@ class ApiRoutes:
         security: Sequence[str] = (),
         headers: Sequence[tuple[str, str, bool]] = (),
         response_headers: Sequence[tuple[str, str]] = (),
+        request_body: dict[str, Any] | None = None,
     ) -> Callable[[Handler], Handler]:
         """Declare a route. ``auth``: needs a bearer token (the handler gets ``user``);
         ``roles``: and one of these roles."""
@@ -282,6 +285,7 @@ class ApiRoutes:
                     security=tuple(security),
                     headers=tuple(headers),
                     response_headers=tuple(response_headers),
+                    request_body=request_body,
                 )
             )
             return handler

@@ -23,3 +23,13 @@ class LogState:
 async def log_state(conn: Queryable) -> LogState:
     row = await conn.fetchrow(_STATE)
     return LogState(row["epoch"], row["purged_through"])
+
+
+async def start_new_epoch(conn: Queryable) -> str:
+    """Give the log a new epoch: positions handed out before (by the database this one was
+    restored from) no longer resume here, and their clients re-snapshot instead."""
+    epoch: str = await conn.fetchval(
+        "UPDATE change_log_state SET epoch = substr(md5(gen_random_uuid()::text), 1, 8) "
+        "RETURNING epoch"
+    )
+    return epoch

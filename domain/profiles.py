@@ -346,7 +346,10 @@ WITH own_bookings AS (
     -- Events only this user could read carry their records (contacts, travellers);
     -- events shared with public topics (a flight's) carry none and stay.
     DELETE FROM change_events
-    WHERE topics @> ARRAY['user:' || $1::text] AND cardinality(topics) = 1
+    WHERE (topics @> ARRAY['user:' || $1::text] AND cardinality(topics) = 1)
+       -- Row events of the user's bookings (the Supabase-compatible postgres_changes).
+       OR topics && ARRAY['pg:public:bookings:' || $1::text,
+                          'pg:public:booking_segments:' || $1::text]
 ), holds AS (
     DELETE FROM seat_holds WHERE user_id = $1
 ), stream_tickets_erased AS (
@@ -359,6 +362,20 @@ WITH own_bookings AS (
     -- as they were before it, still the user's.
     DELETE FROM travel_documents
     WHERE booking_id IN (SELECT id FROM bookings WHERE user_id = $1)
+), archived_erased AS (
+    -- Archived bookings likewise, inside their stored documents.
+    UPDATE archived_bookings a SET user_id = NULL, document_keys = '{}',
+        booking = a.booking || jsonb_build_object(
+            'user_id', NULL, 'contact_email', NULL, 'contact_phone', NULL,
+            'trip_notes', '[]'::jsonb,
+            'passengers', (SELECT coalesce(jsonb_agg(p || jsonb_build_object(
+                                   'given_name', 'ERASED', 'family_name', 'ERASED',
+                                   'date_of_birth', '1900-01-01', 'email', NULL, 'phone', NULL)
+                               ORDER BY (p ->> 'passenger_no')::int), '[]')
+                             FROM jsonb_array_elements(a.booking -> 'passengers') AS p))
+    FROM (SELECT id, document_keys FROM archived_bookings WHERE user_id = $1) AS old
+    WHERE a.id = old.id
+    RETURNING old.document_keys
 ), cards AS (
     DELETE FROM payment_methods WHERE user_id = $1
 ), preferences AS (
@@ -372,7 +389,8 @@ WITH own_bookings AS (
     WHERE user_id = $1
 )
 SELECT (SELECT avatar_key FROM profiles WHERE user_id = $1) AS avatar_key,
-       ARRAY(SELECT document_key FROM documents) AS documents
+       ARRAY(SELECT document_key FROM documents
+             UNION ALL SELECT unnest(document_keys) FROM archived_erased) AS documents
 """
 
 
@@ -381,6 +399,9 @@ async def erase_user_data(pool: asyncpg.Pool, user_id: uuid.UUID) -> list[str]:
     the erased user cannot sign in or come back with an old token; return the storage
     keys (avatar, ticket documents) for the caller to delete. Idempotent."""
     async with pool.acquire() as conn, conn.transaction():
+        # The erasure's own updates write no row events (migration 0015): an event of
+        # unlinking a booking would keep the very link between user and booking it cuts.
+        await conn.execute("SET LOCAL skybound.capture_rows = 'off'")
         row = await conn.fetchrow(_ERASE, user_id)
         await end_account(conn, user_id)
     keys: list[str] = list(row["documents"])

@@ -140,6 +140,32 @@ class Settings(BaseSettings):
         repr=False,
         description="The project's service-role key, for Supabase Storage (secret: never logged).",
     )
+    supabase_anon_key: str | None = Field(
+        default=None,
+        validation_alias="SUPABASE_ANON_KEY",
+        repr=False,
+        description="The anon (publishable) key clients present to the Realtime-compatible "
+        "endpoint. Unset: one generated once and kept in the database.",
+    )
+    realtime_tables: Annotated[
+        list[Literal["flights", "airports", "bookings", "booking_segments"]], NoDecode
+    ] = Field(
+        default_factory=list,
+        description="Tables whose row changes the Supabase-compatible endpoint publishes "
+        "(comma-separated); added at startup, like Supabase's publication. Default: none.",
+    )
+    realtime_max_channels: int = Field(
+        default=100, ge=1, description="Channels one Realtime-compatible socket may join."
+    )
+    realtime_max_payload_bytes: int = Field(
+        default=6000,
+        ge=256,
+        le=7000,
+        description="Largest broadcast or presence payload (it travels in one NOTIFY).",
+    )
+    realtime_max_events_per_second: int = Field(
+        default=100, ge=1, description="Messages one Realtime-compatible socket may send a second."
+    )
     storage_backend: Literal["auto", "local", "supabase"] = Field(
         default="auto",
         description="Where uploaded files live. `auto`: Supabase Storage when SUPABASE_URL and "
@@ -184,7 +210,17 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8080",
         description="Public URL of the web app: links in emails (password reset) point here.",
     )
-    smtp_host: str | None = Field(default=None, description="Mail server for auth emails.")
+    api_url: str = Field(
+        default="http://127.0.0.1:8080",
+        description="Public URL of this API: links in emails that the API itself answers "
+        "(one-click unsubscribe).",
+    )
+    smtp_host: str | None = Field(default=None, description="Mail server (SMTP).")
+    mail_directory: Path | None = Field(
+        default=None,
+        description="Without SMTP_HOST: write each message as an .eml file here instead "
+        "(development; `skybound demo` uses $SKYBOUND_HOME/mail).",
+    )
     smtp_port: int = Field(default=587, ge=1, le=65535)
     smtp_username: str | None = None
     smtp_password: str | None = Field(default=None, repr=False)
@@ -208,6 +244,41 @@ class Settings(BaseSettings):
         default=None,
         description="The callback URL registered with the provider. Default: this "
         "server's /auth/v1/callback as the browser reached it.",
+    )
+    mail_trip_notices: bool = Field(
+        default=True,
+        description="Queue booking confirmations, change and cancellation mail and trip "
+        "reminders with each booking (flight news is queued by the database either way).",
+    )
+    mail_render_processes: int = Field(
+        default=1,
+        ge=0,
+        le=8,
+        description="Low-priority processes per worker that render trip mail (PDFs, "
+        "templates), so rendering never competes with requests; 0 renders on a thread.",
+    )
+    mail_max_attempts: int = Field(
+        default=9, ge=1, description="Failed sends before a message is dead-lettered."
+    )
+    mail_lease_seconds: float = Field(
+        default=300.0,
+        ge=1.0,
+        description="How long a claimed message is hidden from other senders; a sender "
+        "that dies mid-send leaves it due again after this long.",
+    )
+    mail_flight_notice_window_seconds: int = Field(
+        default=600,
+        ge=0,
+        description="Delays (or gate changes) of one flight within this window of the first "
+        "are one email, with the latest news, sent when the window ends.",
+    )
+    mail_delay_threshold_minutes: int = Field(
+        default=15, ge=1, description="A departure this much later than scheduled is news."
+    )
+    departure_reminder_hours: float = Field(
+        default=3.0,
+        gt=0,
+        description="The departure-day reminder goes out this long before departure.",
     )
     auth_access_token_seconds: int = Field(default=3600, ge=60)
     auth_refresh_token_days: int = Field(default=30, ge=1)
@@ -248,6 +319,11 @@ class Settings(BaseSettings):
     seat_hold_seconds: int = Field(
         default=600, ge=10, le=3600, description="How long a seat hold lasts."
     )
+    archive_after_days: int = Field(
+        default=365,
+        ge=1,
+        description="Bookings whose last flight landed longer ago move to the archive.",
+    )
     search_min_connection_domestic: int = Field(default=45, ge=0, description="Minutes.")
     search_min_connection_international: int = Field(default=90, ge=0, description="Minutes.")
     search_max_layover: int = Field(default=720, ge=30, description="Minutes.")
@@ -266,7 +342,7 @@ class Settings(BaseSettings):
             raise ValueError("must be a postgresql:// URL")
         return value
 
-    @field_validator("cors_origins", "auth_redirect_urls", mode="before")
+    @field_validator("cors_origins", "auth_redirect_urls", "realtime_tables", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):

@@ -16,8 +16,10 @@ from . import (
     flights,
     gotrue,
     gotrue_oauth,
+    mail,
     me,
     pages,
+    schedules,
     search,
     seats,
     service,
@@ -40,4 +42,6 @@ ALL_ROUTES: tuple[ApiRoutes, ...] = (
     admin_users.routes,
     admin_bookings.routes,
     admin_statistics.routes,
+    mail.routes,
+    schedules.routes,
 )

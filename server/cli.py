@@ -1,4 +1,4 @@
-"""The ``skybound`` command: serve, demo, migrate, seed and simulate."""
+"""The ``skybound`` command: serve, demo, migrate, seed, simulate, import and export."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from foundation.settings import Settings
+from server import backup_commands, data_commands
 from server.workers import WorkerPool, serve_one
 
 log = logging.getLogger("skybound")
@@ -96,6 +97,17 @@ async def _seed(
         await conn.close()
 
 
+async def _reference(url: str) -> None:
+    from devtools.seed import load_reference_data
+    from foundation.database import connect
+
+    conn = await connect(url, application_name="skybound-seed")
+    try:
+        await load_reference_data(conn)
+    finally:
+        await conn.close()
+
+
 async def _simulate(url: str, *, seed: int, speed: float, interval: float) -> None:
     from devtools.simulator import Simulator
     from foundation.database import create_pool
@@ -129,6 +141,22 @@ async def _flight_count(url: str) -> int:
         await conn.close()
 
 
+async def _api_keys(url: str, settings: Settings) -> tuple[str, str]:
+    from domain.identity.api_keys import load_api_keys
+    from foundation.database import create_pool
+    from server.contexts import jwt_secret
+
+    pool = await create_pool(url, min_size=1, max_size=1)
+    try:
+        keys = await load_api_keys(settings, pool, await jwt_secret(settings, pool))
+    finally:
+        await pool.close()
+    return keys.anon, keys.service_role
+
+
+REALTIME_TABLES = ("flights", "airports", "bookings", "booking_segments")
+
+
 def demo(settings: Settings, *, speed: float) -> int:
     """Migrate, seed a small schedule if empty, run the simulator and the server."""
     import multiprocessing
@@ -157,6 +185,13 @@ def demo(settings: Settings, *, speed: float) -> int:
         )
         simulator.start()
         base = f"http://{resolved.host}:{resolved.port}"
+        if resolved.smtp_host is None and resolved.mail_directory is None:
+            # No mail server: the demo's mail (a booking's confirmation, flight news)
+            # lands as .eml files to open in any mail client.
+            resolved = resolved.model_copy(update={"mail_directory": resolved.home / "mail"})
+        mail_to = (f"SMTP {resolved.smtp_host}:{resolved.smtp_port}" if resolved.smtp_host
+                   else f"{resolved.mail_directory}/*.eml")  # fmt: skip
+        anon_key, _ = _run(_api_keys(url, resolved))
         print(
             "\nSkybound demo is running:\n"
             f"  Live board      {base}/boards/JFK\n"
@@ -166,11 +201,19 @@ def demo(settings: Settings, *, speed: float) -> int:
             f"  Airport search  {base}/v1/airports?q=london\n"
             f"  Flight          {base}/v1/flights/1\n"
             f"  Health          {base}/healthz  {base}/readyz  {base}/metrics\n"
+            f"  Mail            {mail_to}\n"
+            f"  Supabase Realtime  ws://{resolved.host}:{resolved.port}/realtime/v1"
+            f"  (apikey {anon_key})\n"
             "Press Ctrl+C to stop.\n",
             flush=True,
         )
         try:
-            serve_one(resolved.model_copy(update={"auto_migrate": False}), reuse_port=False)
+            # The demo shows everything: Supabase clients get every exposed table's rows.
+            tables = resolved.realtime_tables or list(REALTIME_TABLES)
+            serve_one(
+                resolved.model_copy(update={"auto_migrate": False, "realtime_tables": tables}),
+                reuse_port=False,
+            )
         finally:
             if simulator.is_alive() and simulator.pid is not None:
                 os.kill(simulator.pid, signal.SIGTERM)
@@ -260,6 +303,10 @@ def _parser() -> argparse.ArgumentParser:
     seed_cmd.add_argument("--seed", type=int, default=1, help="random seed (same seed, same data)")
     seed_cmd.add_argument("--start", type=date.fromisoformat, help="first service date (today)")
     seed_cmd.add_argument("--replace", action="store_true", help="replace an existing schedule")
+    seed_cmd.add_argument(
+        "--reference-only", action="store_true",
+        help="load airports, airlines, aircraft and fare brands only (before an SSIM import)",
+    )  # fmt: skip
 
     token_cmd = commands.add_parser("token", help="mint a development access token")
     token_cmd.add_argument("--sub", required=True, help="user id (UUID)")
@@ -278,6 +325,10 @@ def _parser() -> argparse.ArgumentParser:
     simulate_cmd.add_argument("--seed", type=int, default=1)
     simulate_cmd.add_argument("--speed", type=float, default=1.0)
     simulate_cmd.add_argument("--interval", type=float, default=1.0, help="seconds per tick")
+
+    data_commands.add_commands(commands)
+    backup_commands.add_commands(commands)
+    backup_commands.add_archive_command(commands)
     return parser
 
 
@@ -306,7 +357,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         return 0
     if args.command == "anon-key":
-        from domain.identity.accounts.api_keys import embedded_anon_key
+        from domain.identity.api_keys import embedded_anon_key
 
         if settings.supabase_anon_key:
             print(settings.supabase_anon_key)
@@ -345,6 +396,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "seed":
             _run(_migrate(url))
+            if args.reference_only:
+                _run(_reference(url))
+                print("loaded reference data")
+                return 0
             report = _run(
                 _seed(
                     url,
@@ -360,6 +415,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{report.seconds:.1f} s: {report.legs_per_second:,.0f} legs/s"
             )
             return 0
+        if args.command == "import":
+            _run(_migrate(url))
+            return int(_run(data_commands.import_ssim(url, args)))
+        if args.command == "export":
+            return int(_run(data_commands.export(url, args)))
+        if args.command == "backup":
+            return int(_run(backup_commands.backup(resolved, url, args.output)))
+        if args.command == "archive":
+            _run(_migrate(url))
+            return int(_run(backup_commands.archive(resolved, url, args.after_days)))
+        if args.command == "restore":
+            return int(_run(backup_commands.restore(resolved, url, args.file, args.force)))
         if args.command == "simulate":
             with contextlib.suppress(KeyboardInterrupt):
                 _run(_simulate(url, seed=args.seed, speed=args.speed, interval=args.interval))

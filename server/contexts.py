@@ -27,21 +27,28 @@ from adapters.rate_limits import RateLimiter, parse_limits
 from adapters.storage_backend import open_storage
 from api import keys
 from api.keys import ReadinessResult
+from domain.bookings.archive import run_archiver
 from domain.bookings.changes import ChangeService
 from domain.bookings.payments import SimulatedProvider
 from domain.bookings.service import BookingService
 from domain.cards import CardVault
 from domain.checkin.service import CheckInService
 from domain.documents import DocumentService
-from domain.identity.accounts.api_keys import ApiKeys, embedded_anon_key
 from domain.identity.accounts.external import ExternalSignIn
 from domain.identity.accounts.flow_states import StateSigner
 from domain.identity.accounts.service import Accounts
 from domain.identity.accounts.sessions import TokenSigner
+from domain.identity.api_keys import load_api_keys
 from domain.identity.confirmation import TokenConfirmation
 from domain.identity.roles import RevocationWatch, RoleDirectory
 from domain.identity.tokens import TokenVerifier
+from domain.notifications.composer import Composer
+from domain.notifications.enqueue import ReminderPlan, TripMail
+from domain.notifications.reminders import REMINDER_JOBS, send_trip_reminder
+from domain.notifications.rendering import Renderer
+from domain.notifications.service import NotificationService
 from domain.reference import ReferenceCache
+from domain.schedules.jobs import ScheduleJobs
 from domain.search.cache import MemorySearchCache, SearchCache, flights_in_topics
 from domain.search.gauges import search_gauges
 from domain.search.itineraries import ConnectionRules
@@ -52,14 +59,18 @@ from domain.travel_documents import TravelDocuments, seal_stored
 from foundation.database import connect, create_pool
 from foundation.embedded import embedded_postgres
 from foundation.fleet_metrics import PUBLISH_SECONDS, Fleet
-from foundation.metrics import GaugeCollector
+from foundation.metrics import CounterCollector, GaugeCollector
 from foundation.migrator import migrate
+from foundation.scheduler import SCHEDULER_TASK, Scheduler
 from foundation.secrets import app_secret
 from foundation.settings import Settings
 from foundation.supervisor import Supervisor
 from streams.events import ChangeEvent
 from streams.hub import Hub
 from streams.listener import ChangeListener
+from streams.phoenix.bindings import load_columns, publish_tables
+from streams.phoenix.relay import Relay
+from streams.phoenix.server import PhoenixServer
 from streams.realtime import (
     LAG_GRACE_SECONDS,
     LISTENER_TASK,
@@ -77,10 +88,13 @@ from sync.service import SyncService
 log = logging.getLogger(__name__)
 
 REVOCATION_TASK = "revocation-watch"
+REALTIME_RELAY_TASK = "realtime-relay"
 
 Context = Callable[[web.Application], AsyncIterator[None]]
 
 SEAT_HOLD_REAPER_TASK = "seat-hold-reaper"
+SCHEDULE_IMPORT_TASK = "schedule-imports"
+BOOKING_ARCHIVER_TASK = "booking-archiver"
 # How long a cached search may wait for the change stream to catch up with the
 # database before it is computed afresh instead.
 SEARCH_CATCH_UP_WAIT_SECONDS = 0.05
@@ -263,8 +277,8 @@ async def auth(app: web.Application) -> AsyncIterator[None]:
                 "google", settings.auth_google_issuer, settings.auth_google_client_id,
                 settings.auth_google_secret or "",
             )  # fmt: skip
-        anon_key = settings.supabase_anon_key or embedded_anon_key(verifier.secret)
-        app[keys.api_keys_key] = ApiKeys.of([anon_key, settings.supabase_service_role_key])
+        app[keys.api_keys_key] = await load_api_keys(settings, app[keys.pool_key],
+                                                     verifier.secret)  # fmt: skip
         state_key = await app_secret(app[keys.pool_key], "oauth_state")
         app[keys.external_sign_in_key] = ExternalSignIn(
             accounts, providers, StateSigner(state_key.encode()),
@@ -279,17 +293,82 @@ async def auth(app: web.Application) -> AsyncIterator[None]:
             await provider.close()
 
 
+# The database's own writers (the flight-news trigger) read these from mail_settings.
+_MAIL_SETTINGS = """
+UPDATE mail_settings SET flight_notice_window = make_interval(secs => $1::float8),
+                         delay_threshold = make_interval(mins => $2::int)
+"""
+
+
 async def mail_outbox(app: web.Application) -> AsyncIterator[None]:
-    """This worker's outbox sender, running for the app's whole life."""
-    outbox = MailOutbox(app[keys.pool_key], Mailer(app[keys.settings_key]))
+    """This worker's outbox sender, running for the app's whole life, and the composer
+    that renders trip mail when it is sent."""
+    settings = app[keys.settings_key]
+    pool = app[keys.pool_key]
+    await pool.execute(_MAIL_SETTINGS, settings.mail_flight_notice_window_seconds,
+                       settings.mail_delay_threshold_minutes)  # fmt: skip
+    unsubscribe_secret = (await app_secret(pool, "mail_unsubscribe")).encode()
+    renderer = Renderer(processes=settings.mail_render_processes)
+    composer = Composer(
+        pool,
+        site_url=settings.site_url,
+        api_url=settings.api_url,
+        delay_threshold=timedelta(minutes=settings.mail_delay_threshold_minutes),
+        unsubscribe_secret=unsubscribe_secret,
+        renderer=renderer,
+    )
+    outbox = MailOutbox(
+        pool, Mailer(settings), composer=composer, max_attempts=settings.mail_max_attempts,
+        lease=timedelta(seconds=settings.mail_lease_seconds),
+    )  # fmt: skip
     app[keys.outbox_key] = outbox
+    app[keys.notifications_key] = NotificationService(
+        pool, composer, unsubscribe_secret, outbox.wake
+    )
+    counts = outbox.counts
+    metrics = app[keys.metrics_key]
+    counters = metrics.watch(CounterCollector({
+        "skybound_mail_sent": ("Messages this process delivered to SMTP.", lambda: counts.sent),
+        "skybound_mail_failed": ("Failed send attempts (each retry counts).",
+                                 lambda: counts.failed),
+        "skybound_mail_dead_lettered": ("Messages given up after repeated or permanent "
+                                        "failure.", lambda: counts.dead_lettered),
+        "skybound_mail_dropped": ("Messages not sent: address undeliverable, cause gone.",
+                                  lambda: counts.dropped),
+    }))  # fmt: skip
+    gauges = metrics.watch(GaugeCollector({
+        "skybound_mail_outbox_depth": ("Messages waiting in the outbox (all workers), as "
+                                       "of this sender's last pass.", lambda: counts.depth),
+    }))  # fmt: skip
     supervisor = app[keys.supervisor_key]
     supervisor.start(OUTBOX_TASK, outbox.run)
     try:
         yield
     finally:
+        metrics.unwatch(counters)
+        metrics.unwatch(gauges)
         outbox.stop()
         await supervisor.stop(OUTBOX_TASK, grace=STOP_GRACE_SECONDS)
+        await asyncio.to_thread(renderer.close)
+
+
+async def scheduling(app: web.Application) -> AsyncIterator[None]:
+    """The durable scheduler's runner in this worker: trip reminders, which it queues in
+    the outbox (so after ``mail_outbox``) and wakes its sender for."""
+    outbox = app[keys.outbox_key]
+    scheduler = Scheduler(
+        app[keys.pool_key],
+        {kind: send_trip_reminder for kind in REMINDER_JOBS},
+        after_run=lambda job, outcome: outbox.wake(),
+    )
+    app[keys.scheduler_key] = scheduler
+    supervisor = app[keys.supervisor_key]
+    supervisor.start(SCHEDULER_TASK, scheduler.run)
+    try:
+        yield
+    finally:
+        scheduler.stop()
+        await supervisor.stop(SCHEDULER_TASK, grace=STOP_GRACE_SECONDS)
 
 
 async def user_data(app: web.Application) -> AsyncIterator[None]:
@@ -403,16 +482,30 @@ async def bookings(app: web.Application) -> AsyncIterator[None]:
         extra_settings={"synchronous_commit": "off"},
     )
     provider = SimulatedProvider(provider_pool, latency=settings.payment_latency_ms / 1000)
+    mail = TripMail(
+        ReminderPlan(departure_reminder_before=timedelta(hours=settings.departure_reminder_hours)),
+        wake=app[keys.outbox_key].wake,
+        enabled=settings.mail_trip_notices,
+    )
     service = BookingService(
-        app[keys.pool_key], search.reference, search.offers, provider, app[keys.vault_key]
+        app[keys.pool_key], search.reference, search.offers, provider, app[keys.vault_key], mail
     )
     app[keys.bookings_key] = service
     app[keys.changes_key] = ChangeService(service)
     app[keys.documents_key] = DocumentService(app[keys.pool_key], app[keys.storage_key])
     app[keys.check_in_key] = CheckInService(app[keys.pool_key], app[keys.vault_key])
+    pool, after_days = app[keys.pool_key], settings.archive_after_days
+
+    async def archive() -> None:
+        # Every worker runs one; they take turns (an advisory lock), so one archives.
+        await run_archiver(pool, after_days)
+
+    supervisor = app[keys.supervisor_key]
+    supervisor.start(BOOKING_ARCHIVER_TASK, archive)
     try:
         yield
     finally:
+        await supervisor.stop(BOOKING_ARCHIVER_TASK)
         await provider_pool.close()
 
 
@@ -447,6 +540,59 @@ async def rate_limits(app: web.Application) -> AsyncIterator[None]:
         await limiter.close()
 
 
+async def schedule_imports(app: web.Application) -> AsyncIterator[None]:
+    """The schedule-import jobs, and this worker's runner of them (the fleet's runners
+    take turns, so one file is imported at a time)."""
+    jobs = ScheduleJobs(app[keys.pool_key])
+    app[keys.schedule_jobs_key] = jobs
+    supervisor = app[keys.supervisor_key]
+    supervisor.start(SCHEDULE_IMPORT_TASK, jobs.run)
+    try:
+        yield
+    finally:
+        await supervisor.stop(SCHEDULE_IMPORT_TASK)
+
+
+async def realtime_compat(app: web.Application) -> AsyncIterator[None]:
+    """The Supabase-compatible realtime: its API keys, the relay of broadcast and presence
+    (a channel on the change listener's connection) and the exposed tables' columns."""
+    settings = app[keys.settings_key]
+    pool = app[keys.pool_key]
+    streams = app[keys.realtime_key]
+    await publish_tables(pool, settings.realtime_tables)
+    relay = Relay(pool)
+    relay.start(streams.listener)
+    supervisor = app[keys.supervisor_key]
+    supervisor.start(REALTIME_RELAY_TASK, relay.run)
+    app[keys.phoenix_key] = PhoenixServer(
+        realtime=streams,
+        pool=pool,
+        relay=relay,
+        # The keys the built-in auth accepts, so one anon key serves both; with Supabase
+        # Auth, the project's configured keys.
+        keys=app.get(keys.api_keys_key) or await load_api_keys(settings, pool),
+        columns=await load_columns(pool),
+        max_channels=settings.realtime_max_channels,
+        max_payload_bytes=settings.realtime_max_payload_bytes,
+        max_events_per_second=settings.realtime_max_events_per_second,
+    )
+    gauges = app[keys.metrics_key].watch(GaugeCollector({
+        "skybound_realtime_compat_sockets": ("Connected Supabase-compatible sockets.",
+                                             lambda: app[keys.phoenix_key].sockets),
+        "skybound_realtime_compat_channels": ("Joined Supabase-compatible channels.",
+                                              relay.member_count),
+    }))  # fmt: skip
+    try:
+        yield
+    finally:
+        app[keys.metrics_key].unwatch(gauges)
+        await supervisor.stop(REALTIME_RELAY_TASK)
+        try:
+            await relay.bye()  # other workers drop this one's presences
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("realtime relay could not say goodbye", extra={"error": repr(exc)})
+
+
 # Start order. The roles directory (auth) registers its channel on the change
 # listener's connection, and the accounts (auth) send mail, so realtime and the mail
 # outbox come before auth.
@@ -457,10 +603,13 @@ CONTEXTS: Sequence[Context] = (
     database,
     realtime,
     mail_outbox,
+    scheduling,
     auth,
+    realtime_compat,
     user_data,
     seat_holds,
     search,
     bookings,
     sync,
+    schedule_imports,
 )

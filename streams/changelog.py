@@ -101,6 +101,16 @@ async def topic_history(
     return [_event(row, epoch) for row in rows]
 
 
+async def last_before(conn: Queryable, unix_seconds: float) -> int:
+    """The newest event written before ``unix_seconds``: where a replay "since" a time starts."""
+    return int(
+        await conn.fetchval(
+            "SELECT coalesce(max(id), 0) FROM change_events WHERE created_at < to_timestamp($1)",
+            unix_seconds,
+        )
+    )
+
+
 async def purge(conn: asyncpg.Connection, *, keep_for_seconds: int) -> int:
     """Delete released events older than the retention; return the new purge mark."""
     async with conn.transaction():

@@ -58,6 +58,8 @@ class ChangeEvent:
     data: bytes
     _sse: bytes | None = field(default=None, repr=False)
     _ws: dict[str, bytes] = field(default_factory=dict, repr=False)
+    # Other wire forms a transport derives once per event (the Supabase-compatible one).
+    memo: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def sse_chunk(self) -> bytes:
         """The event as one HTTP chunk of an SSE body, identical for every subscriber."""

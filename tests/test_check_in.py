@@ -417,14 +417,15 @@ async def test_every_status_of_the_check_in_routes_is_documented(client: TestCli
     paths = spec["paths"]
     check_in = paths["/v1/bookings/{booking_id}/check-in"]
     assert set(check_in["post"]["responses"]) == {"200", "400", "401", "404", "409", "413", "415",
-                                                  "422", "503"}  # fmt: skip
-    assert set(check_in["delete"]["responses"]) == {"204", "401", "404", "409", "422", "503"}
+                                                  "422", "429", "503"}  # fmt: skip
+    assert set(check_in["delete"]["responses"]) == {"204", "401", "404", "409", "422", "429",
+                                                    "503"}  # fmt: skip
     conflicts = check_in["post"]["responses"]["409"]["description"]
     for title in ("Check-in is not open yet", "Check-in is closed", "No free seat to assign"):
         assert title in conflicts
     pdf = paths["/v1/bookings/{booking_id}/boarding-passes/{segment_no}/{passenger_no}.pdf"]
     assert "application/pdf" in pdf["get"]["responses"]["200"]["content"]
-    assert set(pdf["get"]["responses"]) == {"200", "401", "404", "422", "503"}
+    assert set(pdf["get"]["responses"]) == {"200", "401", "404", "422", "429", "503"}
 
 
 async def test_check_in_moves_the_flight_coupon_and_undo_moves_it_back(

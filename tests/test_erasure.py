@@ -95,6 +95,9 @@ async def test_erasure_ends_sign_in_refresh_tokens_tickets_and_streams(
     await ws.send_json({"type": "subscribe", "topic": f"user:{user_id}"})
     assert (await ws.receive_json(timeout=5))["type"] == "subscribed"
 
+    await db.execute(
+        "INSERT INTO mail_undeliverable (address, reason) VALUES (lower($1), '550')", EMAIL
+    )
     assert (await client.delete("/v1/me", headers=_bearer(token))).status == 204
 
     signed_in = await client.post(
@@ -124,6 +127,7 @@ async def test_erasure_ends_sign_in_refresh_tokens_tickets_and_streams(
     assert await db.fetchval("SELECT count(*) FROM auth_refresh_tokens") == 0
     assert await db.fetchval("SELECT count(*) FROM auth_recovery_tokens") == 0
     assert await db.fetchval("SELECT count(*) FROM mail_outbox") == 0
+    assert await db.fetchval("SELECT count(*) FROM mail_undeliverable") == 0
     assert await db.fetchval("SELECT count(*) FROM stream_tickets") == 0
     profile = await db.fetchrow("SELECT email, erased_at FROM profiles WHERE user_id = $1", user_id)
     assert profile["email"] is None

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from domain.identity.accounts.api_keys import embedded_anon_key
+from domain.identity.api_keys import embedded_anon_key
 from foundation.settings import Settings
 from server.app import create_app
 from server.cli import main

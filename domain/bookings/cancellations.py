@@ -36,6 +36,7 @@ from domain.bookings.money import refund
 from domain.bookings.payments import PaymentProvider
 from domain.bookings.queries import BOOKING_STATE, check_visible, load_booking, may_read
 from domain.bookings.quotes import LockedQuote, Quote, confirm_quote, create_quote
+from domain.notifications.enqueue import TripMail
 
 FREE_CANCELLATION = timedelta(hours=24)
 # The free day covers only bookings made this long before the first departure.
@@ -166,6 +167,7 @@ async def cancel_booking(
     roles: Collection[str],
     *,
     now: datetime | None = None,
+    mail: TripMail | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Confirm a cancellation quote: once, whatever the retries."""
     now = now or datetime.now(UTC)
@@ -202,4 +204,5 @@ async def cancel_booking(
         )  # fmt: skip
         return (await load_booking(conn, booking_id)).model_dump(mode="json")
 
-    return await confirm_quote(pool, booking_id, quote_id, "cancellation", apply, now=now)
+    return await confirm_quote(pool, booking_id, quote_id, "cancellation", apply, now=now,
+                               mail=mail)  # fmt: skip

@@ -272,7 +272,7 @@ class ChangeService:
             return (await load_booking(conn, booking_id)).model_dump(mode="json")
 
         return await confirm_quote(self.pool, booking_id, confirmation.quote_id, "change", apply,
-                                   now=now)  # fmt: skip
+                                   now=now, mail=self.bookings.mail)  # fmt: skip
 
     async def _collect(
         self,

@@ -108,6 +108,8 @@ WHERE b.id = $1
 
 
 _USER_BOOKINGS = _BOOKING.replace("WHERE b.id = $1", "WHERE b.user_id = $1 ORDER BY b.created_at")
+# The archive (domain/bookings/archive.py) stores bookings as this query reads them.
+BOOKING_SQL = _BOOKING
 
 
 # A booking as the change and cancellation rules see it: its fare, what was paid, its
@@ -246,18 +248,38 @@ def booking_from_row(row: asyncpg.Record) -> Booking:
     )
 
 
+def _archived_row(document: dict[str, Any]) -> dict[str, Any]:
+    """An archived booking's document in the shape of a ``_BOOKING`` row."""
+    row = dict(document)
+    row["id"] = uuid.UUID(row["id"])
+    row["user_id"] = uuid.UUID(row["user_id"]) if row.get("user_id") else None
+    for key in ("created_at", "updated_at", "cancelled_at"):
+        if row.get(key) is not None:
+            row[key] = datetime.fromisoformat(row[key])
+    return row
+
+
 async def load_booking(db: asyncpg.Connection | asyncpg.Pool, booking_id: uuid.UUID) -> Booking:
+    """A booking, live or archived."""
     row = await db.fetchrow(_BOOKING, booking_id)
-    if row is None:
+    if row is not None:
+        return booking_from_row(row)
+    document = await db.fetchval("SELECT booking FROM archived_bookings WHERE id = $1", booking_id)
+    if document is None:
         raise BookingNotFound()
-    return booking_from_row(row)
+    return booking_from_row(_archived_row(document))
 
 
 async def load_user_bookings(
     db: asyncpg.Connection | asyncpg.Pool, user_id: uuid.UUID
 ) -> list[Booking]:
-    """Every booking of the user, whole, oldest first (the GDPR export)."""
-    return [booking_from_row(row) for row in await db.fetch(_USER_BOOKINGS, user_id)]
+    """Every booking of the user, archived ones too, whole, oldest first (the GDPR export)."""
+    live = [booking_from_row(row) for row in await db.fetch(_USER_BOOKINGS, user_id)]
+    archived = [
+        booking_from_row(_archived_row(r["booking"]))
+        for r in await db.fetch("SELECT booking FROM archived_bookings WHERE user_id = $1", user_id)
+    ]
+    return sorted(archived + live, key=lambda b: (b.created_at, b.id))
 
 
 def may_read(owner: uuid.UUID | None, viewer: uuid.UUID, roles: Collection[str]) -> bool:
@@ -284,7 +306,11 @@ async def check_visible(
     viewer: uuid.UUID,
     roles: Collection[str],
 ) -> None:
-    row = await db.fetchrow("SELECT user_id FROM bookings WHERE id = $1", booking_id)
+    row = await db.fetchrow(
+        "SELECT user_id FROM bookings WHERE id = $1 "
+        "UNION ALL SELECT user_id FROM archived_bookings WHERE id = $1",
+        booking_id,
+    )
     if row is None or not may_read(row["user_id"], viewer, roles):
         raise BookingNotFound()
 
@@ -317,6 +343,29 @@ ORDER BY sort_key {direction}, b.id {direction}
 LIMIT $4
 """
 
+# Archived bookings in the same columns, for the views that reach into the past.
+_ARCHIVED_SUMMARY = """
+SELECT id, record_locator, status, total_minor, currency, created_at, origin,
+       first_departure AS departure, origin_tz, destination, last_arrival AS arrival,
+       destination_tz, passengers::bigint, {sort_key} AS sort_key
+FROM archived_bookings
+WHERE user_id = $1 AND {condition}
+  AND ($2::timestamptz IS NULL OR ({sort_key}, id) < ($2, $3::uuid))
+ORDER BY sort_key DESC, id DESC
+LIMIT $4
+"""
+
+
+def _with_archive(live: str, *, sort_key: str, condition: str) -> str:
+    """A newest-first view over live and archived bookings: each side keyset-paged
+    and limited, then merged."""
+    archived = _ARCHIVED_SUMMARY.format(sort_key=sort_key, condition=condition)
+    return (
+        f"SELECT * FROM (({live}) UNION ALL ({archived})) AS merged "
+        "ORDER BY sort_key DESC, id DESC LIMIT $4"
+    )
+
+
 # Fixed texts per view: nothing from the request is formatted into SQL.
 _HISTORY = {
     "upcoming": _SUMMARY.format(
@@ -324,15 +373,15 @@ _HISTORY = {
         condition="b.status = 'confirmed' AND last_leg.scheduled_arrival > now()",
         after=">", direction="ASC",
     ),
-    "past": _SUMMARY.format(
+    "past": _with_archive(_SUMMARY.format(
         sort_key="first_leg.scheduled_departure",
         condition="b.status = 'confirmed' AND last_leg.scheduled_arrival <= now()",
         after="<", direction="DESC",
-    ),
-    "cancelled": _SUMMARY.format(
+    ), sort_key="first_departure", condition="status = 'confirmed'"),
+    "cancelled": _with_archive(_SUMMARY.format(
         sort_key="b.cancelled_at", condition="b.status = 'cancelled'", after="<",
         direction="DESC",
-    ),
+    ), sort_key="cancelled_at", condition="status = 'cancelled'"),
 }  # fmt: skip
 
 

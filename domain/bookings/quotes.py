@@ -18,6 +18,7 @@ import asyncpg
 from pydantic import BaseModel, Field
 
 from domain.bookings.errors import QuoteExpired, QuoteNotFound, QuoteStale
+from domain.notifications.enqueue import TripMail
 from domain.search.models import Money
 
 QUOTE_TTL = timedelta(minutes=15)
@@ -101,6 +102,7 @@ async def confirm_quote(
     apply: Apply,
     *,
     now: datetime | None = None,
+    mail: TripMail | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Run ``apply`` once for the quote; (its result, whether this was a replay).
 
@@ -132,4 +134,8 @@ async def confirm_quote(
             "UPDATE booking_quotes SET confirmed_at = $2, result = $3 WHERE id = $1",
             quote_id, now, result,
         )  # fmt: skip
-        return result, False
+        if mail is not None:
+            await mail.booking_updated(conn, booking_id, quote_id, kind)
+    if mail is not None:
+        mail.wake()
+    return result, False

@@ -55,6 +55,7 @@ from domain.bookings.queries import HistoryView, get_booking, list_bookings, loa
 from domain.bookings.quotes import Quote
 from domain.cards import CardDetails, CardVault, InvalidCard, Sealed
 from domain.identity.tokens import Claims
+from domain.notifications.enqueue import TripMail
 from domain.profiles import ensure_profile
 from domain.reference import ReferenceCache, ReferenceData
 from domain.search.tokens import Signer
@@ -139,12 +140,15 @@ class BookingService:
         offers: Signer,
         provider: PaymentProvider,
         vault: CardVault,
+        mail: TripMail | None = None,
     ) -> None:
         self.pool = pool
         self.reference = reference
         self.offers = offers
         self.provider = provider
         self.vault = vault
+        # Confirmation mail and reminders, queued in the booking's own transaction.
+        self.mail = mail or TripMail(enabled=False)
 
     # Payment cards -------------------------------------------------------------------
 
@@ -238,6 +242,7 @@ class BookingService:
                         written.ticket_numbers, written.passenger_ids,
                     )  # fmt: skip
                     booking_id = written.booking_id
+                    await self.mail.booking_confirmed(conn, booking_id)
                     booking = await load_booking(conn, booking_id)
                     body = booking.__pydantic_serializer__.to_json(booking)
                     await idempotent.complete(conn, 201, body)
@@ -246,6 +251,7 @@ class BookingService:
                     log.warning("booking failed after the charge; voiding it")
                     await self.provider.void(idempotent.provider_key)
                 raise
+        self.mail.wake()
         return BookingResult(201, str(booking_id), body, False)
 
     # Cancelling ----------------------------------------------------------------------
@@ -273,7 +279,7 @@ class BookingService:
         """Cancel as quoted, once whatever the retries: the booking, and whether this was
         a replay."""
         return await cancel_booking(
-            self.pool, self.provider, booking_id, quote_id, viewer, roles, now=now
+            self.pool, self.provider, booking_id, quote_id, viewer, roles, now=now, mail=self.mail
         )
 
     async def _charge(self, card: Card, amount: int, currency: str, key: str) -> Charge:

@@ -1,0 +1,3 @@
+from bench.mail.driver import main
+
+raise SystemExit(main())
