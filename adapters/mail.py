@@ -44,6 +44,7 @@ from typing import Any
 import aiosmtplib
 import asyncpg
 
+from foundation.database import RIDE_OUT
 from foundation.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -414,7 +415,7 @@ class MailOutbox:
                 await self._purge()
                 await self.refresh_depth()
                 sleep = min(POLL_SECONDS, await self._next_due_in())
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except RIDE_OUT as exc:
                 log.warning("mail outbox pass failed", extra={"error": repr(exc)})
                 sleep = POLL_SECONDS
             except Exception:

@@ -24,14 +24,27 @@ async def _pool_connect(*args: Any, **kwargs: Any) -> asyncpg.Connection:
 
 # The database could not be reached, or dropped the connection: nothing the request did
 # is committed (a transaction ends with its connection), and a retry may well succeed.
+# asyncpg reports a connection the server cut in the middle of an operation, when next
+# used, as an internal state error ("cannot switch to state ...").
 UNREACHABLE: tuple[type[BaseException], ...] = (
     ConnectionError,
+    asyncpg.InternalClientError,
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
     asyncpg.CannotConnectNowError,
     asyncpg.AdminShutdownError,
     asyncpg.CrashShutdownError,
     asyncpg.TooManyConnectionsError,
+)
+
+
+# What a background task rides out by trying again later, rather than dying: the
+# database away or restarting, a connection cut under a query, a timeout, a query
+# refused meanwhile (a table locked by a migration, a server shutting down).
+RIDE_OUT: tuple[type[BaseException], ...] = (
+    *UNREACHABLE,
+    OSError,
+    asyncpg.PostgresError,
 )
 
 

@@ -23,6 +23,8 @@ from typing import Any
 
 import asyncpg
 
+from foundation.database import RIDE_OUT
+
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 5.0
@@ -134,7 +136,7 @@ class Scheduler:
                 await self.run_due()
                 seconds = await self.pool.fetchval(_NEXT_DUE, list(self.handlers))
                 sleep = POLL_SECONDS if seconds is None else min(POLL_SECONDS, max(0.0, seconds))
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except RIDE_OUT as exc:
                 log.warning("scheduler pass failed", extra={"error": repr(exc)})
                 sleep = POLL_SECONDS
             with contextlib.suppress(TimeoutError):

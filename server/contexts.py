@@ -56,7 +56,7 @@ from domain.search.redis_cache import RedisSearchCache
 from domain.search.service import SearchLimits, SearchService
 from domain.seating import REAP_INTERVAL_SECONDS, SeatService, hold_reaper
 from domain.travel_documents import TravelDocuments, seal_stored
-from foundation.database import connect, create_pool
+from foundation.database import RIDE_OUT, connect, create_pool
 from foundation.embedded import embedded_postgres
 from foundation.fleet_metrics import PUBLISH_SECONDS, Fleet
 from foundation.metrics import CounterCollector, GaugeCollector
@@ -589,7 +589,7 @@ async def realtime_compat(app: web.Application) -> AsyncIterator[None]:
         await supervisor.stop(REALTIME_RELAY_TASK)
         try:
             await relay.bye()  # other workers drop this one's presences
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except RIDE_OUT as exc:
             log.warning("realtime relay could not say goodbye", extra={"error": repr(exc)})
 
 

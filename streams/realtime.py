@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
+from foundation.database import RIDE_OUT
 from foundation.metrics import GaugeCollector
 from streams import changelog
 from streams.hub import Hub
@@ -85,7 +86,7 @@ async def _measure_lag(realtime: Realtime, pool: asyncpg.Pool) -> None:
     cursor = realtime.hub.cursor
     try:
         released = (await changelog.release_bounds(pool, cursor)).released
-    except (OSError, asyncpg.PostgresError):
+    except RIDE_OUT:
         return  # the database is away: the listener's own state tells that story
     realtime.lag_events = max(0, released - cursor)
 
@@ -97,7 +98,7 @@ async def _purge_once(pool: asyncpg.Pool, keep_seconds: float) -> None:
             # Transaction-scoped: released at commit or rollback, whatever happens.
             if await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", PURGE_LOCK_KEY):
                 await changelog.purge(conn, keep_for_seconds=int(keep_seconds))
-    except (OSError, asyncpg.PostgresError) as exc:
+    except RIDE_OUT as exc:
         log.warning("change log purge failed", extra={"error": repr(exc)})
 
 

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from domain.bookings import queries
+from foundation.database import RIDE_OUT
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,6 @@ async def run_archiver(
     while True:
         try:
             await archive_due(pool, after_days=after_days)
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except RIDE_OUT as exc:
             log.warning("booking archive pass failed", extra={"error": repr(exc)})
         await asyncio.sleep(interval)

@@ -21,6 +21,7 @@ from typing import Protocol
 import asyncpg
 
 from domain.identity.tokens import Claims, TokenRevoked
+from foundation.database import RIDE_OUT
 
 log = logging.getLogger(__name__)
 
@@ -225,7 +226,7 @@ class RevocationWatch:
             for user_id in users:
                 try:
                     await self._recheck(user_id)
-                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                except RIDE_OUT as exc:  # rechecked on the next pass
                     log.warning("could not recheck a session's token", extra={"error": repr(exc)})
                     self._changed.add(user_id)  # with the next pass
 

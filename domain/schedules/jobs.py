@@ -22,6 +22,7 @@ import asyncpg
 from pydantic import BaseModel, Field
 
 from domain.schedules.importer import ScheduleRejected, import_schedule
+from foundation.database import RIDE_OUT
 from foundation.errors import NotFound
 
 log = logging.getLogger(__name__)
@@ -144,7 +145,7 @@ class ScheduleJobs:
             self._wake.clear()  # before the pass: an upload during it is not missed
             try:
                 await self.run_pending()
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except RIDE_OUT as exc:
                 # The database is away: the job stays queued (or running, and is run again).
                 log.warning("schedule import pass failed", extra={"error": repr(exc)})
             with contextlib.suppress(TimeoutError):
@@ -180,7 +181,7 @@ class ScheduleJobs:
                     shown = dict(progress)
                     try:
                         await self.pool.execute(_PROGRESS, job_id, shown["stage"], shown["legs"])
-                    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                    except RIDE_OUT:
                         # Progress is a courtesy: a missed update must not fail the import.
                         log.warning("schedule import progress not saved", exc_info=True)
 
