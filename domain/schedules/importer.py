@@ -290,6 +290,17 @@ UPDATE flights f SET status = 'cancelled'
 """
 
 
+# Tables whose rows all reference a flight (NOT NULL): empty when flights is.
+_EMPTY_WITH_FLIGHTS = frozenset(
+    {"flights", "flight_cabins", "booking_segments", "seat_assignments", "seat_holds"}
+)
+_REFERENCING = """
+SELECT coalesce(array_agg(DISTINCT c.conrelid::regclass::text), '{}')
+  FROM pg_constraint c
+ WHERE c.contype = 'f' AND c.confrelid IN ('flights'::regclass, 'flight_cabins'::regclass)
+"""
+
+
 def _count(status: str) -> int:
     """Rows affected, from a command tag such as 'INSERT 0 12' or 'SELECT 3'."""
     return int(status.split()[-1])
@@ -384,12 +395,15 @@ async def _apply(
         report.bulk_load = True
         report.inserted = report.legs
         await conn.execute("LOCK TABLE flights, flight_cabins IN ACCESS EXCLUSIVE MODE")
-        # Empty, as is everything that references flights (each reference is NOT NULL).
         # Truncated in this transaction, the tables' new rows skip the WAL when the
-        # server runs with wal_level=minimal (the embedded one does).
-        await conn.execute(
-            "TRUNCATE flights, flight_cabins, booking_segments, seat_assignments, seat_holds"
-        )
+        # server runs with wal_level=minimal (the embedded one does). Only when every
+        # table that references them is one known to be empty with them (its reference
+        # is NOT NULL): a table added later might hold rows that a truncation would take.
+        referencing = set(await conn.fetchval(_REFERENCING))
+        if referencing <= _EMPTY_WITH_FLIGHTS:
+            await conn.execute(
+                "TRUNCATE flights, flight_cabins, booking_segments, seat_assignments, seat_holds"
+            )
         await conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
         suspended = await suspend_indexes(conn, ("flights", "flight_cabins"))
         await conn.execute(_INSERT_ALL)
