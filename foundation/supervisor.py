@@ -135,3 +135,13 @@ class Supervisor:
             backoff = min(supervised.max_backoff, max(supervised.min_backoff, backoff * 2))
             # Jitter: every worker of a fleet hit by the same fault must not retry in step.
             await asyncio.sleep(backoff * random.uniform(0.5, 1.0))
+
+
+async def end_scoped_task(task: asyncio.Task[None], what: str) -> None:
+    """End a task that lives only as long as one piece of work (a socket's reader, an
+    import's progress reports): cancel it, wait for it, and log an exception it died of
+    rather than drop it. Long-lived tasks belong to the Supervisor instead."""
+    task.cancel()
+    (outcome,) = await asyncio.gather(task, return_exceptions=True)
+    if isinstance(outcome, Exception):
+        log.error("%s failed", what, exc_info=outcome)

@@ -39,6 +39,7 @@ from domain.identity.tickets import redeem_ticket
 from domain.identity.tokens import Claims, Unauthorized
 from foundation.database import UNREACHABLE
 from foundation.errors import SkyboundError
+from foundation.supervisor import end_scoped_task
 from streams.catchup import catch_up
 from streams.events import ChangeEvent, websocket_text_frame, ws_event_message
 from streams.hub import Subscription
@@ -291,8 +292,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
             if reason != "client_gone":
                 await ws.close(code=code, message=reason.encode())
     finally:
-        reader.cancel()
-        await asyncio.gather(reader, return_exceptions=True)
+        await end_scoped_task(reader, "the WebSocket reader")
         session.close()
         realtime.ws_sinks.discard(sink)
         if not sink.closed.done():

@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from foundation.metrics import Metrics
-from foundation.supervisor import Supervisor
+from foundation.supervisor import Supervisor, end_scoped_task
 from tests.waiting import eventually
 
 
@@ -136,3 +136,21 @@ async def test_a_task_stopped_while_waiting_to_restart_stays_stopped() -> None:
     assert task._task.done()
     assert runs == 1
     assert task.state == "stopped"
+
+
+async def test_a_scoped_task_that_died_is_logged_when_ended(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def broken() -> None:
+        raise RuntimeError("reader broke")
+
+    async def waiting() -> None:
+        await asyncio.Event().wait()
+
+    died = asyncio.create_task(broken())
+    await asyncio.sleep(0)
+    with caplog.at_level(logging.ERROR, logger="foundation.supervisor"):
+        await end_scoped_task(died, "the test reader")
+        await end_scoped_task(asyncio.create_task(waiting()), "a quiet task")
+    assert [r.getMessage() for r in caplog.records] == ["the test reader failed"]
+    assert caplog.records[0].exc_info is not None

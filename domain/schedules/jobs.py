@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from domain.schedules.importer import ScheduleRejected, import_schedule
 from foundation.database import RIDE_OUT
 from foundation.errors import NotFound
+from foundation.supervisor import end_scoped_task
 
 log = logging.getLogger(__name__)
 
@@ -200,7 +201,6 @@ class ScheduleJobs:
             log.exception("schedule import failed", extra={"job": str(job_id)})
             errors = _INTERNAL
         finally:
-            publisher.cancel()
-            await asyncio.gather(publisher, return_exceptions=True)
+            await end_scoped_task(publisher, "schedule import progress")
         await self.pool.execute(_FINISH, job_id, status, report, errors)
         log.info("schedule import finished", extra={"job": str(job_id), "status": status})

@@ -19,6 +19,7 @@ from domain.identity.roles import admit
 from domain.identity.tokens import Claims, Unauthorized, bearer_token
 from foundation.database import UNREACHABLE
 from foundation.errors import NotPermitted, TooLarge, Unauthenticated, UnsupportedFormat
+from foundation.supervisor import end_scoped_task
 from streams.phoenix.relay import PayloadTooLarge
 from streams.phoenix.serializer import MalformedMessage, decode_binary, decode_text
 from streams.phoenix.session import Session
@@ -146,8 +147,7 @@ async def _socket(request: web.Request, query: RealtimeSocketQuery) -> web.WebSo
             if reason != "client_gone":
                 await ws.close(code=code, message=reason.encode())
     finally:
-        reader.cancel()
-        await asyncio.gather(reader, return_exceptions=True)
+        await end_scoped_task(reader, "the realtime socket reader")
         session.close()
         server.sockets -= 1
         realtime.ws_sinks.discard(sink)
