@@ -12,6 +12,7 @@ import jwt
 import pytest
 from aiohttp.test_utils import TestClient
 
+from sync.protocol import SCHEMA_VERSION as SYNC_SCHEMA
 from tests.booking_helpers import bearer
 from tests.factories import add_world
 from tests.problems import assert_problem
@@ -95,7 +96,7 @@ async def test_marking_a_notification_id_beyond_64_bits_rejects_only_that_mutati
     ]  # fmt: skip
     response = await client.post(
         "/v1/sync/push",
-        json={"client_id": "phone", "schema_version": 1, "mutations": mutations},
+        json={"client_id": "phone", "schema_version": SYNC_SCHEMA, "mutations": mutations},
         headers=bearer(user),
     )
     assert response.status == 200, await response.text()

@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestClient
 
 from devtools.simulator import Simulator
 from foundation.database import connect, create_pool
+from sync.protocol import SCHEMA_VERSION as SYNC_SCHEMA
 from tests.booking_helpers import bearer
 from tests.sse_client import SseReader
 from tests.test_sync_devices import Device, traveler, trip
@@ -365,7 +366,11 @@ async def test_pulls_of_chosen_collections_leave_the_others_out(
     await _book_and_prepare(client, db, user)
     response = await client.post(
         "/v1/sync/pull",
-        json={"cursor": None, "collections": ["flights", "tickets"], "schema_version": 1},
+        json={
+            "cursor": None,
+            "collections": ["flights", "tickets"],
+            "schema_version": SYNC_SCHEMA,
+        },
         headers=bearer(user),
     )
     body = await response.json()
@@ -374,7 +379,7 @@ async def test_pulls_of_chosen_collections_leave_the_others_out(
     again = await client.post(
         "/v1/sync/pull",
         json={"cursor": body["cursor"], "collections": ["flights", "tickets"],
-              "schema_version": 1},
+              "schema_version": SYNC_SCHEMA},
         headers=bearer(user),
     )  # fmt: skip
     changes = (await again.json())["changes"]
@@ -388,7 +393,11 @@ async def test_concurrent_retries_of_one_push_apply_each_mutation_once(
     device = Device(client, user)
     for _ in range(20):
         device.mutate("travelers.upsert", {"id": str(uuid.uuid4()), "fields": traveler()})
-    body = {"client_id": device.client_id, "schema_version": 1, "mutations": device.queue}
+    body = {
+        "client_id": device.client_id,
+        "schema_version": SYNC_SCHEMA,
+        "mutations": device.queue,
+    }
     responses = await asyncio.gather(*(
         client.post("/v1/sync/push", json=body, headers=bearer(user)) for _ in range(3)
     ))  # fmt: skip

@@ -8,6 +8,7 @@ from typing import Any
 import asyncpg
 from aiohttp.test_utils import TestClient
 
+from sync.protocol import SCHEMA_VERSION as SYNC_SCHEMA
 from tests.booking_helpers import GOOD_CARD, bearer
 from tests.test_sync_devices import Device, trip
 
@@ -114,7 +115,11 @@ async def test_a_retried_cancellation_cancels_and_refunds_once(
     device = Device(client, user)
     device.mutate("booking.request_cancellation", {"booking_id": booking["id"],
                                                    "min_refund_minor": paid})  # fmt: skip
-    body = {"client_id": device.client_id, "schema_version": 1, "mutations": device.queue}
+    body = {
+        "client_id": device.client_id,
+        "schema_version": SYNC_SCHEMA,
+        "mutations": device.queue,
+    }
     first = await (await client.post("/v1/sync/push", json=body, headers=bearer(user))).json()
     again = await (await client.post("/v1/sync/push", json=body, headers=bearer(user))).json()
     assert first["results"][0]["status"] == "applied"
@@ -172,7 +177,11 @@ async def test_staff_roles_do_not_reach_other_peoples_bookings_through_sync(
     device.mutate("booking.request_cancellation", {"booking_id": booking["id"]})
     response = await client.post(
         "/v1/sync/push",
-        json={"client_id": device.client_id, "schema_version": 1, "mutations": device.queue},
+        json={
+            "client_id": device.client_id,
+            "schema_version": SYNC_SCHEMA,
+            "mutations": device.queue,
+        },
         headers=bearer(agent, app_metadata={"roles": ["agent"]}),
     )
     (result,) = (await response.json())["results"]

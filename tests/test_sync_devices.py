@@ -9,10 +9,9 @@ from typing import Any
 import asyncpg
 from aiohttp.test_utils import TestClient
 
+from sync.protocol import SCHEMA_VERSION
 from tests.booking_helpers import bearer, book, booking_body, offer_for
 from tests.factories import add_aircraft_cabins
-
-SCHEMA_VERSION = 1
 
 Key = tuple[str, str]
 

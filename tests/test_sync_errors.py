@@ -10,18 +10,24 @@ import asyncpg
 import orjson
 from aiohttp.test_utils import TestClient
 
+from sync.protocol import SCHEMA_VERSION as SYNC_SCHEMA
 from tests.booking_helpers import bearer
 from tests.problems import assert_problem
 from tests.test_sync_devices import Device, traveler
 
 
 async def _pull(client: TestClient, user: uuid.UUID, **body: Any) -> Any:
-    return await client.post("/v1/sync/pull", json={"cursor": None, "schema_version": 1, **body},
-                             headers=bearer(user))  # fmt: skip
+    body = {"cursor": None, "schema_version": SYNC_SCHEMA, **body}
+    return await client.post("/v1/sync/pull", json=body, headers=bearer(user))
 
 
 async def _push(client: TestClient, user: uuid.UUID, mutations: list[Any], **body: Any) -> Any:
-    payload = {"client_id": "phone", "schema_version": 1, "mutations": mutations, **body}
+    payload = {
+        "client_id": "phone",
+        "schema_version": SYNC_SCHEMA,
+        "mutations": mutations,
+        **body,
+    }
     return await client.post("/v1/sync/push", json=payload, headers=bearer(user))
 
 
@@ -36,10 +42,12 @@ def _traveler(mutation_id: int) -> Any:
 
 
 async def test_sync_needs_a_token(client: TestClient) -> None:
-    response = await client.post("/v1/sync/pull", json={"cursor": None, "schema_version": 1})
+    response = await client.post(
+        "/v1/sync/pull", json={"cursor": None, "schema_version": SYNC_SCHEMA}
+    )
     await assert_problem(response, 401)
-    response = await client.post("/v1/sync/push", json={"client_id": "x", "schema_version": 1,
-                                                         "mutations": []})  # fmt: skip
+    body = {"client_id": "x", "schema_version": SYNC_SCHEMA, "mutations": []}
+    response = await client.post("/v1/sync/push", json=body)
     await assert_problem(response, 401)
 
 
@@ -84,12 +92,12 @@ async def test_a_cursor_is_for_the_collections_it_was_issued_for(client: TestCli
 
 async def test_a_schema_too_old_or_too_new_is_told_to_reset(client: TestClient) -> None:
     user = uuid.uuid4()
-    for version in (0, 2):
+    for version in (SYNC_SCHEMA - 1, SYNC_SCHEMA + 1):
         body = await assert_problem(await _pull(client, user, schema_version=version), 409)
         assert body["type"] == "https://skybound.dev/problems/sync-schema-mismatch"
         assert body["action"] == "reset"
-        assert body["reset"] == {"cursor": None, "schema_version": 1}
-        assert (body["client_schema_version"], body["schema_version"]) == (version, 1)
+        assert body["reset"] == {"cursor": None, "schema_version": SYNC_SCHEMA}
+        assert (body["client_schema_version"], body["schema_version"]) == (version, SYNC_SCHEMA)
         response = await _push(client, user, [_traveler(1)], schema_version=version)
         assert (await assert_problem(response, 409))["action"] == "reset"
 
@@ -182,7 +190,7 @@ async def test_oversized_pushes_are_refused_whole(
     for mutation in huge:
         mutation["args"]["fields"]["family_name"] = "Hopper" + "x" * 3000
     # Bigger than SKYBOUND_MAX_BODY_BYTES (1 MiB): refused before it is even parsed.
-    body = io.BytesIO(orjson.dumps({"client_id": "phone", "schema_version": 1,
+    body = io.BytesIO(orjson.dumps({"client_id": "phone", "schema_version": SYNC_SCHEMA,
                                     "mutations": huge}))  # fmt: skip
     response = await client.post("/v1/sync/push", data=body, headers={
         **bearer(user), "Content-Type": "application/json"})  # fmt: skip

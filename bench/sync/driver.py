@@ -33,6 +33,7 @@ from bench.harness.report import LOGS_DIR, write
 from bench.harness.servers import Server, free_port, seed, skybound_bin, skybound_env
 from bench.harness.stats import percentile
 from bench.sync.data import churn_flights, make_user, user_events_after
+from sync.protocol import SCHEMA_VERSION
 
 GOAL_PULL_MS = 300.0
 GOAL_PUSH_MS = 300.0
@@ -87,7 +88,7 @@ class Client:
         records = pages = 0
         while True:
             body = await self.post("/v1/sync/pull", {"cursor": cursor, "limit": limit,
-                                                     "schema_version": 1})  # fmt: skip
+                                                     "schema_version": SCHEMA_VERSION})  # fmt: skip
             pages += 1
             records += len(body["changes"])
             cursor = body["cursor"]
@@ -172,7 +173,7 @@ async def _measure(
     statuses: dict[str, int] = {}
     for run in range(WARM_UP + rounds):
         client_id = f"bench-{uuid.uuid4().hex[:12]}"
-        body = {"client_id": client_id, "schema_version": 1,
+        body = {"client_id": client_id, "schema_version": SCHEMA_VERSION,
                 "mutations": _mutations(client_id, world.bookings, unread)}  # fmt: skip
         started = time.perf_counter()
         result = await client.post("/v1/sync/push", body)
