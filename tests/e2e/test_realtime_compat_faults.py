@@ -16,10 +16,9 @@ import asyncpg
 from realtime import AsyncRealtimeClient, RealtimeSubscribeStates
 
 from foundation.database import connect
-from foundation.migrator import migrate
 from foundation.supervisor import end_scoped_task
 from tests.e2e.dedicated_postgres import DedicatedPostgres
-from tests.e2e.harness import GateWriter, ServerProcess, World, build_world, running_server
+from tests.e2e.harness import GateWriter, ServerProcess, migrated_world, running_server
 from tests.waiting import eventually
 
 ANON_KEY = "e2e-anon-key"
@@ -99,15 +98,6 @@ class Rejoins:
             await session.close()
 
 
-async def _migrated_world(url: str) -> World:
-    setup = await connect(url)
-    try:
-        await migrate(setup)
-        return await build_world(setup)
-    finally:
-        await setup.close()
-
-
 async def _listener_pid(db: asyncpg.Connection) -> int | None:
     return await db.fetchval(
         "SELECT pid FROM pg_stat_activity WHERE application_name = 'skybound-listener'"
@@ -119,7 +109,7 @@ async def test_compat_clients_lose_no_change_across_a_killed_listener_and_a_post
     dedicated_postgres: DedicatedPostgres, tmp_path: Path
 ) -> None:
     url = dedicated_postgres.url
-    world = await _migrated_world(url)
+    world = await migrated_world(url)
     writer = GateWriter(url, world.flights)
 
     def written() -> list[str]:
