@@ -90,6 +90,8 @@ class RealtimeWake:
                 errors.append(error)
                 lost.set()
 
+        # websockets' own pings (every 20 s) find a half-open connection and end it, which
+        # the client reports as a channel error: ``lost``.
         client = AsyncRealtimeClient(self.url, self._key, auto_reconnect=False, max_retries=1)
         try:
             await asyncio.wait_for(client.connect(), self.join_timeout)

@@ -360,6 +360,15 @@ class Settings(BaseSettings):
             raise ValueError("must be a postgresql:// URL")
         return value
 
+    @field_validator("wake_realtime_url")
+    @classmethod
+    def _realtime_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith(("http://", "https://", "ws://", "wss://")):
+            raise ValueError("must be an http(s):// or ws(s):// URL")
+        return value
+
     @field_validator("cors_origins", "auth_redirect_urls", "realtime_tables", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:

@@ -113,6 +113,8 @@ def test_the_upstream_wake_source_needs_a_url_and_the_service_role_key() -> None
         Settings(wake_source="supabase-realtime", supabase_service_role_key="k")
     with pytest.raises(ValidationError, match="SUPABASE_SERVICE_ROLE_KEY"):
         Settings(wake_source="supabase-realtime", wake_realtime_url="http://127.0.0.1:1")
+    with pytest.raises(ValidationError, match="must be an http"):
+        Settings(wake_realtime_url="postgresql://127.0.0.1/skybound")
     derived = Settings(
         wake_source="supabase-realtime",
         supabase_url="https://project.example/",

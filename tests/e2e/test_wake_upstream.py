@@ -77,6 +77,8 @@ async def test_events_reach_b_woken_by_a_and_survive_a_killed_and_restarted(
                 await eventually(
                     lambda: _more_wakes(woken, wakes_before), 30, what="A wakes B again"
                 )
+                # The lost upstream was the subscription's own business: no task restarted.
+                await woken.assert_sane()
             finally:
                 await asyncio.gather(*(s.drop("fin") for s in subscribers))
     finally:
