@@ -17,6 +17,9 @@ from realtime import AsyncRealtimeClient, RealtimeSubscribeStates
 from adapters.realtime_wake import WAKE_EVENT, WAKE_TOPIC, RealtimeWake
 from api.keys import phoenix_key
 from foundation.settings import Settings
+from foundation.supervisor import end_scoped_task
+from streams.hub import Hub
+from streams.listener import ChangeListener
 from tests.factories import add_flight, add_world
 from tests.test_realtime_compat import SOON, anon_key, next_item, socket_url, subscribed
 from tests.tokens import access_token
@@ -106,6 +109,29 @@ async def test_an_upstream_that_refuses_the_join_is_retried_not_trusted(
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def test_a_listener_without_notifications_still_reads_the_log_at_each_poll(
+    database_url: str, db: asyncpg.Connection
+) -> None:
+    await add_world(db)
+    flight = await add_flight(db, origin="JFK", destination="LHR", number=1, departure=SOON)
+    hub = Hub()
+    # No wake-up will come, and the keepalive is far off: only the poll reads the log.
+    listener = ChangeListener(
+        database_url, hub, listen_for_changes=False, poll_seconds=0.1, keepalive_seconds=3600
+    )
+    await listener.start()
+    task = asyncio.create_task(listener.run())
+    try:
+        await eventually(lambda: listener.listening, what="the listener connected")
+        await db.execute("UPDATE flights SET departure_gate = 'P1' WHERE id = $1", flight)
+        newest = await db.fetchval("SELECT max(id) FROM change_events")
+        await eventually(lambda: hub.cursor >= newest, what="the commit published by a poll")
+        assert hub.published >= 1
+    finally:
+        await end_scoped_task(task, "change listener")
+        await listener.stop()
 
 
 def test_the_upstream_wake_source_needs_a_url_and_the_service_role_key() -> None:
