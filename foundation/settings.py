@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -165,6 +165,24 @@ class Settings(BaseSettings):
     )
     realtime_max_events_per_second: int = Field(
         default=100, ge=1, description="Messages one Realtime-compatible socket may send a second."
+    )
+    wake_source: Literal["listen", "supabase-realtime"] = Field(
+        default="listen",
+        description="What wakes the change listener: LISTEN/NOTIFY, or a subscription to an "
+        "upstream Supabase Realtime (where only a transaction pooler is reachable). Either "
+        "way events are read from the change log.",
+    )
+    wake_realtime_url: str | None = Field(
+        default=None,
+        description="The upstream Realtime for SKYBOUND_WAKE_SOURCE=supabase-realtime "
+        "(http(s):// or ws(s)://, without /websocket). Default: SUPABASE_URL + /realtime/v1.",
+    )
+    wake_poll_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="With an upstream wake source, how often the change log is read anyway, "
+        "in case a wake-up was lost.",
     )
     storage_backend: Literal["auto", "local", "supabase"] = Field(
         default="auto",
@@ -342,6 +360,15 @@ class Settings(BaseSettings):
             raise ValueError("must be a postgresql:// URL")
         return value
 
+    @field_validator("wake_realtime_url")
+    @classmethod
+    def _realtime_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith(("http://", "https://", "ws://", "wss://")):
+            raise ValueError("must be an http(s):// or ws(s):// URL")
+        return value
+
     @field_validator("cors_origins", "auth_redirect_urls", "realtime_tables", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
@@ -353,6 +380,30 @@ class Settings(BaseSettings):
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _wake_source_configured(self) -> Settings:
+        if self.wake_source == "supabase-realtime":
+            if self.effective_wake_realtime_url is None:
+                raise ValueError(
+                    "SKYBOUND_WAKE_SOURCE=supabase-realtime needs SUPABASE_URL or "
+                    "SKYBOUND_WAKE_REALTIME_URL"
+                )
+            if not self.supabase_service_role_key:
+                raise ValueError(
+                    "SKYBOUND_WAKE_SOURCE=supabase-realtime needs SUPABASE_SERVICE_ROLE_KEY "
+                    "(the wake-up channel is private)"
+                )
+        return self
+
+    @property
+    def effective_wake_realtime_url(self) -> str | None:
+        """The upstream Realtime's URL, as the ``realtime`` client takes it."""
+        if self.wake_realtime_url:
+            return self.wake_realtime_url.rstrip("/")
+        if self.supabase_url:
+            return self.supabase_url.rstrip("/") + "/realtime/v1"
+        return None
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

@@ -24,6 +24,7 @@ from adapters.jwks import JwksFetcher
 from adapters.mail import OUTBOX_TASK, STOP_GRACE_SECONDS, Mailer, MailOutbox
 from adapters.oidc import OidcProvider
 from adapters.rate_limits import RateLimiter, parse_limits
+from adapters.realtime_wake import RealtimeWake
 from adapters.storage_backend import open_storage
 from api import keys
 from api.keys import ReadinessResult
@@ -89,6 +90,7 @@ log = logging.getLogger(__name__)
 
 REVOCATION_TASK = "revocation-watch"
 REALTIME_RELAY_TASK = "realtime-relay"
+WAKE_TASK = "wake-upstream"
 
 Context = Callable[[web.Application], AsyncIterator[None]]
 
@@ -192,7 +194,16 @@ async def realtime(app: web.Application) -> AsyncIterator[None]:
     pool = app[keys.pool_key]
     dsn = settings.listen_database_url or app[keys.database_url_key]
     hub = Hub(max_buffer_bytes=settings.stream_buffer_bytes)
-    listener = ChangeListener(dsn, hub)
+    upstream = settings.wake_source == "supabase-realtime"
+    listener = ChangeListener(
+        dsn,
+        hub,
+        listen_for_changes=not upstream,
+        # Upstream Realtime promises no delivery: a wake-up it drops would leave events
+        # waiting for the next one, so the log is also read every few seconds. Reading
+        # is cheap (one indexed query that finds nothing), and the cursor makes it exact.
+        poll_seconds=settings.wake_poll_seconds if upstream else None,
+    )
     snapshots = SnapshotCache()
     hub.on_publish(snapshots.invalidate)
     streams = Realtime(hub, listener, snapshots, retry_ms=settings.stream_retry_ms)
@@ -216,6 +227,7 @@ async def realtime(app: web.Application) -> AsyncIterator[None]:
     app[keys.readiness_key]["change_listener_lag"] = lag
     gauges = app[keys.metrics_key].watch(hub_gauges(streams))
     supervisor.start(UPKEEP_TASK, keep_up)
+    wake_gauges = _upstream_wake(app, listener) if upstream else None
     try:
         yield
     finally:
@@ -223,9 +235,40 @@ async def realtime(app: web.Application) -> AsyncIterator[None]:
         app[keys.readiness_key].pop("change_listener_lag", None)
         app[keys.metrics_key].unwatch(gauges)
         streams.shutdown()
+        if wake_gauges is not None:
+            app[keys.readiness_key].pop("wake_upstream", None)
+            app[keys.metrics_key].unwatch(wake_gauges)
+            await supervisor.stop(WAKE_TASK)
         await supervisor.stop(UPKEEP_TASK)
         await supervisor.stop(LISTENER_TASK)
         await listener.stop()
+
+
+def _upstream_wake(app: web.Application, listener: ChangeListener) -> GaugeCollector:
+    """Wake the listener from an upstream Supabase Realtime instead of LISTEN: a
+    supervised subscription, with its readiness check and gauges."""
+    settings = app[keys.settings_key]
+    url, key = settings.effective_wake_realtime_url, settings.supabase_service_role_key
+    # The settings insist on both.
+    assert url is not None
+    assert key is not None
+    wake = RealtimeWake(url, key, listener.wake)
+    task = app[keys.supervisor_key].start(WAKE_TASK, wake.run, critical=True)
+
+    async def subscribed() -> bool:
+        return task.alive and wake.subscribed
+
+    app[keys.readiness_key]["wake_upstream"] = subscribed
+    return app[keys.metrics_key].watch(GaugeCollector({
+        "skybound_wake_upstream_up": ("1 while subscribed to the upstream Realtime that "
+                                      "wakes the change listener.",
+                                      lambda: 1.0 if wake.subscribed else 0.0),
+        "skybound_wake_upstream_subscriptions": ("Subscriptions made to the upstream "
+                                                 "Realtime (1 + reconnects).",
+                                                 lambda: wake.subscriptions),
+        "skybound_wake_upstream_wakes": ("Wake-ups heard from the upstream Realtime.",
+                                         lambda: wake.wakes),
+    }))  # fmt: skip
 
 
 async def jwt_secret(settings: Settings, pool: asyncpg.Pool) -> str | None:
@@ -578,6 +621,7 @@ async def realtime_compat(app: web.Application) -> AsyncIterator[None]:
         max_payload_bytes=settings.realtime_max_payload_bytes,
         max_events_per_second=settings.realtime_max_events_per_second,
     )
+    streams.hub.on_publish(app[keys.phoenix_key].wake_feed.on_event)
     gauges = app[keys.metrics_key].watch(GaugeCollector({
         "skybound_realtime_compat_sockets": ("Connected Supabase-compatible sockets.",
                                              lambda: app[keys.phoenix_key].sockets),

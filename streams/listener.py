@@ -57,12 +57,18 @@ class ChangeListener:
         batch_size: int = 1000,
         keepalive_seconds: float = 10.0,
         max_backoff_seconds: float = 10.0,
+        listen_for_changes: bool = True,
+        poll_seconds: float | None = None,
     ) -> None:
         self.dsn = dsn
         self.hub = hub
         self.batch_size = batch_size
         self.keepalive_seconds = keepalive_seconds
         self.max_backoff_seconds = max_backoff_seconds
+        # False when another wake source (an upstream Supabase Realtime) calls ``wake``:
+        # LISTEN is then out of reach, and the log is read every ``poll_seconds`` anyway.
+        self.listen_for_changes = listen_for_changes
+        self.poll_seconds = poll_seconds
         self.state: ListenerState = "starting"
         self.reconnects = 0
         self._conn: asyncpg.Connection | None = None
@@ -109,6 +115,10 @@ class ChangeListener:
         self._channels[name] = Channel(name, on_notify, on_missed)
         self._poke.set()
 
+    def wake(self) -> None:
+        """Something may have committed: read the log (an outside wake source's poke)."""
+        self._poke.set()
+
     def listening_on(self, name: str) -> bool:
         """Every notification on channel ``name`` sent from now on arrives."""
         return self.listening and name in self._active
@@ -133,7 +143,8 @@ class ChangeListener:
         conn = await connect(self.dsn, application_name="skybound-listener")
         conn.add_termination_listener(self._on_terminated)
         try:
-            await conn.add_listener(CHANNEL, self._on_notify)
+            if self.listen_for_changes:
+                await conn.add_listener(CHANNEL, self._on_notify)
             channels = tuple(self._channels)
             for channel in channels:
                 await conn.add_listener(channel, self._dispatch)
@@ -225,7 +236,7 @@ class ChangeListener:
         withheld_wait = 0.0
         last_keepalive = time.monotonic()
         while True:
-            timeout = withheld_wait or self.keepalive_seconds
+            timeout = withheld_wait or min(self.keepalive_seconds, self.poll_seconds or 1e9)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._poke.wait(), timeout)
             self._poke.clear()

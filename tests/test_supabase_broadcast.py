@@ -63,7 +63,7 @@ async def test_each_change_event_reaches_supabase_realtime_on_its_topics_in_orde
     )
     messages = await supabase_db.fetch(
         """SELECT topic, event, private, extension, payload FROM realtime.messages
-           ORDER BY (payload ->> 'id')::bigint, topic"""
+           WHERE topic <> 'skybound:changes' ORDER BY (payload ->> 'id')::bigint, topic"""
     )
     expected = sorted(
         (e["id"], topic, e["event_type"])
@@ -79,6 +79,34 @@ async def test_each_change_event_reaches_supabase_realtime_on_its_topics_in_orde
     last = messages[-1]["payload"]
     assert last["type"] == "flight.delayed"
     assert last["data"]["flight"]["estimated_departure"] is not None
+
+
+async def test_each_transaction_appending_change_events_sends_one_wake_up(
+    supabase_db: asyncpg.Connection,
+) -> None:
+    departure = datetime.now(UTC) + timedelta(hours=5)
+    flights = [
+        await add_flight(supabase_db, origin="JFK", destination="LHR", departure=departure,
+                         number=200 + n)
+        for n in range(3)
+    ]  # fmt: skip
+    before = await supabase_db.fetchval("SELECT coalesce(max(id), 0) FROM change_events")
+    await supabase_db.execute(
+        "UPDATE flights SET departure_gate = 'C' || id WHERE id = ANY($1::bigint[])", flights
+    )
+    first = await supabase_db.fetchval("SELECT min(id) FROM change_events WHERE id > $1", before)
+    newest = await supabase_db.fetchval("SELECT max(id) FROM change_events")
+    assert newest - before >= 3  # one transaction appended several events...
+    wakes = await supabase_db.fetch(
+        """SELECT event, private, extension, payload FROM realtime.messages
+           WHERE topic = 'skybound:changes' AND (payload ->> 'id')::bigint > $1""",
+        before,
+    )
+    # ...and woke the listeners once.
+    assert [(w["event"], w["private"], w["extension"]) for w in wakes] == [
+        ("changes", True, "broadcast")
+    ]
+    assert wakes[0]["payload"] == {"id": first}
 
 
 async def _can_read(
@@ -124,6 +152,7 @@ async def test_without_supabase_realtime_the_migration_changes_nothing(
     db: asyncpg.Connection,
 ) -> None:
     assert await db.fetchval("SELECT to_regprocedure('broadcast_change_to_supabase()')") is None
+    assert await db.fetchval("SELECT to_regprocedure('wake_supabase_listeners()')") is None
     assert not await db.fetchval(
         "SELECT EXISTS (SELECT 1 FROM pg_trigger"
         " WHERE tgname = 'change_events_to_supabase_realtime')"

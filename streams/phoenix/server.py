@@ -12,6 +12,7 @@ from domain.identity.api_keys import ApiKeys
 from streams.hub import Encoder
 from streams.phoenix.bindings import Columns
 from streams.phoenix.relay import Relay
+from streams.phoenix.wake import WakeFeed
 from streams.realtime import Realtime
 
 # Encoders shared by sockets with the same channel, bindings and serializer, so the hub
@@ -30,6 +31,7 @@ class PhoenixServer:
     max_payload_bytes: int
     max_events_per_second: int
     sockets: int = 0
+    wake_feed: WakeFeed = field(default_factory=WakeFeed)
     _encoders: OrderedDict[Hashable, Encoder] = field(default_factory=OrderedDict)
 
     def shared_encoder(self, key: Hashable, make: Callable[[], Encoder]) -> Encoder:

@@ -37,6 +37,7 @@ from streams.phoenix.serializer import (
     encode_user_broadcast,
 )
 from streams.phoenix.server import PhoenixServer
+from streams.phoenix.wake import WAKE_TOPIC
 from streams.positions import InvalidPosition, Position
 from streams.sinks import TransportSink
 from streams.topics import InvalidTopic, Topic, parse_topic
@@ -266,6 +267,8 @@ class Session:
             channel.subscriptions.append(hub.subscribe(skybound_topic.name, self.sink, encoder))
         self.channels[topic] = channel
         self.server.relay.join(channel)
+        if private and sub_topic == WAKE_TOPIC:
+            self.server.wake_feed.add(channel)
         self._watch_expiry(channel)
         self.reply(message, "ok", {"postgres_changes": echoed if isinstance(echoed, list) else []})
         if bindings_error is not None:
@@ -306,7 +309,7 @@ class Session:
             "Unauthorized: You do not have permissions to read from this Channel topic: "
             + sub_topic
         )
-        if identity.claims is None:
+        if identity.claims is None or sub_topic == WAKE_TOPIC:
             raise JoinRefused(denied)
         owner = skybound_topic.private_to if skybound_topic is not None else None
         if owner is not None and owner != identity.claims.user_id:
@@ -355,6 +358,7 @@ class Session:
             hub.unsubscribe(subscription)
         channel.subscriptions.clear()
         self.server.relay.leave(channel)
+        self.server.wake_feed.discard(channel)
         if channel.expiry is not None:
             channel.expiry.cancel()
         if channel.tracked is not None:

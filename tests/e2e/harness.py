@@ -25,6 +25,8 @@ import asyncpg
 import psutil
 from prometheus_client.parser import text_string_to_metric_families
 
+from foundation.database import connect
+from foundation.migrator import migrate
 from tests.e2e.clients import SseSubscriber, Subscriber, WsSubscriber
 from tests.factories import add_brands, add_flight, add_world
 from tests.tokens import TEST_JWT_SECRET, access_token
@@ -286,6 +288,16 @@ async def build_world(db: asyncpg.Connection, legs: int = 4) -> World:
             booking, n, flight,
         )  # fmt: skip
     return World(flights, traveller)
+
+
+async def migrated_world(url: str) -> World:
+    """A dedicated server's database, migrated, with the test's flights and traveller."""
+    setup = await connect(url)
+    try:
+        await migrate(setup)
+        return await build_world(setup)
+    finally:
+        await setup.close()
 
 
 def mixed_subscribers(port: int, world: World, rounds: int) -> list[Subscriber]:

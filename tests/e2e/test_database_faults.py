@@ -10,15 +10,14 @@ import aiohttp
 import asyncpg
 
 from foundation.database import connect
-from foundation.migrator import migrate
 from tests.e2e.clients import events_after, newest_event, start_all, wait_complete
 from tests.e2e.dedicated_postgres import DedicatedPostgres
 from tests.e2e.harness import (
     BOARD,
     GateWriter,
     World,
-    build_world,
     listener_pids,
+    migrated_world,
     mixed_subscribers,
     running_server,
 )
@@ -58,21 +57,11 @@ async def test_listener_connection_killed_while_events_flow_loses_nothing(
             await asyncio.gather(*(s.drop("rst") for s in subscribers))
 
 
-async def _migrated_world(url: str) -> World:
-    """The dedicated server's database, migrated, with the test's flights and traveller."""
-    setup = await connect(url)
-    try:
-        await migrate(setup)
-        return await build_world(setup)
-    finally:
-        await setup.close()
-
-
 async def test_postgres_restart_under_a_running_server_loses_nothing(
     dedicated_postgres: DedicatedPostgres, tmp_path: Path
 ) -> None:
     url = dedicated_postgres.url
-    world = await _migrated_world(url)
+    world = await migrated_world(url)
     async with running_server(url, tmp_path / "home") as server:
         subscribers = mixed_subscribers(server.port, world, rounds=2)
         writer = GateWriter(url, world.flights)
@@ -121,7 +110,7 @@ async def test_websocket_subscribe_during_outage_keeps_live_subscriptions(
     dedicated_postgres: DedicatedPostgres, tmp_path: Path
 ) -> None:
     url = dedicated_postgres.url
-    world = await _migrated_world(url)
+    world = await migrated_world(url)
     async with running_server(url, tmp_path / "home") as server:
         conn = await RawConnection.open(server.port)
         try:
