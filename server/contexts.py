@@ -255,8 +255,12 @@ def _upstream_wake(app: web.Application, listener: ChangeListener) -> GaugeColle
     wake = RealtimeWake(url, key, listener.wake)
     task = app[keys.supervisor_key].start(WAKE_TASK, wake.run, critical=True)
 
-    async def subscribed() -> bool:
-        return task.alive and wake.subscribed
+    # Without the subscription events still arrive, by the poll, only later: taking every
+    # instance out of the load balancer because the upstream Realtime is away would stop
+    # more than it saves. Readiness says so in its details; the alert rules page on it.
+    async def subscribed() -> tuple[bool, dict[str, int | bool]]:
+        detail = {"subscribed": wake.subscribed, "poll_seconds": int(settings.wake_poll_seconds)}
+        return task.alive, detail
 
     app[keys.readiness_key]["wake_upstream"] = subscribed
     return app[keys.metrics_key].watch(GaugeCollector({
