@@ -13,6 +13,7 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 
+from api.keys import realtime_key
 from foundation.settings import Settings
 from server.app import create_app
 from tests.factories import add_flight, add_world
@@ -128,6 +129,40 @@ async def test_system_stream_ends_when_the_token_does(quick_client: TestClient) 
     assert event.json()["code"] == "token_expired"
     with pytest.raises(EOFError):
         await reader.next()
+
+
+async def test_system_stream_ends_when_the_users_sessions_are_revoked(
+    quick_client: TestClient,
+) -> None:
+    user = uuid.uuid4()
+    ops = {"Authorization": f"Bearer {access_token(user, app_metadata={'roles': ['ops']})}"}
+    assert (await quick_client.get("/v1/me", headers=ops)).status == 200  # a known user
+    reader = SseReader(await quick_client.get("/v1/admin/system/stream", headers=ops))
+    assert (await reader.next()).event == "system"
+    revoked = await quick_client.post(
+        f"/v1/admin/users/{user}/sessions/revoke", headers=staff("admin"), json={"reason": "lost"}
+    )
+    assert revoked.status == 200, await revoked.text()
+    while (event := await reader.next()).event == "system":
+        pass
+    assert event.event == "error"
+    assert event.json()["code"] == "token_revoked"
+    with pytest.raises(EOFError):
+        await reader.next()
+
+
+async def test_system_stream_asks_to_reconnect_when_the_server_shuts_down(
+    aiohttp_client: Any, settings: Settings
+) -> None:
+    # Reports five minutes apart: only the shutdown can end the stream within the wait.
+    slow = settings.model_copy(update={"system_stream_seconds": 300})
+    client: TestClient = await aiohttp_client(create_app(slow))
+    reader = SseReader(await client.get("/v1/admin/system/stream", headers=OPS))
+    assert (await reader.next()).event == "system"
+    client.app[realtime_key].shutdown()
+    with pytest.raises(EOFError):
+        await reader.next()
+    assert reader.retry is not None
 
 
 async def test_a_two_worker_instance_reports_each_worker_and_the_fleet(
