@@ -3,6 +3,7 @@ that reach the public board."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -187,3 +188,21 @@ async def test_the_page_and_its_assets_are_served_locally_with_cache_headers(
         assert "ETag" in response.headers or "Last-Modified" in response.headers
     licence = await (await client.get(vendor + "LICENSE")).text()
     assert "MIT License" in licence
+
+
+async def test_signing_out_forgets_the_token_and_ends_the_session(
+    dashboard: Page, ops_user: str, db: asyncpg.Connection
+) -> None:
+    await sign_in(dashboard, OPS_EMAIL)
+    await expect(dashboard.locator("#connection")).to_have_text("Live")
+    live = "SELECT count(*) FROM auth_sessions WHERE user_id = $1 AND revoked_at IS NULL"
+    assert await db.fetchval(live, ops_user) == 2  # sign-up's and the page's
+    await dashboard.get_by_role("button", name="Sign out").click()
+    await expect(dashboard.locator("#sign-in")).to_be_visible()
+    await expect(dashboard.locator("#dashboard")).to_be_hidden()
+    assert await dashboard.evaluate("sessionStorage.getItem('skybound.admin.token')") is None
+    for _ in range(100):  # the page does not wait for the server's answer
+        if await db.fetchval(live, ops_user) == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert await db.fetchval(live, ops_user) == 0

@@ -58,7 +58,16 @@
     start();
   });
 
-  $("sign-out").addEventListener("click", () => signedOut());
+  $("sign-out").addEventListener("click", () => {
+    // End the session on the server too (its refresh token); the page forgets it anyway.
+    const held = token();
+    if (held) {
+      fetch(AUTH_URL + "/logout", {
+        method: "POST", headers: { Authorization: "Bearer " + held, apikey: ANON_KEY },
+      }).catch(() => {});
+    }
+    signedOut();
+  });
 
   async function api(method, path, { body, ifMatch, signal } = {}) {
     const headers = { Authorization: "Bearer " + token() };
