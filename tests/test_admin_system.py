@@ -240,3 +240,20 @@ async def test_disruptions_name_a_bad_date_or_airport(client: TestClient) -> Non
                           ({"airport": "LH"}, "query.airport")):  # fmt: skip
         response = await client.get("/v1/admin/flights/disruptions", headers=OPS, params=params)
         await assert_problem(response, 422, field=field)
+
+
+async def test_openapi_documents_the_monitoring_routes_roles_and_statuses(
+    client: TestClient,
+) -> None:
+    paths = (await (await client.get("/openapi.json")).json())["paths"]
+    system = paths["/v1/admin/system"]["get"]
+    stream = paths["/v1/admin/system/stream"]["get"]
+    disruptions = paths["/v1/admin/flights/disruptions"]["get"]
+    for operation in (system, stream, disruptions):
+        assert "role: ops" in operation["summary"]
+        assert {"200", "401", "403"} <= set(operation["responses"])
+        assert operation["security"] == [{"bearerAuth": []}]
+    assert {"503", "505"} <= set(stream["responses"])
+    assert "text/event-stream" in stream["responses"]["200"]["content"]
+    assert "422" in disruptions["responses"]
+    assert "text/html" in paths["/admin"]["get"]["responses"]["200"]["content"]
