@@ -119,10 +119,11 @@ def _worker(published: Published, s: Samples, released: int) -> WorkerFigures:
     cursor = int(_one(s, "skybound_stream_cursor"))
     size = int(_one(s, "skybound_db_pool_connections"))
     requests = list(_labelled(s, "skybound_http_requests_total"))
+    started = _one(s, "process_start_time_seconds")  # absent where there is no /proc
     return WorkerFigures(
         worker=published.worker,
         as_of=datetime.fromtimestamp(published.at, UTC),
-        uptime_seconds=max(0.0, published.at - _one(s, "process_start_time_seconds")),
+        uptime_seconds=max(0.0, published.at - started) if started else 0.0,
         version=build.get("version", ""),
         python=build.get("python", ""),
         aiohttp=build.get("aiohttp", ""),
