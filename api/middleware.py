@@ -191,3 +191,10 @@ async def add_response_headers(request: web.Request, response: web.StreamRespons
         response.headers.setdefault(name, value)
     if response.content_type == "text/html" and request.path.startswith("/boards/"):
         response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
+    if request.path.startswith("/static/"):
+        # Vendored libraries sit under a versioned directory: a new version is a new URL.
+        # The pages' own assets revalidate (aiohttp sends ETag and Last-Modified).
+        immutable = request.path.startswith("/static/vendor/")
+        response.headers.setdefault(
+            "Cache-Control", "public, max-age=31536000, immutable" if immutable else "no-cache"
+        )

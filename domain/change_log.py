@@ -13,6 +13,16 @@ Queryable: TypeAlias = asyncpg.Connection | asyncpg.Pool
 
 _STATE = "SELECT epoch, purged_through FROM change_log_state"
 
+# One statement, one snapshot: the horizon test and the visibility of the rows
+# it looks at must agree.
+_BOUNDS = """
+SELECT max(id) FILTER (WHERE release_horizon <= pg_snapshot_xmin(pg_current_snapshot()))
+           AS released,
+       max(id) AS newest
+FROM change_events
+WHERE id > $1
+"""
+
 
 @dataclass(frozen=True, slots=True)
 class LogState:
@@ -33,3 +43,18 @@ async def start_new_epoch(conn: Queryable) -> str:
         "RETURNING epoch"
     )
     return epoch
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseBounds:
+    released: int
+    """Events up to this id are final and may be handed out."""
+    withheld: bool
+    """Visible events beyond ``released`` wait for an older transaction to finish."""
+
+
+async def release_bounds(conn: Queryable, after_id: int) -> ReleaseBounds:
+    row = await conn.fetchrow(_BOUNDS, after_id)
+    released = row["released"] or after_id
+    newest = row["newest"] or after_id
+    return ReleaseBounds(released=released, withheld=newest > released)

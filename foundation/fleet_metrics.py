@@ -47,17 +47,32 @@ class Fleet:
 
     def others(self, now: float | None = None) -> Iterator[tuple[str, str]]:
         """(worker, exposition) of every other worker that published recently."""
+        for published in self.published(now):
+            yield published.worker, published.exposition
+
+    def published(self, now: float | None = None) -> Iterator[Published]:
+        """Every other worker's recent figures, with when it published them."""
         now = time.time() if now is None else now
         for path in sorted(self.directory.glob("worker-*.prom")):
             worker = path.stem.removeprefix("worker-")
             if worker == self.worker:
                 continue
             try:
-                if now - path.stat().st_mtime > STALE_SECONDS:
+                at = path.stat().st_mtime
+                if now - at > STALE_SECONDS:
                     continue
-                yield worker, path.read_text(encoding="utf-8")
+                yield Published(worker, at, path.read_text(encoding="utf-8"))
             except FileNotFoundError:  # replaced or removed while we looked
                 continue
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    """One worker's exposition (text format) as of ``at`` (Unix seconds)."""
+
+    worker: str
+    at: float
+    exposition: str
 
 
 def _labelled(families: Iterable[Metric], worker: str) -> Iterator[Metric]:

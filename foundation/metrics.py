@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import platform
+import time
 from collections.abc import Callable, Iterator
+from importlib.metadata import version
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    Info,
+    ProcessCollector,
+    generate_latest,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from foundation.fleet_metrics import Fleet, fleet_exposition
+from foundation.fleet_metrics import Fleet, Published, fleet_exposition
 
 if TYPE_CHECKING:
     import asyncpg
@@ -99,6 +109,12 @@ class Metrics:
             ["task"],
             registry=self.registry,
         )
+        # Uptime (process_start_time_seconds), memory and open files of this worker.
+        ProcessCollector(registry=self.registry)
+        Info("skybound_build", "Versions this worker runs.", registry=self.registry).info(
+            {"version": version("skybound"), "python": platform.python_version(),
+             "aiohttp": version("aiohttp")}
+        )  # fmt: skip
 
     def watch_tasks(self, supervisor: Supervisor) -> Collector:
         return self.watch(_TaskCollector(supervisor))
@@ -119,6 +135,13 @@ class Metrics:
         if self.fleet is not None:
             return fleet_exposition(self.registry, self.fleet)
         return generate_latest(self.registry)
+
+    def by_worker(self) -> list[Published]:
+        """This worker's figures now, then every other worker's of the pool as last
+        published: what the system monitoring reads."""
+        own = Published(self.fleet.worker if self.fleet else "0", time.time(),
+                        generate_latest(self.registry).decode())  # fmt: skip
+        return [own, *(self.fleet.published() if self.fleet else ())]
 
     def publish(self) -> None:
         """This worker's own figures, where the pool's other workers read them."""

@@ -84,6 +84,12 @@ class Settings(BaseSettings):
     stream_retry_ms: int = Field(
         default=2000, ge=100, description="SSE reconnection delay hint (jittered)."
     )
+    system_stream_seconds: float = Field(
+        default=5.0,
+        ge=0.2,
+        le=300,
+        description="How often `GET /v1/admin/system/stream` sends the system's figures.",
+    )
     change_retention_hours: float = Field(
         default=72.0, gt=0, description="How long the change log keeps events for resume."
     )

@@ -8,6 +8,7 @@ from . import (
     admin_bookings,
     admin_flights,
     admin_statistics,
+    admin_system,
     admin_users,
     airports,
     bookings,
@@ -42,6 +43,7 @@ ALL_ROUTES: tuple[ApiRoutes, ...] = (
     admin_users.routes,
     admin_bookings.routes,
     admin_statistics.routes,
+    admin_system.routes,
     mail.routes,
     schedules.routes,
 )

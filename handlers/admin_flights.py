@@ -14,6 +14,7 @@ from api.preconditions import ETAG, IF_MATCH, IfMatchRequired, expected_versions
 from api.routes import ApiRoutes
 from domain.admin import flights as ops
 from domain.admin.audit import AuditPage, Entity, read_audit
+from domain.admin.disruptions import DisruptionList, DisruptionQuery, disrupted_flights
 from domain.flights import Flight
 from domain.identity.tokens import Claims
 from foundation.errors import FlightNotFound
@@ -199,3 +200,20 @@ async def audit_log(request: web.Request, query: AuditQuery, user: Claims) -> Au
     return await read_audit(request.app[pool_key], entity=query.entity, entity_id=query.entity_id,
                             actor=query.actor, action=query.action, cursor=query.cursor,
                             limit=query.limit)  # fmt: skip
+
+
+@routes.get(
+    "/v1/admin/flights/disruptions",
+    summary="A day's delayed, cancelled, diverted and re-gated legs (role: ops)",
+    query=DisruptionQuery,
+    response=DisruptionList,
+    roles=OPS,
+    tags=TAGS,
+)
+async def flight_disruptions(
+    request: web.Request, query: DisruptionQuery, user: Claims
+) -> DisruptionList:
+    """Legs of one service date (today in UTC unless `date` is given) that are delayed
+    (estimated departure after the schedule), cancelled, diverted, or whose gate staff
+    changed (from the audit log); each with its version for `If-Match`. At most 500."""
+    return await disrupted_flights(request.app[pool_key], query)

@@ -20,7 +20,7 @@ from api.rate_limiting import rate_limit
 from foundation.metrics import Metrics
 from foundation.settings import Settings
 from server.contexts import CONTEXTS
-from streams import sse_endpoints, ws_endpoint
+from streams import sse_endpoints, system_stream, ws_endpoint
 from streams.phoenix import endpoint as realtime_compat_endpoint
 from sync import endpoints as sync_endpoints
 
@@ -80,7 +80,8 @@ def create_app(settings: Settings) -> web.Application:
     app.on_shutdown.append(announce_shutdown)
 
     route_groups = (*handlers.ALL_ROUTES, sse_endpoints.routes, ws_endpoint.routes,
-                    realtime_compat_endpoint.routes, sync_endpoints.routes)  # fmt: skip
+                    system_stream.routes, realtime_compat_endpoint.routes,
+                    sync_endpoints.routes)  # fmt: skip
     if settings.supabase_url is None:
         # Without a Supabase project, Skybound is its own auth server.
         route_groups = (*route_groups, handlers.gotrue.routes, handlers.gotrue_oauth.routes)

@@ -9,27 +9,17 @@ order and a client's last id is a lossless resume point.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TypeAlias
 
 import asyncpg
 
-from domain.change_log import LogState, log_state
+from domain.change_log import LogState, ReleaseBounds, log_state, release_bounds
 from streams.events import ChangeEvent, render_data
 
-__all__ = ["LogState", "log_state"]  # the log's state, for the readers here
+# The log's state, for the readers here.
+__all__ = ["LogState", "ReleaseBounds", "log_state", "release_bounds"]
 
 Queryable: TypeAlias = asyncpg.Connection | asyncpg.Pool
-
-# One statement, one snapshot: the horizon test and the visibility of the rows
-# it looks at must agree.
-_BOUNDS = """
-SELECT max(id) FILTER (WHERE release_horizon <= pg_snapshot_xmin(pg_current_snapshot()))
-           AS released,
-       max(id) AS newest
-FROM change_events
-WHERE id > $1
-"""
 
 _EVENTS = """
 SELECT id, event_type, entity, topics, payload, created_at
@@ -57,14 +47,6 @@ WHERE id > (SELECT coalesce(max(id), 0) FROM change_events) - $1
 """
 
 
-@dataclass(frozen=True, slots=True)
-class ReleaseBounds:
-    released: int
-    """Events up to this id are final and may be handed out."""
-    withheld: bool
-    """Visible events beyond ``released`` wait for an older transaction to finish."""
-
-
 def _event(row: asyncpg.Record, epoch: str) -> ChangeEvent:
     return ChangeEvent(
         id=row["id"],
@@ -77,13 +59,6 @@ def _event(row: asyncpg.Record, epoch: str) -> ChangeEvent:
 
 async def start_position(conn: Queryable, *, lookback: int = 100_000) -> int:
     return int(await conn.fetchval(_START, lookback))
-
-
-async def release_bounds(conn: Queryable, after_id: int) -> ReleaseBounds:
-    row = await conn.fetchrow(_BOUNDS, after_id)
-    released = row["released"] or after_id
-    newest = row["newest"] or after_id
-    return ReleaseBounds(released=released, withheld=newest > released)
 
 
 async def released_events(

@@ -39,6 +39,8 @@ class Realtime:
     sse_sinks: set[TransportSink] = field(default_factory=set)
     ws_sinks: set[TransportSink] = field(default_factory=set)
     closing: bool = False
+    # Set with ``closing``: what a stream that waits between writes waits on.
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
     # Released change-log events this process had not yet published, as last measured by
     # the upkeep (every heartbeat): what the lag alert watches.
     lag_events: int = 0
@@ -65,6 +67,7 @@ class Realtime:
     def shutdown(self) -> None:
         """Ask every stream client to reconnect (to another instance, or to us after restart)."""
         self.closing = True
+        self.stopping.set()
         for sink in tuple(self.sse_sinks) + tuple(self.ws_sinks):
             sink.close("shutdown")
 
@@ -133,6 +136,7 @@ def hub_gauges(realtime: Realtime) -> GaugeCollector:
                                        lambda: hub.deliveries),
         "skybound_stream_subscriptions": ("Topic subscriptions of connected clients.",
                                           hub.subscriber_count),
+        "skybound_stream_topics": ("Topics with at least one subscriber.", hub.topic_count),
         "skybound_stream_sse_clients": ("Connected SSE clients.",
                                         lambda: len(realtime.sse_sinks)),
         "skybound_stream_ws_clients": ("Connected WebSocket clients.",
