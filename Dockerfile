@@ -5,9 +5,7 @@
 # `observability` for SENTRY_DSN and OTEL_EXPORTER_OTLP_ENDPOINT), into a virtualenv.
 # Stage 2 is the slim runtime: that virtualenv and nothing else of the build.
 # tests/test_container.py builds the same wheel and runs it in a fresh virtualenv.
-ARG PYTHON_IMAGE=python:3.11.11-slim-bookworm
-
-FROM ${PYTHON_IMAGE} AS build
+FROM python:3.11.11-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
@@ -26,7 +24,7 @@ RUN pip wheel --no-deps --wheel-dir /wheels . \
     && /opt/skybound/bin/pip install /wheels/skybound-*.whl \
     && /opt/skybound/bin/pip install "$(ls /wheels/skybound-*.whl)[supabase,observability]"
 
-FROM ${PYTHON_IMAGE} AS runtime
+FROM python:3.11.11-slim-bookworm AS runtime
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PATH=/opt/skybound/bin:$PATH \
