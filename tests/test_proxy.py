@@ -247,3 +247,14 @@ def test_stream_locations_neither_buffer_nor_time_out_early() -> None:
         assert block, location
         assert "proxy_buffering off;" in block.group(1), location
         assert "proxy_read_timeout 1h;" in block.group(1), location
+
+
+async def test_request_ids_pass_the_proxy_or_are_given_by_it(stack: Nginx) -> None:
+    async with aiohttp.ClientSession() as session:
+        kept = await session.get(stack.url("/v1/flights/999999"),
+                                 headers={"X-Request-ID": "trace-7f3a"})  # fmt: skip
+        assert kept.status == 404
+        assert (await kept.json())["request_id"] == "trace-7f3a"
+        given = await session.get(stack.url("/v1/flights/999999"))
+        assert given.status == 404
+        assert re.fullmatch(r"[0-9a-f]{32}", (await given.json())["request_id"])
