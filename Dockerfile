@@ -21,7 +21,6 @@ COPY adapters ./adapters
 COPY foundation ./foundation
 RUN pip wheel --no-deps --wheel-dir /wheels . \
     && python -m venv /opt/skybound \
-    && /opt/skybound/bin/pip install /wheels/skybound-*.whl \
     && /opt/skybound/bin/pip install "$(ls /wheels/skybound-*.whl)[supabase,observability]"
 
 FROM python:3.11.11-slim-bookworm AS runtime
