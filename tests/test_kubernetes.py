@@ -10,10 +10,14 @@ a patch whose path the base lacks fails it.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
+import os
 import re
+import signal
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +28,7 @@ import yaml
 
 from server.workers import WORKER_STOP_SECONDS
 from tests.deploy_tools import find_or_install_checkov
+from tests.postgres import TestPostgres, with_database
 
 ROOT = Path(__file__).parents[1]
 KUBERNETES = ROOT / "server" / "deploy" / "kubernetes"
@@ -258,3 +263,42 @@ def test_every_accepted_checkov_exception_is_documented(base: list[dict[str, Any
     assert skipped
     for check in skipped:
         assert re.search(rf"`{check}`.*\|", readme), f"{check} is skipped but not documented"
+
+
+# --- the init container's wait, run for real ----------------------------------------
+
+
+async def _wait_for_migrations(database_url: str, within: float) -> int:
+    """The Deployment's wait-for-migrations command, run with this tree's CLI; its exit
+    code, or TimeoutError while it still waits after ``within`` seconds."""
+    (wait,) = _one(render(BASE), "Deployment")["spec"]["template"]["spec"]["initContainers"]
+    env = {**os.environ, "DATABASE_URL": database_url, "SKYBOUND_LOG_LEVEL": "ERROR",
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}  # fmt: skip
+    process = await asyncio.create_subprocess_exec(
+        *wait["command"], env=env, stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        return await asyncio.wait_for(process.wait(), within)
+    finally:
+        if process.returncode is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            await process.wait()
+
+
+async def test_pods_start_once_no_migration_is_pending(database_url: str) -> None:
+    assert await _wait_for_migrations(database_url, within=60) == 0
+
+
+async def test_pods_keep_waiting_while_migrations_are_pending(postgres: TestPostgres) -> None:
+    database = await postgres.create_database("template0")
+    try:
+        with pytest.raises(TimeoutError):
+            await _wait_for_migrations(with_database(postgres.admin_url, database), within=8)
+    finally:
+        await postgres.drop_database(database)
+
+
+async def test_pods_keep_waiting_while_the_database_is_unreachable() -> None:
+    with pytest.raises(TimeoutError):
+        await _wait_for_migrations("postgresql://skybound@127.0.0.1:1/none", within=8)
