@@ -144,3 +144,15 @@ def test_nginx_serves_the_shipped_proxy_config(compose: dict[str, Any]) -> None:
     upstreams = re.findall(r"server (skybound-\d):8080",
                            (ROOT / "server/deploy/nginx/skybound.conf").read_text())  # fmt: skip
     assert sorted(upstreams) == ["skybound-1", "skybound-2"]
+
+
+def test_every_reference_resolves(compose: dict[str, Any]) -> None:
+    services, volumes = compose["services"], set(compose["volumes"])
+    for name, service in services.items():
+        assert set(service.get("depends_on", {})) <= set(services), name
+        for mount in service.get("volumes", []):
+            source = mount.split(":")[0]
+            if source.startswith("./"):
+                assert (ROOT / source).is_file(), f"{name} mounts a missing {source}"
+            else:
+                assert source in volumes, f"{name} uses an undeclared volume {source}"
