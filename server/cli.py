@@ -59,8 +59,13 @@ async def _migrate(url: str) -> list[int]:
 
 
 def serve(settings: Settings) -> int:
+    from foundation.extras import missing_extras
     from foundation.logs import configure_logging
 
+    missing = missing_extras(settings)
+    if missing:
+        print("skybound: cannot start:\n" + "\n".join(missing), file=sys.stderr)
+        return 2
     configure_logging(settings.log_level, settings.log_format)
     with resolved_database(settings) as resolved:
         if resolved.auto_migrate:
