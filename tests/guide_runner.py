@@ -6,7 +6,8 @@ gives, or one an earlier response bound. In a response, ``"<name>"`` (or a bare
 ``<name>`` for a number) binds the value found there the first time and must equal it
 after; ``<any ...>`` matches anything. A response shows only the fields it cares about:
 objects may hold more keys, arrays more items than shown. An ``text/event-stream``
-response lists the events that must arrive first, each ``event:`` with its ``data:``.
+response lists the events that must arrive first, each ``event:`` with its ``data:``
+(and ``id:``, which may bind a placeholder too).
 """
 
 from __future__ import annotations
@@ -130,6 +131,11 @@ async def _events(reader: SseReader, expected: str, values: dict[str, Any]) -> l
         event = await reader.next()
         if event.event != fields["event"]:
             problems.append(f"event {event.event!r}, not {fields['event']!r}")
-        elif "data" in fields:
+            continue
+        if "id" in fields:
+            slot = _SLOT.fullmatch(fields["id"])
+            expected = {_HOLE: slot.group(2)} if slot else fields["id"]
+            problems += match(expected, event.id, values, f"{event.event} id")
+        if "data" in fields:
             problems += match(_pattern(fields["data"]), event.json(), values, event.event)
     return problems
