@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
 from pathlib import Path
 
 import asyncpg
@@ -31,3 +34,14 @@ async def test_the_diagram_shows_each_foreign_key(db: asyncpg.Connection) -> Non
     markdown = await schema_markdown(db)
     assert '    passengers }o--|| bookings : "booking_id"' in markdown
     assert '    bookings }o--o| profiles : "user_id"' in markdown
+
+
+async def test_the_command_writes_the_reference(database_url: str, tmp_path: Path) -> None:
+    output = tmp_path / "schema.md"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SKYBOUND_")}
+    env.update(DATABASE_URL=database_url, SKYBOUND_HOME=str(tmp_path / "home"))
+    command = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "server.cli", "docs", "schema", "--output", str(output), env=env
+    )
+    assert await command.wait() == 0
+    assert output.read_text() == SCHEMA_DOC.read_text()
