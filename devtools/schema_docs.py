@@ -143,6 +143,17 @@ def _table(table: asyncpg.Record, parts: dict[str, Any]) -> list[str]:
     if table["comment"]:
         lines += [table["comment"], ""]
     lines += ["| column | type | null | default | purpose |", "|---|---|---|---|---|"]
+    # A column without a comment still says what the catalogue knows: the key it is part
+    # of, the table it refers to.
+    keys: dict[str, list[str]] = defaultdict(list)
+    for con in parts["constraints"][oid]:
+        if con["kind"] == "f":
+            for name in con["columns"]:
+                keys[name].append(f"refers to `{con['target']}`")
+        elif con["kind"] == "p":
+            for name in con["columns"]:
+                keys[name].insert(0, "primary key" if len(con["columns"]) == 1 else
+                                  "part of the primary key")  # fmt: skip
     for col in parts["columns"][oid]:
         default = col["default_value"]
         if col["identity"]:
@@ -151,7 +162,8 @@ def _table(table: asyncpg.Record, parts: dict[str, Any]) -> list[str]:
             default = f"generated: {default}"
         lines.append(
             f"| `{col['name']}` | {_cell(col['type'])} | {'' if col['not_null'] else 'yes'} "
-            f"| {f'`{_cell(default)}`' if default else ''} | {_cell(col['comment'])} |"
+            f"| {f'`{_cell(default)}`' if default else ''} "
+            f"| {_cell(col['comment'] or _sentence(keys[col['name']]))} |"
         )
     lines += _section(
         ("constraint", "kind", "definition", "purpose"),
@@ -182,6 +194,10 @@ def _table(table: asyncpg.Record, parts: dict[str, Any]) -> list[str]:
         for t in parts["triggers"][oid]
     ])  # fmt: skip
     return lines
+
+
+def _sentence(facts: list[str]) -> str:
+    return (", ".join(facts) + ".").capitalize() if facts else ""
 
 
 def _section(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:

@@ -147,10 +147,26 @@ SELECT pg_temp.describe('table', 'user_roles', NULL,
     'Roles granted by admins, on top of those in the token''s app_metadata.roles. Every signed-in user is a passenger; agent, ops and admin are granted here.');
 
 -- Columns
+SELECT pg_temp.describe('column', 'admin_audit_log', 'action',
+    'What was done (flight.delay, user.ban, ...).');
+SELECT pg_temp.describe('column', 'admin_audit_log', 'actor',
+    'The staff user who acted.');
+SELECT pg_temp.describe('column', 'admin_audit_log', 'actor_roles',
+    'The roles the actor held at the time.');
+SELECT pg_temp.describe('column', 'admin_audit_log', 'at',
+    'When the action happened.');
 SELECT pg_temp.describe('column', 'admin_audit_log', 'batch',
     'One bulk action writes one row per thing it changed, all with the same batch.');
 SELECT pg_temp.describe('column', 'admin_audit_log', 'changes',
     'What changed: {"field": [old, new]}, or what was done ({"sessions_revoked": 2}).');
+SELECT pg_temp.describe('column', 'admin_audit_log', 'entity',
+    'Kind of thing acted on (flight, user, booking).');
+SELECT pg_temp.describe('column', 'admin_audit_log', 'entity_id',
+    'Id of the thing acted on.');
+SELECT pg_temp.describe('column', 'admin_audit_log', 'reason',
+    'The reason the actor gave.');
+SELECT pg_temp.describe('column', 'admin_audit_log', 'request_id',
+    'The HTTP request that did it (X-Request-ID), to find it in the logs.');
 SELECT pg_temp.describe('column', 'aircraft_cabins', 'exit_rows',
     'Rows at an emergency exit: not for children or adults holding an infant.');
 SELECT pg_temp.describe('column', 'aircraft_cabins', 'extra_legroom_rows',
@@ -159,6 +175,8 @@ SELECT pg_temp.describe('column', 'aircraft_cabins', 'first_row',
     'First row number of the cabin.');
 SELECT pg_temp.describe('column', 'aircraft_cabins', 'last_row',
     'Last row number of the cabin.');
+SELECT pg_temp.describe('column', 'aircraft_cabins', 'seat_letters',
+    'Seat letters of a row as seen from above, aisles as spaces (''ABC DEF'').');
 SELECT pg_temp.describe('column', 'aircraft_cabins', 'seats',
     'Seats in the cabin: rows times letters.');
 SELECT pg_temp.describe('column', 'aircraft_types', 'code',
@@ -169,6 +187,14 @@ SELECT pg_temp.describe('column', 'aircraft_types', 'icao',
     'ICAO type, e.g. A20N');
 SELECT pg_temp.describe('column', 'aircraft_types', 'range_km',
     'Range: the generated schedule only gives a type the routes it can fly.');
+SELECT pg_temp.describe('column', 'airframes', 'aircraft_type',
+    'Its aircraft type.');
+SELECT pg_temp.describe('column', 'airframes', 'carrier',
+    'The carrier operating it.');
+SELECT pg_temp.describe('column', 'airframes', 'serial',
+    'Number of the airframe within the carrier''s fleet.');
+SELECT pg_temp.describe('column', 'airframes', 'tail_number',
+    'Registration of the aircraft.');
 SELECT pg_temp.describe('column', 'airlines', 'check_in_closes_domestic_minutes',
     'Check-in closes this many minutes before a domestic departure.');
 SELECT pg_temp.describe('column', 'airlines', 'check_in_closes_minutes',
@@ -189,50 +215,148 @@ SELECT pg_temp.describe('column', 'airlines', 'ticket_prefix',
     'IATA airline accounting code: the first three digits of every ticket number.');
 SELECT pg_temp.describe('column', 'airports', 'country',
     'ISO 3166-1 alpha-2 country: decides domestic or international (check-in, connections, taxes).');
+SELECT pg_temp.describe('column', 'airports', 'elevation_ft',
+    'Elevation in feet, when known.');
 SELECT pg_temp.describe('column', 'airports', 'iata',
     'IATA code: the key every flight and search uses.');
 SELECT pg_temp.describe('column', 'airports', 'icao',
     'ICAO code, when the airport has one.');
 SELECT pg_temp.describe('column', 'airports', 'is_hub',
     'A hub of some carrier: size class drives the generated schedule and ranks airport search results.');
+SELECT pg_temp.describe('column', 'airports', 'latitude',
+    'Degrees north: distances (connections, taxes by distance, block times) come from the position.');
+SELECT pg_temp.describe('column', 'airports', 'longitude',
+    'Degrees east.');
 SELECT pg_temp.describe('column', 'airports', 'subdivision',
     'State or region, when known.');
 SELECT pg_temp.describe('column', 'airports', 'time_zone',
     'IANA time zone: every local time at the airport, and a leg''s service date, come from it.');
 SELECT pg_temp.describe('column', 'app_secrets', 'created_at',
     'When the row was written.');
+SELECT pg_temp.describe('column', 'app_secrets', 'name',
+    'What the secret is for (jwt_secret, offer_signing, sync_cursor, ...).');
+SELECT pg_temp.describe('column', 'app_secrets', 'secret',
+    'The secret, made by the database at first use. Deleting the row rotates it (at the next start).');
+SELECT pg_temp.describe('column', 'archived_bookings', 'archived_at',
+    'When the booking left the hot tables.');
+SELECT pg_temp.describe('column', 'archived_bookings', 'booking',
+    'The whole booking as the API showed it when it was archived.');
 SELECT pg_temp.describe('column', 'archived_bookings', 'created_at',
     'When the row was written.');
+SELECT pg_temp.describe('column', 'archived_bookings', 'destination',
+    'Destination of the last flight (IATA).');
+SELECT pg_temp.describe('column', 'archived_bookings', 'destination_tz',
+    'Time zone of the destination.');
 SELECT pg_temp.describe('column', 'archived_bookings', 'document_keys',
     'Stored ticket receipts stay in the file storage; erasure deletes them.');
+SELECT pg_temp.describe('column', 'archived_bookings', 'first_departure',
+    'Departure of the first flight.');
+SELECT pg_temp.describe('column', 'archived_bookings', 'last_arrival',
+    'Arrival of the last flight: a booking is archived some time after it.');
+SELECT pg_temp.describe('column', 'archived_bookings', 'origin',
+    'Origin of the first flight (IATA), for searching the archive.');
+SELECT pg_temp.describe('column', 'archived_bookings', 'origin_tz',
+    'Time zone of the origin, to show local times without the airport row.');
+SELECT pg_temp.describe('column', 'archived_bookings', 'passengers',
+    'Number of passengers.');
+SELECT pg_temp.describe('column', 'auth_flow_states', 'auth_code_expires_at',
+    'The code is refused after this.');
+SELECT pg_temp.describe('column', 'auth_flow_states', 'auth_code_hash',
+    'SHA-256 of the code a PKCE client redeems at the token endpoint.');
+SELECT pg_temp.describe('column', 'auth_flow_states', 'browser_hash',
+    'SHA-256 of the cookie value the browser that started the flow holds.');
+SELECT pg_temp.describe('column', 'auth_flow_states', 'callback_at',
+    'When the provider''s callback used the flow (at most once).');
+SELECT pg_temp.describe('column', 'auth_flow_states', 'callback_url',
+    'The redirect URI sent to the provider (it must be sent again with the code).');
 SELECT pg_temp.describe('column', 'auth_flow_states', 'code_challenge',
     'PKCE between the client and Skybound; NULL for the implicit flow.');
+SELECT pg_temp.describe('column', 'auth_flow_states', 'code_challenge_method',
+    's256 or plain, with code_challenge.');
 SELECT pg_temp.describe('column', 'auth_flow_states', 'created_at',
     'When the row was written.');
+SELECT pg_temp.describe('column', 'auth_flow_states', 'expires_at',
+    'The flow is refused after this (5 minutes).');
+SELECT pg_temp.describe('column', 'auth_flow_states', 'nonce',
+    'The OpenID Connect nonce the ID token must carry.');
+SELECT pg_temp.describe('column', 'auth_flow_states', 'provider',
+    'The identity provider (google).');
 SELECT pg_temp.describe('column', 'auth_flow_states', 'provider_verifier',
     'PKCE between Skybound and the provider: secret, and short-lived like the row.');
+SELECT pg_temp.describe('column', 'auth_flow_states', 'redirect_to',
+    'Where the browser goes when the flow ends (already checked against the allowed URLs).');
+SELECT pg_temp.describe('column', 'auth_flow_states', 'user_id',
+    'The user the flow signed in.');
 SELECT pg_temp.describe('column', 'auth_identities', 'created_at',
     'When the row was written.');
+SELECT pg_temp.describe('column', 'auth_identities', 'email',
+    'The email the provider vouched for.');
+SELECT pg_temp.describe('column', 'auth_identities', 'identity_data',
+    'The claims the provider sent (name, picture, ...).');
+SELECT pg_temp.describe('column', 'auth_identities', 'last_sign_in_at',
+    'Last sign-in through this identity.');
+SELECT pg_temp.describe('column', 'auth_identities', 'provider',
+    'The provider (email, google).');
+SELECT pg_temp.describe('column', 'auth_identities', 'provider_id',
+    'The provider''s subject (sub) for the user.');
 SELECT pg_temp.describe('column', 'auth_identities', 'updated_at',
     'When the row last changed.');
 SELECT pg_temp.describe('column', 'auth_recovery_tokens', 'created_at',
     'When the row was written.');
+SELECT pg_temp.describe('column', 'auth_recovery_tokens', 'expires_at',
+    'The code is refused after this.');
+SELECT pg_temp.describe('column', 'auth_recovery_tokens', 'token_hash',
+    'SHA-256 of the recovery code.');
+SELECT pg_temp.describe('column', 'auth_recovery_tokens', 'used_at',
+    'When the code was used (single use).');
 SELECT pg_temp.describe('column', 'auth_refresh_tokens', 'created_at',
     'When the row was written.');
+SELECT pg_temp.describe('column', 'auth_refresh_tokens', 'parent_id',
+    'The token it replaced; NULL for the first of a session.');
 SELECT pg_temp.describe('column', 'auth_refresh_tokens', 'rotated_at',
     'Set when the token is exchanged for its successor: presenting it again is reuse.');
+SELECT pg_temp.describe('column', 'auth_refresh_tokens', 'session_id',
+    'The session (token family) it belongs to.');
+SELECT pg_temp.describe('column', 'auth_refresh_tokens', 'token_hash',
+    'SHA-256 of the refresh token: the token itself is never stored.');
 SELECT pg_temp.describe('column', 'auth_sessions', 'created_at',
     'When the row was written.');
 SELECT pg_temp.describe('column', 'auth_sessions', 'method',
     'How the user proved who they are: GoTrue''s amr method (password, recovery).');
+SELECT pg_temp.describe('column', 'auth_sessions', 'not_after',
+    'The session ends then, whatever happens (SKYBOUND_AUTH_REFRESH_TOKEN_DAYS after sign-in).');
+SELECT pg_temp.describe('column', 'auth_sessions', 'refreshed_at',
+    'When the session''s token was last refreshed.');
+SELECT pg_temp.describe('column', 'auth_sessions', 'revoked_at',
+    'When the session was ended.');
+SELECT pg_temp.describe('column', 'auth_sessions', 'revoked_reason',
+    'Why: sign-out, refresh-token reuse, an admin, ...');
+SELECT pg_temp.describe('column', 'auth_throttle', 'bucket',
+    'What is counted: the kind of attempt and the account or address.');
+SELECT pg_temp.describe('column', 'auth_throttle', 'hits',
+    'Attempts in the window.');
+SELECT pg_temp.describe('column', 'auth_throttle', 'window_started_at',
+    'Start of the current fixed window.');
 SELECT pg_temp.describe('column', 'auth_users', 'app_metadata',
     'Set by operators only (e.g. {"roles": ["ops"]}); users cannot change it.');
+SELECT pg_temp.describe('column', 'auth_users', 'banned_until',
+    'Sign-in and refresh are refused until then.');
 SELECT pg_temp.describe('column', 'auth_users', 'created_at',
     'When the row was written.');
+SELECT pg_temp.describe('column', 'auth_users', 'email',
+    'The sign-in address, unique case-insensitively.');
 SELECT pg_temp.describe('column', 'auth_users', 'email_confirmed_at',
     'Sign-up confirms at once (no confirmation email); kept for GoTrue''s user shape.');
+SELECT pg_temp.describe('column', 'auth_users', 'encrypted_password',
+    'argon2id hash of the password (GoTrue''s column name); NULL for accounts without one.');
+SELECT pg_temp.describe('column', 'auth_users', 'last_sign_in_at',
+    'Last sign-in, any method.');
+SELECT pg_temp.describe('column', 'auth_users', 'recovery_sent_at',
+    'When the last recovery code was sent.');
 SELECT pg_temp.describe('column', 'auth_users', 'updated_at',
     'When the row last changed.');
+SELECT pg_temp.describe('column', 'auth_users', 'user_metadata',
+    'What the user may set about themselves (name, ...), as in GoTrue.');
 SELECT pg_temp.describe('column', 'booking_quotes', 'amount_minor',
     'Positive: the traveller pays; negative: the traveller is refunded.');
 SELECT pg_temp.describe('column', 'booking_quotes', 'booking_version',
@@ -299,6 +423,14 @@ SELECT pg_temp.describe('column', 'change_events', 'topics',
     'Stream topics that carry the event (board:JFK:departures, flight:42, user:<uuid>).');
 SELECT pg_temp.describe('column', 'change_events', 'xact_id',
     'The writing transaction''s id: events are released only once every older transaction has ended.');
+SELECT pg_temp.describe('column', 'change_log_state', 'epoch',
+    'The log''s life: a restored or recreated database gets a new one, and positions of another epoch get a reset and a snapshot.');
+SELECT pg_temp.describe('column', 'change_log_state', 'purged_through',
+    'Highest event id removed by retention: older positions cannot be resumed.');
+SELECT pg_temp.describe('column', 'change_log_state', 'singleton',
+    'Always true: the table has one row.');
+SELECT pg_temp.describe('column', 'check_in_sequences', 'last_sequence',
+    'The last check-in sequence number given on the flight.');
 SELECT pg_temp.describe('column', 'check_ins', 'checked_in_by',
     'The user who checked the passenger in (the owner, an agent or an admin).');
 SELECT pg_temp.describe('column', 'check_ins', 'seat_assigned',
@@ -315,10 +447,30 @@ SELECT pg_temp.describe('column', 'check_ins', 'updated_at',
     'When the row last changed.');
 SELECT pg_temp.describe('column', 'check_ins', 'version',
     'Raised by one on every update (a trigger): events and sync carry it, and clients keep the newest.');
+SELECT pg_temp.describe('column', 'codeshares', 'marketing_carrier',
+    'The partner selling the leg under its own code.');
+SELECT pg_temp.describe('column', 'codeshares', 'marketing_number',
+    'The partner''s flight number for the leg.');
+SELECT pg_temp.describe('column', 'emds', 'description',
+    'What was sold, as printed (Seat 12A SB101).');
+SELECT pg_temp.describe('column', 'emds', 'emd_number',
+    '13-digit document number: the carrier''s prefix and a serial from the EMD range.');
+SELECT pg_temp.describe('column', 'emds', 'issued_at',
+    'When the EMD was issued.');
 SELECT pg_temp.describe('column', 'emds', 'rfic',
     'Reason for issuance: C (baggage), A (air transportation, with the sub code 0B5 for a seat assignment, as ATPCO codes it).');
+SELECT pg_temp.describe('column', 'emds', 'rfisc',
+    'Reason for issuance sub code (0B5: seat assignment).');
+SELECT pg_temp.describe('column', 'emds', 'seat',
+    'The seat sold, for a seat EMD.');
 SELECT pg_temp.describe('column', 'emds', 'status',
     'open -> used (the flight left with the passenger aboard); or refunded, void, exchanged (the seat changed to another paid seat).');
+SELECT pg_temp.describe('column', 'exchange_rates', 'currency',
+    'ISO 4217 code.');
+SELECT pg_temp.describe('column', 'exchange_rates', 'minor_digits',
+    'Minor-unit digits of the currency (2 for USD, 0 for JPY, 3 for KWD).');
+SELECT pg_temp.describe('column', 'exchange_rates', 'units_per_usd',
+    'Major units of the currency one US dollar buys.');
 SELECT pg_temp.describe('column', 'exchange_rates', 'updated_at',
     'When the row last changed.');
 SELECT pg_temp.describe('column', 'fare_brands', 'cancellation_fee_minor',
@@ -353,6 +505,16 @@ SELECT pg_temp.describe('column', 'flight_cabins', 'updated_at',
     'When the row last changed.');
 SELECT pg_temp.describe('column', 'flight_cabins', 'version',
     'Raised by one on every update (a trigger): events and sync carry it, and clients keep the newest.');
+SELECT pg_temp.describe('column', 'flight_notice_windows', 'kind',
+    'The kind of news the window gathers (delay, gate, ...).');
+SELECT pg_temp.describe('column', 'flight_notice_windows', 'opened_at',
+    'When the window''s first update arrived.');
+SELECT pg_temp.describe('column', 'flight_rotations', 'flight_id',
+    'A leg.');
+SELECT pg_temp.describe('column', 'flight_rotations', 'previous_flight_id',
+    'The leg the same airframe flies just before (its inbound); NULL for the first of a day.');
+SELECT pg_temp.describe('column', 'flight_rotations', 'tail_number',
+    'The airframe flying it.');
 SELECT pg_temp.describe('column', 'flights', 'actual_landing',
     'Wheels-on instant.');
 SELECT pg_temp.describe('column', 'flights', 'actual_takeoff',
@@ -401,44 +563,130 @@ SELECT pg_temp.describe('column', 'idempotency_keys', 'response',
     'The stored answer, replayed to a retry.');
 SELECT pg_temp.describe('column', 'idempotency_keys', 'response_status',
     'Status of the stored answer, replayed to a retry.');
+SELECT pg_temp.describe('column', 'mail_campaigns', 'content',
+    'Subject, HTML and text per language (sandboxed templates; English is the fallback).');
 SELECT pg_temp.describe('column', 'mail_campaigns', 'created_at',
     'When the row was written.');
+SELECT pg_temp.describe('column', 'mail_campaigns', 'created_by',
+    'The admin who created it.');
 SELECT pg_temp.describe('column', 'mail_campaigns', 'home_airport',
     'Users who have booked a flight from this airport, or on this route (NULL: all).');
+SELECT pg_temp.describe('column', 'mail_campaigns', 'name',
+    'The campaign''s name, for staff.');
+SELECT pg_temp.describe('column', 'mail_campaigns', 'recipients',
+    'How many messages it queued.');
+SELECT pg_temp.describe('column', 'mail_campaigns', 'route_destination',
+    'With route_origin: only users who booked this route.');
+SELECT pg_temp.describe('column', 'mail_campaigns', 'route_origin',
+    'With route_destination: only users who booked this route.');
+SELECT pg_temp.describe('column', 'mail_campaigns', 'sent_at',
+    'When it was sent (at most once).');
 SELECT pg_temp.describe('column', 'mail_outbox', 'attempts',
     'Incremented when a sender claims the message, before it talks to SMTP.');
 SELECT pg_temp.describe('column', 'mail_outbox', 'body',
     'NULL once the message is sent or given up: a body may hold a secret (a recovery code), which is kept only as long as it is needed for delivery.');
+SELECT pg_temp.describe('column', 'mail_outbox', 'cause',
+    'What queued it (the change event or job), for tracing.');
 SELECT pg_temp.describe('column', 'mail_outbox', 'created_at',
     'When the row was written.');
+SELECT pg_temp.describe('column', 'mail_outbox', 'dead_lettered_at',
+    'When it was given up (too many failures, or a permanent refusal).');
+SELECT pg_temp.describe('column', 'mail_outbox', 'idempotency_key',
+    'One message per key (a booking''s confirmation, a campaign''s recipient): queuing it twice queues it once.');
+SELECT pg_temp.describe('column', 'mail_outbox', 'language',
+    'The language it is rendered in.');
+SELECT pg_temp.describe('column', 'mail_outbox', 'last_error',
+    'Why the last attempt failed.');
 SELECT pg_temp.describe('column', 'mail_outbox', 'next_attempt_at',
     'When a sender may (next) claim it; a claim pushes it forward as a lease. NULL (and not sent): given up, after too many failures or a permanent refusal.');
+SELECT pg_temp.describe('column', 'mail_outbox', 'recipient',
+    'The address the message goes to.');
+SELECT pg_temp.describe('column', 'mail_outbox', 'sent_at',
+    'When the mail server accepted it.');
+SELECT pg_temp.describe('column', 'mail_outbox', 'subject',
+    'The message''s subject.');
+SELECT pg_temp.describe('column', 'mail_outbox', 'template',
+    'The template the message is rendered from when it is sent.');
 SELECT pg_temp.describe('column', 'mail_settings', 'delay_threshold',
     'A later estimated departure is news from this much on.');
 SELECT pg_temp.describe('column', 'mail_settings', 'flight_notice_window',
     'Flight updates of one kind within this long of the first are one email.');
+SELECT pg_temp.describe('column', 'mail_settings', 'singleton',
+    'Always true: the table has one row.');
+SELECT pg_temp.describe('column', 'mail_undeliverable', 'address',
+    'The refused address.');
+SELECT pg_temp.describe('column', 'mail_undeliverable', 'marked_at',
+    'When it was refused.');
+SELECT pg_temp.describe('column', 'mail_undeliverable', 'reason',
+    'The mail server''s answer.');
+SELECT pg_temp.describe('column', 'minimum_connection_times', 'airport',
+    'The connecting airport.');
+SELECT pg_temp.describe('column', 'minimum_connection_times', 'arriving',
+    'D (domestic) or I (international): the status of the arriving leg.');
+SELECT pg_temp.describe('column', 'minimum_connection_times', 'departing',
+    'D or I: the status of the departing leg.');
+SELECT pg_temp.describe('column', 'minimum_connection_times', 'minutes',
+    'The shortest connection the airport allows for that pair.');
+SELECT pg_temp.describe('column', 'notifications', 'body',
+    'The notification''s text.');
+SELECT pg_temp.describe('column', 'notifications', 'booking_id',
+    'The booking it is about, if any.');
 SELECT pg_temp.describe('column', 'notifications', 'created_at',
     'When the row was written.');
+SELECT pg_temp.describe('column', 'notifications', 'event_id',
+    'The change event it reports.');
+SELECT pg_temp.describe('column', 'notifications', 'flight_id',
+    'The flight it is about, if any.');
 SELECT pg_temp.describe('column', 'notifications', 'kind',
     'the type of the change event it reports');
+SELECT pg_temp.describe('column', 'notifications', 'read_at',
+    'When the user read it (a synced mutation sets it).');
+SELECT pg_temp.describe('column', 'notifications', 'title',
+    'Short text shown in the app''s list.');
 SELECT pg_temp.describe('column', 'notifications', 'updated_at',
     'When the row last changed.');
 SELECT pg_temp.describe('column', 'notifications', 'version',
     'Raised by one on every update (a trigger): events and sync carry it, and clients keep the newest.');
 SELECT pg_temp.describe('column', 'passengers', 'accompanied_by',
     'A lap infant travels on one adult''s lap: the adult''s passenger_no, one infant per adult. It decides who may not sit in an exit row (an adult holding an infant) and whose lap the boarding documents name.');
+SELECT pg_temp.describe('column', 'passengers', 'email',
+    'The passenger''s own address, if given.');
+SELECT pg_temp.describe('column', 'passengers', 'family_name',
+    'Family name as on the travel document.');
+SELECT pg_temp.describe('column', 'passengers', 'given_name',
+    'Given name as on the travel document.');
 SELECT pg_temp.describe('column', 'passengers', 'passenger_no',
     '1-based number of the passenger within the booking.');
 SELECT pg_temp.describe('column', 'passengers', 'passenger_type',
     'adult, child or infant (on a lap), judged on the dates of travel.');
+SELECT pg_temp.describe('column', 'passengers', 'phone',
+    'The passenger''s own phone (E.164), if given.');
+SELECT pg_temp.describe('column', 'payment_methods', 'brand',
+    'Card brand (visa, mastercard, ...), from the number.');
+SELECT pg_temp.describe('column', 'payment_methods', 'ciphertext',
+    'The card number and holder name, sealed under key_version and bound to the owner.');
 SELECT pg_temp.describe('column', 'payment_methods', 'created_at',
     'When the row was written.');
+SELECT pg_temp.describe('column', 'payment_methods', 'exp_month',
+    'Expiry month.');
+SELECT pg_temp.describe('column', 'payment_methods', 'exp_year',
+    'Expiry year.');
 SELECT pg_temp.describe('column', 'payment_methods', 'key_version',
     'Which key sealed nonce and ciphertext (AES-256-GCM of the card number and holder name).');
+SELECT pg_temp.describe('column', 'payment_methods', 'last4',
+    'Last four digits, shown to the user.');
+SELECT pg_temp.describe('column', 'payment_methods', 'nonce',
+    'AES-GCM nonce of the sealed card data.');
+SELECT pg_temp.describe('column', 'payments', 'card_brand',
+    'Brand of the card charged or refunded.');
+SELECT pg_temp.describe('column', 'payments', 'card_last4',
+    'Last four digits of that card.');
 SELECT pg_temp.describe('column', 'payments', 'created_at',
     'When the row was written.');
 SELECT pg_temp.describe('column', 'payments', 'kind',
     'charge or refund.');
+SELECT pg_temp.describe('column', 'payments', 'payment_method_id',
+    'The saved card that paid, if one did.');
 SELECT pg_temp.describe('column', 'payments', 'provider',
     'The payment provider (simulated).');
 SELECT pg_temp.describe('column', 'payments', 'provider_ref',
@@ -451,22 +699,84 @@ SELECT pg_temp.describe('column', 'payments', 'status',
     'pending, succeeded or failed: what the provider answered.');
 SELECT pg_temp.describe('column', 'payments', 'updated_at',
     'When the row last changed.');
+SELECT pg_temp.describe('column', 'profiles', 'avatar_key',
+    'Storage key of the profile image, when there is one.');
 SELECT pg_temp.describe('column', 'profiles', 'created_at',
     'When the row was written.');
+SELECT pg_temp.describe('column', 'profiles', 'email',
+    'The user''s address, copied from the auth server''s token.');
+SELECT pg_temp.describe('column', 'profiles', 'erased_at',
+    'When the account was erased (GDPR): the row stays, emptied of personal data.');
+SELECT pg_temp.describe('column', 'profiles', 'loyalty_numbers',
+    'Frequent-flyer numbers by carrier code.');
+SELECT pg_temp.describe('column', 'profiles', 'nationality',
+    'ISO 3166-1 alpha-2 country.');
+SELECT pg_temp.describe('column', 'profiles', 'phone',
+    'Phone in E.164 form.');
 SELECT pg_temp.describe('column', 'profiles', 'updated_at',
     'When the row last changed.');
+SELECT pg_temp.describe('column', 'profiles', 'user_id',
+    'The auth user''s id (auth_users or Supabase auth.users).');
 SELECT pg_temp.describe('column', 'profiles', 'version',
     'Raised by one on every update (a trigger): events and sync carry it, and clients keep the newest.');
+SELECT pg_temp.describe('column', 'realtime_tables', 'table_name',
+    'A table whose row changes Supabase clients receive as postgres_changes.');
+SELECT pg_temp.describe('column', 'schedule_imports', 'cancel_missing',
+    'Cancel legs of the file''s carriers and periods that the file no longer has.');
 SELECT pg_temp.describe('column', 'schedule_imports', 'created_at',
     'When the row was written.');
+SELECT pg_temp.describe('column', 'schedule_imports', 'dry_run',
+    'Check and report only; apply nothing.');
+SELECT pg_temp.describe('column', 'schedule_imports', 'errors',
+    'When failed: every problem, by record and SSIM field.');
 SELECT pg_temp.describe('column', 'schedule_imports', 'file',
     'The uploaded file, kept until the job has finished.');
+SELECT pg_temp.describe('column', 'schedule_imports', 'file_bytes',
+    'Size of the uploaded file.');
+SELECT pg_temp.describe('column', 'schedule_imports', 'file_name',
+    'The uploaded file''s name.');
+SELECT pg_temp.describe('column', 'schedule_imports', 'finished_at',
+    'When it ended.');
+SELECT pg_temp.describe('column', 'schedule_imports', 'legs_done',
+    'Legs expanded and staged so far (progress).');
+SELECT pg_temp.describe('column', 'schedule_imports', 'report',
+    'When succeeded: legs inserted, updated, unchanged, missing, cancelled.');
+SELECT pg_temp.describe('column', 'schedule_imports', 'requested_by',
+    'The staff user who uploaded it.');
 SELECT pg_temp.describe('column', 'schedule_imports', 'stage',
     'parsing, staging, checking, applying: where a running import is.');
+SELECT pg_temp.describe('column', 'schedule_imports', 'started_at',
+    'When a runner took the job.');
+SELECT pg_temp.describe('column', 'schedule_imports', 'status',
+    'queued, running, succeeded or failed.');
+SELECT pg_temp.describe('column', 'scheduled_jobs', 'attempts',
+    'Runs that failed so far.');
 SELECT pg_temp.describe('column', 'scheduled_jobs', 'created_at',
     'When the row was written.');
+SELECT pg_temp.describe('column', 'scheduled_jobs', 'done_at',
+    'When it ran (exactly once).');
+SELECT pg_temp.describe('column', 'scheduled_jobs', 'due_at',
+    'When the job may run.');
+SELECT pg_temp.describe('column', 'scheduled_jobs', 'flight_id',
+    'The flight the job is tied to: its due time follows the flight''s departure.');
+SELECT pg_temp.describe('column', 'scheduled_jobs', 'job_key',
+    'Unique key: scheduling the same job twice schedules it once.');
+SELECT pg_temp.describe('column', 'scheduled_jobs', 'kind',
+    'What the job does (a departure reminder, ...).');
+SELECT pg_temp.describe('column', 'scheduled_jobs', 'last_error',
+    'Why the last run failed.');
+SELECT pg_temp.describe('column', 'scheduled_jobs', 'lead',
+    'How long before the flight''s departure the job is due.');
 SELECT pg_temp.describe('column', 'scheduled_jobs', 'outcome',
     'What the run did: ''sent'', or why it had nothing left to do (''departed'', ...).');
+SELECT pg_temp.describe('column', 'scheduled_jobs', 'payload',
+    'The job''s arguments.');
+SELECT pg_temp.describe('column', 'schema_migrations', 'applied_at',
+    'When it was applied.');
+SELECT pg_temp.describe('column', 'schema_migrations', 'checksum',
+    'Checksum of the file as applied: an edited migration is refused.');
+SELECT pg_temp.describe('column', 'schema_migrations', 'name',
+    'The migration''s file name without its number.');
 SELECT pg_temp.describe('column', 'schema_migrations', 'version',
     'The migration''s number (the file name''s prefix).');
 SELECT pg_temp.describe('column', 'seat_assignments', 'assigned_at',
@@ -477,8 +787,20 @@ SELECT pg_temp.describe('column', 'seat_holds', 'expires_at',
     'The hold ends then; readers treat it as free from that instant.');
 SELECT pg_temp.describe('column', 'seat_holds', 'hold_id',
     'The hold''s id, shared by the seats held in one request.');
+SELECT pg_temp.describe('column', 'simulated_provider_ledger', 'charge_ref',
+    'For a refund: the charge it refunds.');
 SELECT pg_temp.describe('column', 'simulated_provider_ledger', 'created_at',
     'When the row was written.');
+SELECT pg_temp.describe('column', 'simulated_provider_ledger', 'decline_code',
+    'Why a charge was declined (card_declined, insufficient_funds).');
+SELECT pg_temp.describe('column', 'simulated_provider_ledger', 'idempotency_key',
+    'The key of the request: a retried charge is the same charge.');
+SELECT pg_temp.describe('column', 'simulated_provider_ledger', 'kind',
+    'charge or refund.');
+SELECT pg_temp.describe('column', 'simulated_provider_ledger', 'ref',
+    'The simulated provider''s reference of the charge or refund.');
+SELECT pg_temp.describe('column', 'simulated_provider_ledger', 'status',
+    'succeeded, declined or voided.');
 SELECT pg_temp.describe('column', 'stream_tickets', 'created_at',
     'When the row was written.');
 SELECT pg_temp.describe('column', 'stream_tickets', 'roles',
@@ -491,16 +813,58 @@ SELECT pg_temp.describe('column', 'stream_tickets', 'token_issued_at',
     'A ticket stands for the token it was issued with; redeeming it checks that token''s issue time against a revocation made since. NULL for tickets issued before this migration (they last a minute) and for tokens without an iat claim.');
 SELECT pg_temp.describe('column', 'stream_tickets', 'used_at',
     'When the ticket was redeemed (single use).');
+SELECT pg_temp.describe('column', 'sync_clients', 'client_id',
+    'The device''s id, chosen by the device.');
 SELECT pg_temp.describe('column', 'sync_clients', 'created_at',
     'When the row was written.');
+SELECT pg_temp.describe('column', 'sync_clients', 'last_mutation_id',
+    'The last mutation of the device processed.');
+SELECT pg_temp.describe('column', 'sync_clients', 'last_push_at',
+    'When the device last pushed.');
+SELECT pg_temp.describe('column', 'sync_mutations', 'mutation_id',
+    'The mutation''s id, increasing per device.');
+SELECT pg_temp.describe('column', 'sync_mutations', 'name',
+    'The mutation (trip_notes.upsert, booking.change_seat, ...).');
+SELECT pg_temp.describe('column', 'sync_mutations', 'processed_at',
+    'When it was processed.');
+SELECT pg_temp.describe('column', 'sync_mutations', 'quote_id',
+    'The quote a booking command confirms.');
+SELECT pg_temp.describe('column', 'sync_mutations', 'reason',
+    'Why it was a conflict or rejected.');
+SELECT pg_temp.describe('column', 'sync_mutations', 'status',
+    'pending, applied, conflict or rejected.');
+SELECT pg_temp.describe('column', 'tax_rules', 'airport',
+    'The rule applies to legs at this airport.');
+SELECT pg_temp.describe('column', 'tax_rules', 'amount_minor',
+    'A fixed amount per passenger and leg (with currency), or NULL for a percentage.');
+SELECT pg_temp.describe('column', 'tax_rules', 'carrier',
+    'A carrier surcharge: the rule applies to this carrier''s legs.');
+SELECT pg_temp.describe('column', 'tax_rules', 'children',
+    'Children pay it.');
+SELECT pg_temp.describe('column', 'tax_rules', 'code',
+    'The tax''s two-character code, as on tickets (US, YC, GB, ...).');
+SELECT pg_temp.describe('column', 'tax_rules', 'country',
+    'The rule applies to legs departing from (or arriving in) this country.');
+SELECT pg_temp.describe('column', 'tax_rules', 'currency',
+    'Currency of amount_minor.');
+SELECT pg_temp.describe('column', 'tax_rules', 'infants',
+    'Lap infants pay it.');
 SELECT pg_temp.describe('column', 'tax_rules', 'kind',
     'Government taxes and airport charges are refunded even on non-refundable fares when the passenger does not fly; carrier surcharges follow the fare.');
+SELECT pg_temp.describe('column', 'tax_rules', 'levied_on',
+    'departure or arrival: which end of a leg the rule is charged on.');
 SELECT pg_temp.describe('column', 'tax_rules', 'max_per_slice',
     'At most this many times per direction of travel (the US PFC: 4; the AY fee: 2).');
+SELECT pg_temp.describe('column', 'tax_rules', 'name',
+    'The tax''s name, as on receipts.');
+SELECT pg_temp.describe('column', 'tax_rules', 'percent_bp',
+    'A percentage of the base fare, in basis points (with no amount).');
 SELECT pg_temp.describe('column', 'tax_rules', 'premium',
     'NULL: every cabin; false: economy only; true: every cabin above economy.');
 SELECT pg_temp.describe('column', 'tax_rules', 'route',
     'short_haul / long_haul: the leg''s great-circle distance under / from 2,000 miles.');
+SELECT pg_temp.describe('column', 'ticket_coupons', 'coupon_no',
+    'The coupon''s number within the ticket, one per segment.');
 SELECT pg_temp.describe('column', 'ticket_coupons', 'document_number',
     'The document printing this coupon: the ticket itself for coupons 1-4, then its conjunction tickets. Its coupon number there is ((coupon_no - 1) % 4) + 1.');
 SELECT pg_temp.describe('column', 'ticket_coupons', 'status',
@@ -509,10 +873,24 @@ SELECT pg_temp.describe('column', 'ticket_coupons', 'updated_at',
     'When the row last changed.');
 SELECT pg_temp.describe('column', 'tickets', 'document_key',
     'A ticket''s receipt document, stored through the storage interface.');
+SELECT pg_temp.describe('column', 'tickets', 'issued_at',
+    'When the ticket was issued.');
 SELECT pg_temp.describe('column', 'tickets', 'status',
     'open, used (flown), void, refunded or exchanged.');
 SELECT pg_temp.describe('column', 'tickets', 'ticket_number',
     '13-digit e-ticket number: the carrier''s three-digit prefix and a serial.');
+SELECT pg_temp.describe('column', 'token_revocations', 'revoked_at',
+    'Tokens of the user issued at or before this second are refused.');
+SELECT pg_temp.describe('column', 'travel_documents', 'ciphertext',
+    'Number, nationality, date of birth and gender, sealed and bound to the passenger.');
+SELECT pg_temp.describe('column', 'travel_documents', 'document_type',
+    'passport or national_id.');
+SELECT pg_temp.describe('column', 'travel_documents', 'expires_on',
+    'Expiry, in clear: whether the document covers the trip.');
+SELECT pg_temp.describe('column', 'travel_documents', 'key_version',
+    'Which PAYMENT_ENCRYPTION_KEY key sealed the document.');
+SELECT pg_temp.describe('column', 'travel_documents', 'nonce',
+    'AES-GCM nonce of the sealed data.');
 SELECT pg_temp.describe('column', 'travel_documents', 'updated_at',
     'When the row last changed.');
 SELECT pg_temp.describe('column', 'travelers', 'created_at',
@@ -521,24 +899,66 @@ SELECT pg_temp.describe('column', 'travelers', 'deleted_at',
     'A deleted traveller keeps its row as a tombstone, with the personal data gone.');
 SELECT pg_temp.describe('column', 'travelers', 'field_versions',
     'The record version at which each field last changed: an edit based on an older version conflicts only if it touches a field changed since.');
+SELECT pg_temp.describe('column', 'travelers', 'id',
+    'Chosen by the client (travellers are created offline), unique per user.');
+SELECT pg_temp.describe('column', 'travelers', 'loyalty_numbers',
+    'Frequent-flyer numbers by carrier code.');
+SELECT pg_temp.describe('column', 'travelers', 'passport_expiry',
+    'Plain passport expiry of rows written before encryption; sealed at start-up.');
+SELECT pg_temp.describe('column', 'travelers', 'passport_expiry_sealed',
+    'The passport expiry, sealed like the number.');
+SELECT pg_temp.describe('column', 'travelers', 'passport_number',
+    'Plain passport number of rows written before encryption; sealed at start-up and emptied.');
 SELECT pg_temp.describe('column', 'travelers', 'passport_number_sealed',
     'Passport numbers and expiries are sealed by the application (AES-256-GCM under the card keys, bound to the owner and the field): `<key version>:<base64 nonce and ciphertext>`. The key is not in the database, so this migration cannot encrypt the rows it finds: every server seals the remaining plain values at start-up (domain/travel_documents.py), and the plain columns are emptied as it goes.');
 SELECT pg_temp.describe('column', 'travelers', 'updated_at',
     'When the row last changed.');
 SELECT pg_temp.describe('column', 'travelers', 'version',
     'Raised by one on every update (a trigger): events and sync carry it, and clients keep the newest.');
+SELECT pg_temp.describe('column', 'trip_notes', 'body',
+    'The note''s text.');
 SELECT pg_temp.describe('column', 'trip_notes', 'created_at',
     'When the row was written.');
+SELECT pg_temp.describe('column', 'trip_notes', 'deleted_at',
+    'A deleted note keeps its row as a tombstone, with its text gone.');
+SELECT pg_temp.describe('column', 'trip_notes', 'field_clocks',
+    'The hybrid logical clock of each field''s last edit: concurrent edits merge field by field, the later clock winning.');
+SELECT pg_temp.describe('column', 'trip_notes', 'id',
+    'Chosen by the client, unique per user.');
+SELECT pg_temp.describe('column', 'trip_notes', 'title',
+    'The note''s title.');
 SELECT pg_temp.describe('column', 'trip_notes', 'updated_at',
     'When the row last changed.');
 SELECT pg_temp.describe('column', 'trip_notes', 'version',
     'Raised by one on every update (a trigger): events and sync carry it, and clients keep the newest.');
+SELECT pg_temp.describe('column', 'user_bans', 'banned_at',
+    'When.');
+SELECT pg_temp.describe('column', 'user_bans', 'banned_by',
+    'The admin who banned the user.');
+SELECT pg_temp.describe('column', 'user_bans', 'reason',
+    'Why, as the admin gave it.');
+SELECT pg_temp.describe('column', 'user_bans', 'until',
+    'The ban ends then.');
+SELECT pg_temp.describe('column', 'user_preferences', 'field_clocks',
+    'The hybrid logical clock of each field''s last edit (offline sync merges by field).');
+SELECT pg_temp.describe('column', 'user_preferences', 'language',
+    'Language of mail and notifications.');
+SELECT pg_temp.describe('column', 'user_preferences', 'marketing_consent',
+    'Whether the user accepts promotional mail.');
 SELECT pg_temp.describe('column', 'user_preferences', 'marketing_consent_at',
     'When consent was last given or withdrawn: the record a regulator asks for.');
+SELECT pg_temp.describe('column', 'user_preferences', 'meal',
+    'Meal preference.');
+SELECT pg_temp.describe('column', 'user_preferences', 'notification_channels',
+    'Where the user wants trip news (email, ...).');
+SELECT pg_temp.describe('column', 'user_preferences', 'seat',
+    'Preferred seat (window, aisle, no_preference).');
 SELECT pg_temp.describe('column', 'user_preferences', 'updated_at',
     'When the row last changed.');
 SELECT pg_temp.describe('column', 'user_preferences', 'version',
     'Raised by one on every update (a trigger): events and sync carry it, and clients keep the newest.');
+SELECT pg_temp.describe('column', 'user_roles', 'granted_at',
+    'When the role was granted.');
 SELECT pg_temp.describe('column', 'user_roles', 'granted_by',
     'The admin who granted it.');
 SELECT pg_temp.describe('column', 'user_roles', 'role',
