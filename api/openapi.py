@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema
 
+from api.examples import attach_examples
 from api.problems import status_of
 from api.rate_limiting import endpoint_class
 from api.routes import Operation, PayloadTooLarge, UnsupportedMediaType
@@ -103,8 +104,6 @@ def _problem_response(description: str) -> dict[str, Any]:
 
 def _operation(op: Operation, schemas: _SchemaCollector) -> dict[str, Any]:
     spec: dict[str, Any] = {"operationId": op.operation_id, "summary": op.summary}
-    if op.description:
-        spec["description"] = op.description
     if op.tags:
         spec["tags"] = list(op.tags)
     parameters = []
@@ -162,11 +161,13 @@ def _operation(op: Operation, schemas: _SchemaCollector) -> dict[str, Any]:
         responses.setdefault("401", _problem_response("Missing, expired or invalid credentials"))
     if op.auth:
         spec["security"] = [{"bearerAuth": []}]
+        spec["x-roles"] = list(op.roles)
         responses.setdefault("401", _problem_response("Missing, expired or invalid bearer token"))
         if op.roles:
             responses.setdefault(
                 "403", _problem_response(f"Needs one of the roles: {', '.join(op.roles)}")
             )
+    spec["description"] = f"{op.description or op.summary}\n\n**Auth:** {_auth_line(op)}."
     if endpoint_class(op.method, op.path) is not None:
         responses.setdefault("429", _problem_response(
             "Too many requests: a rate limit of the client address or the user is spent; "
@@ -179,7 +180,29 @@ def _operation(op: Operation, schemas: _SchemaCollector) -> dict[str, Any]:
             ),
         )
     spec["responses"] = responses
+    attach_examples(spec, schemas.components, op.examples, errors, _bad_field(op))
     return spec
+
+
+def _auth_line(op: Operation) -> str:
+    """Who may call the operation, as its description states it."""
+    if op.roles:
+        return f"a bearer token with one of the roles {', '.join(op.roles)}"
+    if op.auth:
+        return "a bearer token (any signed-in user)"
+    if op.security:
+        return "one of " + ", ".join(f"`{scheme}`" for scheme in op.security)
+    return "none"
+
+
+def _bad_field(op: Operation) -> str:
+    """A field the operation's validation could name, for its 422 example."""
+    for location, model in (("body", op.body_model), ("query", op.query_model),
+                            ("path", op.path_model)):  # fmt: skip
+        if model is not None and model.model_fields:
+            name, info = next(iter(model.model_fields.items()))
+            return f"{location}.{info.alias or name}"
+    return "body"
 
 
 # Operations that never touch the database, so never answer 503 for it.

@@ -63,6 +63,8 @@ class Operation:
     response_headers: tuple[tuple[str, str], ...] = ()
     # An OpenAPI requestBody for a body the handler reads itself (a multipart upload).
     request_body: dict[str, Any] | None = None
+    # Examples the models cannot carry themselves: by status, and "request" for the body.
+    examples: dict[int | str, Any] = field(default_factory=dict)
 
     @property
     def operation_id(self) -> str:
@@ -245,9 +247,11 @@ class ApiRoutes:
         headers: Sequence[tuple[str, str, bool]] = (),
         response_headers: Sequence[tuple[str, str]] = (),
         request_body: dict[str, Any] | None = None,
+        examples: dict[int | str, Any] | None = None,
     ) -> Callable[[Handler], Handler]:
         """Declare a route. ``auth``: needs a bearer token (the handler gets ``user``);
-        ``roles``: and one of these roles."""
+        ``roles``: and one of these roles. ``examples``: a body for a status (or
+        ``"request"``) whose model carries no example of its own, such as plain text."""
 
         def decorate(handler: Handler) -> Handler:
             accepted = set(inspect.signature(handler).parameters)
@@ -286,6 +290,7 @@ class ApiRoutes:
                     headers=tuple(headers),
                     response_headers=tuple(response_headers),
                     request_body=request_body,
+                    examples=dict(examples or {}),
                 )
             )
             return handler

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain import examples
 from foundation.errors import AirportNotFound
 
 
 class Airport(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.AIRPORT]}, frozen=True)
 
     iata: str = Field(examples=["JFK"])
     icao: str | None = Field(default=None, examples=["KJFK"])

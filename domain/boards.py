@@ -6,8 +6,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
 import asyncpg
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from domain import examples
 from domain.airports import Airport, get_airport
 from domain.flights import FLIGHT_SELECT, Flight, flight_from_row
 from domain.times import Instant, zone
@@ -43,6 +44,8 @@ class BoardWindow(BaseModel):
 
 
 class Board(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.BOARD]})
+
     airport: Airport
     kind: BoardKind
     window: BoardWindow

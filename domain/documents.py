@@ -28,9 +28,10 @@ from urllib.parse import urlencode
 import asyncpg
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from adapters.storage import Storage
+from domain import examples
 from domain.bookings.queries import document_url, may_read
 from domain.receipts import (
     LIVE_TICKET_STATUSES,
@@ -396,6 +397,8 @@ def check_link(
 
 
 class DocumentLink(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.DOCUMENT_LINK]})
+
     url: str = Field(
         description="Path and query of the PDF, relative to the API's base URL (a proxy in "
         "front may change scheme and host); opens without a bearer token until expires_at.",

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain import examples
 from domain.airports import AirportRef
 from domain.times import Instant
 from foundation.errors import FlightNotFound
@@ -63,7 +64,7 @@ class ArrivalEnd(FlightEnd):
 
 
 class Flight(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.FLIGHT]}, frozen=True)
 
     id: int = Field(examples=[1042])
     designator: str = Field(description="Carrier code and number.", examples=["SB101"])

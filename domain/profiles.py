@@ -8,9 +8,10 @@ from datetime import date, datetime
 from typing import Any
 
 import asyncpg
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from adapters.storage import Storage
+from domain import examples
 from domain.bookings.queries import load_user_bookings
 from domain.cards import CardDetails, CardVault, InvalidCard
 from domain.identity.accounts.erasure import end_account
@@ -22,6 +23,8 @@ from foundation.errors import FieldError, NotFound, ValidationFailed
 
 
 class Profile(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.PROFILE]})
+
     user_id: uuid.UUID
     email: str | None
     given_name: str | None = None
@@ -133,6 +136,8 @@ async def set_avatar_key(pool: asyncpg.Pool, user_id: uuid.UUID, key: str) -> No
 
 
 class Preferences(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.PREFERENCES]})
+
     seat: str = "no_preference"
     meal: str = "standard"
     language: str = "en"
@@ -194,6 +199,8 @@ class PaymentMethodNotFound(NotFound):
 
 
 class PaymentMethod(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.PAYMENT_METHOD]})
+
     id: uuid.UUID
     brand: str
     last4: str

@@ -22,8 +22,9 @@ from datetime import datetime
 from typing import Literal
 
 import asyncpg
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from domain import examples
 from domain.reference import half_even
 from foundation.errors import (
     Conflict,
@@ -184,12 +185,16 @@ class CabinSeatMap(BaseModel):
 
 
 class SeatMap(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.SEAT_MAP]})
+
     flight_id: int
     aircraft: str = Field(description="IATA aircraft type.", examples=["32N"])
     cabins: list[CabinSeatMap] = Field(description="Front to back.")
 
 
 class SeatHold(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.SEAT_HOLD]})
+
     hold_id: uuid.UUID
     flight_id: int
     seats: list[str] = Field(examples=[["12A", "12B"]])
@@ -197,6 +202,8 @@ class SeatHold(BaseModel):
 
 
 class SeatHoldList(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.SEAT_HOLD_LIST]})
+
     holds: list[SeatHold] = Field(description="Live holds, oldest first.")
 
 

@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated
 
 from aiohttp import web
-from pydantic import Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from api.auth import staff_actor
 from api.keys import pool_key, roles_key, storage_key
@@ -14,6 +14,7 @@ from api.routes import ApiRoutes
 from domain.admin import users as admin
 from domain.identity.tokens import Claims
 from foundation.models import StrictModel
+from handlers import examples
 
 routes = ApiRoutes()
 
@@ -37,6 +38,8 @@ class UserPath(StrictModel):
 
 
 class ActionReason(StrictModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.ACTION_REASON]})
+
     reason: Reason | None = None
 
 

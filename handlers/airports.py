@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from aiohttp import web
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.keys import pool_key
 from api.params import IataCode, IataPath, ScheduleDate
@@ -15,6 +15,7 @@ from domain.boards import Board, board
 from domain.times import LocalTime
 from foundation.errors import AirportNotFound
 from foundation.models import StrictModel
+from handlers import examples
 
 routes = ApiRoutes()
 
@@ -31,6 +32,8 @@ class AirportQuery(StrictModel):
 
 
 class AirportList(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.AIRPORT_LIST]})
+
     airports: list[Airport]
     next_after: str | None = Field(
         default=None, description="Pass as `after` for the next page (listing only)."

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import orjson
 from aiohttp import web
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from api.keys import bookings_key, changes_key
 from api.routes import JSON_CONTENT_TYPE, ApiRoutes
@@ -38,6 +38,7 @@ from domain.bookings.queries import HistoryView
 from domain.bookings.quotes import Quote
 from domain.identity.tokens import Claims
 from foundation.models import StrictModel
+from handlers import examples
 
 routes = ApiRoutes()
 
@@ -122,6 +123,8 @@ async def my_bookings(request: web.Request, query: HistoryQuery, user: Claims) -
 
 
 class QuoteConfirmation(StrictModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.QUOTE_CONFIRMATION]})
+
     quote_id: uuid.UUID
 
 

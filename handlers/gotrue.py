@@ -53,6 +53,7 @@ from domain.identity.accounts.sessions import AuthSession
 from domain.identity.accounts.users import AuthUser
 from domain.identity.tokens import Claims, TokenRevoked, Unauthorized, bearer_token
 from foundation.errors import MalformedBody, ValidationFailed
+from handlers import examples
 from handlers.gotrue_errors import (
     BadJson,
     BodyTooLarge,
@@ -134,6 +135,8 @@ Email = Annotated[str, Field(max_length=320, examples=["ada@example.com"])]
 
 
 class SignUpBody(GoTrueInput):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.SIGN_UP_BODY]})
+
     email: Email | None = None
     password: Password | None = None
     data: dict[str, Any] = Field(default_factory=dict, description="Becomes user_metadata.")
@@ -148,6 +151,8 @@ class TokenBody(GoTrueInput):
     """`password` grant: `email` and `password`. `refresh_token` grant: `refresh_token`.
     `pkce` grant: `auth_code` (from the sign-in redirect) and `code_verifier`."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.TOKEN_BODY]})
+
     email: Email | None = None
     password: Password | None = None
     refresh_token: str | None = Field(default=None, max_length=200)
@@ -157,6 +162,8 @@ class TokenBody(GoTrueInput):
 
 
 class UserUpdate(GoTrueInput):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.USER_UPDATE]})
+
     email: Email | None = None
     password: Password | None = None
     data: dict[str, Any] | None = Field(
@@ -185,12 +192,16 @@ class RecoverQuery(GoTrueInput):
 
 
 class RecoverBody(GoTrueInput):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.RECOVER_BODY]})
+
     email: Email
 
 
 class VerifyBody(GoTrueInput):
     """`recovery` with `email` and `token` (the emailed code), or with `token_hash`
     (from the emailed link)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.VERIFY_BODY]})
 
     type: str = Field(examples=["recovery"])
     email: Email | None = None
@@ -201,6 +212,8 @@ class VerifyBody(GoTrueInput):
 
 class Empty(BaseModel):
     """GoTrue's `{}`."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.EMPTY]})
 
 
 def _accounts(request: web.Request) -> Accounts:

@@ -8,7 +8,7 @@ import uuid
 from typing import Annotated, Literal, get_args
 
 from aiohttp import web
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.keys import notifications_key
 from api.params import IataCode
@@ -24,6 +24,7 @@ from domain.notifications.campaigns import (
 from domain.notifications.composer import TEMPLATES
 from domain.notifications.service import PreviewNotFound
 from foundation.models import StrictModel
+from handlers import examples
 
 routes = ApiRoutes()
 
@@ -61,6 +62,8 @@ class PreviewQuery(StrictModel):
 
 
 class TemplatePreview(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.TEMPLATE_PREVIEW]})
+
     subject: str
     text: str
     html: str
@@ -114,6 +117,8 @@ class AudienceInput(StrictModel):
 
 
 class CampaignInput(StrictModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.CAMPAIGN_INPUT]})
+
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     content: Annotated[
         dict[Language, ContentInput],
@@ -127,11 +132,15 @@ class CampaignPath(StrictModel):
 
 
 class TestMessage(StrictModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.TEST_MESSAGE]})
+
     email: Address
     language: Language = "en"
 
 
 class Queued(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.QUEUED]})
+
     queued: bool = True
 
 
@@ -211,6 +220,8 @@ class UnsubscribeQuery(StrictModel):
 
 
 class Unsubscribed(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.UNSUBSCRIBED]})
+
     unsubscribed: bool = True
 
 
@@ -236,6 +247,7 @@ async def unsubscribe(request: web.Request, query: UnsubscribeQuery) -> Unsubscr
     query=UnsubscribeQuery,
     response=str,
     response_content_type="text/html",
+    examples={200: examples.UNSUBSCRIBE_PAGE},
     tags=["mail"],
 )
 async def unsubscribe_page(request: web.Request, query: UnsubscribeQuery) -> web.Response:

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 import orjson
 from aiohttp import web
-from pydantic import BaseModel, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from api.keys import pool_key, roles_key, storage_key, travel_documents_key, vault_key
 from api.routes import ApiRoutes
@@ -42,6 +42,7 @@ from domain.profiles import (
 )
 from foundation.errors import NotFound
 from foundation.models import StrictModel
+from handlers import examples
 
 routes = ApiRoutes()
 
@@ -61,10 +62,14 @@ GrantableRole = Literal["agent", "ops", "admin"]
 
 
 class RoleGrant(StrictModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.ROLE_GRANT]})
+
     roles: Annotated[list[GrantableRole], Field(max_length=3)]
 
 
 class UserRoles(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.USER_ROLES]})
+
     user_id: uuid.UUID
     roles: list[str] = Field(description="Granted here; `passenger` is implicit for everyone.")
 
@@ -107,6 +112,8 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 class ProfilePatch(StrictModel):
     """Only the fields sent change; send null to clear one."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.PROFILE_PATCH]})
+
     given_name: Name | None = None
     family_name: Name | None = None
     phone: Annotated[
@@ -143,6 +150,8 @@ async def patch_me(request: web.Request, body: ProfilePatch, user: Claims) -> Pr
 
 
 class PreferencesInput(StrictModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.PREFERENCES_INPUT]})
+
     seat: Literal["window", "aisle", "no_preference"] = "no_preference"
     meal: Literal["standard", "vegetarian", "vegan", "halal", "kosher", "gluten_free", "child"] = (
         "standard"
@@ -176,6 +185,8 @@ async def put_my_preferences(
 
 
 class CardInput(StrictModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.CARD_INPUT]})
+
     number: Annotated[str, StringConstraints(strip_whitespace=True, max_length=23)]
     exp_month: Annotated[int, Field(ge=1, le=12)]
     exp_year: Annotated[int, Field(ge=2000, le=2100)]
@@ -186,6 +197,8 @@ class CardInput(StrictModel):
 
 
 class PaymentMethodList(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.PAYMENT_METHOD_LIST]})
+
     payment_methods: list[PaymentMethod]
 
 
@@ -244,7 +257,8 @@ async def get_avatar(request: web.Request, user: Claims) -> web.Response:
 
 
 @routes.get("/v1/me/export", summary="Everything stored about the signed-in user (JSON)",
-            response=dict[str, Any], auth=True, tags=["users"])  # fmt: skip
+            response=dict[str, Any], auth=True, tags=["users"],
+            examples={200: examples.DATA_EXPORT})  # fmt: skip
 async def export_me(request: web.Request, user: Claims) -> web.Response:
     """A download of the user's profile, preferences, masked cards, roles and bookings."""
     document = await export_user_data(

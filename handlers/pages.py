@@ -18,6 +18,7 @@ from api.routes import ApiRoutes
 from domain.airports import get_airport
 from foundation.errors import AirportNotFound
 from foundation.models import StrictModel
+from handlers import examples
 
 routes = ApiRoutes()
 
@@ -35,6 +36,7 @@ class BoardPageQuery(StrictModel):
     query=BoardPageQuery,
     response=str,
     response_content_type="text/html",
+    examples={200: examples.BOARD_PAGE},
     errors=[AirportNotFound],
     tags=["pages"],
 )

@@ -16,6 +16,7 @@ from domain.schedules import export_csv, export_jsonl, export_ssim
 from domain.schedules.jobs import MAX_FILE_BYTES, ScheduleJob, ScheduleJobNotFound
 from foundation.errors import FieldError, TooLarge, UnsupportedFormat, ValidationFailed
 from foundation.models import StrictModel
+from handlers import examples
 
 routes = ApiRoutes()
 
@@ -121,6 +122,7 @@ async def _uploaded_file(request: web.Request) -> tuple[bytes, str | None]:
     query=ExportQuery,
     response=str,
     response_content_type="text/plain",
+    examples={200: examples.SSIM_EXPORT},
     roles=OPS_ROLES,
     tags=["admin"],
 )
@@ -164,6 +166,7 @@ async def export_schedule(
     status=202,
     roles=OPS_ROLES,
     request_body=_UPLOAD_BODY,
+    examples={"request": examples.SSIM_UPLOAD},
     errors=[ScheduleFileTooLarge, NotMultipart],
     tags=["admin"],
 )

@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated
 
 from aiohttp import web
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import ConfigDict, Field, StringConstraints, field_validator
 
 from api.auth import authenticate
 from api.keys import seats_key
@@ -23,6 +23,7 @@ from domain.seating import (
 )
 from foundation.errors import FlightNotFound
 from foundation.models import StrictModel
+from handlers import examples
 
 routes = ApiRoutes()
 
@@ -44,6 +45,8 @@ class HoldPath(FlightPath):
 
 
 class HoldRequest(StrictModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.HOLD_REQUEST]})
+
     seats: Annotated[list[SeatDesignator], Field(min_length=1, max_length=MAX_SEATS_PER_HOLD)]
 
     @field_validator("seats")

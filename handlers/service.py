@@ -7,10 +7,11 @@ from typing import Any, Literal
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.keys import ReadinessCheck, metrics_key, openapi_key, readiness_key
 from api.routes import ApiRoutes
+from handlers import examples
 
 routes = ApiRoutes()
 
@@ -18,10 +19,14 @@ READINESS_TIMEOUT = 2.0
 
 
 class Health(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.HEALTH]})
+
     status: Literal["ok"] = "ok"
 
 
 class Readiness(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.READINESS]})
+
     status: Literal["ready", "not_ready"]
     checks: dict[str, bool]
     details: dict[str, dict[str, Any]] = Field(
@@ -79,6 +84,7 @@ async def readyz(request: web.Request) -> web.Response:
     summary="Prometheus metrics",
     response=str,
     response_content_type="text/plain",
+    examples={200: examples.METRICS},
     tags=["service"],
 )
 async def metrics(request: web.Request) -> web.Response:

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from foundation.settings import Settings
-from server import backup_commands, data_commands
+from server import backup_commands, data_commands, docs_commands
 from server.workers import WorkerPool, serve_one
 
 log = logging.getLogger("skybound")
@@ -334,6 +334,7 @@ def _parser() -> argparse.ArgumentParser:
     data_commands.add_commands(commands)
     backup_commands.add_commands(commands)
     backup_commands.add_archive_command(commands)
+    docs_commands.add_commands(commands)
     return parser
 
 
@@ -423,6 +424,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "import":
             _run(_migrate(url))
             return int(_run(data_commands.import_ssim(url, args)))
+        if args.command == "docs":
+            _run(_migrate(url))
+            return int(_run(docs_commands.schema(url, args)))
         if args.command == "export":
             return int(_run(data_commands.export(url, args)))
         if args.command == "backup":

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import authenticate
 from api.keys import pool_key, roles_key, search_key
@@ -26,6 +26,7 @@ from domain.identity.tokens import Claims
 from domain.seating import SeatMapUnavailable
 from foundation.errors import AirportNotFound, FlightNotFound, InvalidRequest
 from foundation.models import StrictModel
+from streams import examples
 from streams.positions import InvalidPosition, Position
 from streams.sse_stream import EVENT_STREAM, stream
 from streams.topics import board_topic, flight_topic, seats_topic, snapshot_for, user_topic
@@ -46,6 +47,8 @@ class InvalidLastEventId(InvalidRequest):
 
 
 class TicketResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.TICKET_RESPONSE]})
+
     ticket: str = Field(description="Pass as `ticket`; single use.")
     expires_at: datetime
 
@@ -85,6 +88,7 @@ def _since(request: web.Request, query: ResumeQuery) -> Position | None:
     query=BoardStreamQuery,
     response=str,
     response_content_type=EVENT_STREAM,
+    examples={200: examples.BOARD_STREAM},
     errors=[AirportNotFound, InvalidLastEventId],
     tags=["streams"],
 )
@@ -107,6 +111,7 @@ async def board_stream(
     query=ResumeQuery,
     response=str,
     response_content_type=EVENT_STREAM,
+    examples={200: examples.FLIGHT_STREAM},
     errors=[FlightNotFound, InvalidLastEventId],
     tags=["streams"],
 )
@@ -127,6 +132,7 @@ async def flight_stream(
     query=ResumeQuery,
     response=str,
     response_content_type=EVENT_STREAM,
+    examples={200: examples.SEAT_MAP_STREAM},
     errors=[FlightNotFound, SeatMapUnavailable, InvalidLastEventId],
     tags=["streams", "seats"],
 )
@@ -155,6 +161,7 @@ class MyStreamQuery(ResumeQuery):
     query=MyStreamQuery,
     response=str,
     response_content_type=EVENT_STREAM,
+    examples={200: examples.MY_STREAM},
     errors=[InvalidLastEventId],
     security=("bearerAuth", "streamTicket"),
     tags=["streams"],

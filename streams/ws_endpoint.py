@@ -253,7 +253,7 @@ def _position(since: object, topic: str) -> Position | None:
 @routes.get(
     "/v1/ws",
     summary="WebSocket: subscribe to several topics on one connection",
-    response=str,
+    status=101,
     responses={101: "Switching protocols to WebSocket."},
     tags=["streams"],
 )

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import (
     BaseModel,
     BeforeValidator,
+    ConfigDict,
     Field,
     StringConstraints,
     field_validator,
@@ -22,6 +23,7 @@ from pydantic import (
 
 from domain.bookings.models import MAX_PASSENGERS, PassportName, SeatCode
 from foundation.models import StrictModel
+from sync import examples
 from sync.clock import CLOCK_PATTERN
 
 # The shape of records and mutations. A client on another version is told to reset.
@@ -59,6 +61,8 @@ ClientId = Annotated[
 
 
 class PullRequest(StrictModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.PULL_REQUEST]})
+
     cursor: Annotated[str | None, Field(max_length=1024)] = Field(
         description="null for the whole current state; else the cursor of the last pull."
     )
@@ -82,6 +86,8 @@ class Change(BaseModel):
 
 
 class PullResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.PULL_RESPONSE]})
+
     changes: list[Change]
     cursor: str = Field(description="Opaque; send it with the next pull.")
     has_more: bool = Field(description="Pull again at once: this page was full.")
@@ -100,6 +106,8 @@ class PullResponse(BaseModel):
 
 
 class PushRequest(StrictModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.PUSH_REQUEST]})
+
     client_id: ClientId
     schema_version: int
     mutations: Annotated[list[Any], Field(max_length=MAX_MUTATIONS)] = Field(
@@ -136,6 +144,8 @@ class MutationResult(BaseModel):
 
 
 class PushResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.PUSH_RESPONSE]})
+
     results: list[MutationResult]
     last_mutation_id: int
 

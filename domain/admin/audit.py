@@ -13,8 +13,9 @@ from datetime import datetime
 from typing import Any, Literal
 
 import asyncpg
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from domain.admin import examples
 from domain.identity.tokens import Claims
 from foundation.errors import FieldError, ValidationFailed
 
@@ -51,6 +52,8 @@ class AuditEntry(BaseModel):
 
 
 class AuditPage(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.AUDIT_PAGE]})
+
     entries: list[AuditEntry]
     next_cursor: str | None = Field(description="Pass as `cursor` for older entries.")
 

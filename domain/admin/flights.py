@@ -16,9 +16,9 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import asyncpg
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from domain.admin import audit
+from domain.admin import audit, examples
 from domain.admin.audit import Actor
 from domain.flights import Flight, get_flight
 from domain.times import zone
@@ -106,6 +106,8 @@ class NewCabin(StrictModel):
 class NewLeg(StrictModel):
     """A leg to add to the schedule; its service date is the local departure date."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.NEW_LEG]})
+
     carrier: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{2}$")]
     flight_number: Annotated[int, Field(ge=1, le=9999)]
     origin: Iata
@@ -131,6 +133,8 @@ class ScheduleEdit(StrictModel):
     """A retime or an aircraft change, before the flight is under way. Only the fields
     sent change. The leg keeps its service date, so a retime stays on that local day."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.SCHEDULE_EDIT]})
+
     scheduled_departure: AwareDatetime | None = None
     scheduled_arrival: AwareDatetime | None = None
     aircraft_type: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{3}$")] | None = None
@@ -141,6 +145,8 @@ class DelayNotice(StrictModel):
     """New estimated times. Without an estimated arrival, the arrival moves with the
     departure (the block time stays)."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.DELAY_NOTICE]})
+
     estimated_departure: AwareDatetime
     estimated_arrival: AwareDatetime | None = None
     reason: Reason | None = None
@@ -148,6 +154,8 @@ class DelayNotice(StrictModel):
 
 class StandChange(StrictModel):
     """Terminal, gate or baggage belt; only the fields sent change, null clears one."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.STAND_CHANGE]})
 
     departure_terminal: Stand = None
     departure_gate: Stand = None
@@ -158,11 +166,15 @@ class StandChange(StrictModel):
 
 
 class Cancellation(StrictModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.CANCELLATION]})
+
     reason: Reason
 
 
 class Diversion(StrictModel):
     """The leg now ends at another airport (its arrival gate and belt are cleared)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.DIVERSION]})
 
     destination: Iata
     reason: Reason
@@ -171,6 +183,8 @@ class Diversion(StrictModel):
 class BulkDelay(StrictModel):
     """Delay every departure of ``airport`` scheduled in [``from``, ``to``) that has not
     left yet by ``minutes`` (weather, a runway closure)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.BULK_DELAY]})
 
     airport: Iata
     minutes: Annotated[int, Field(ge=1, le=720)]
@@ -195,6 +209,8 @@ class DelayedFlight(BaseModel):
 
 
 class BulkDelayResult(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.BULK_DELAY_RESULT]})
+
     batch: uuid.UUID = Field(description="The audit entries of this action share it.")
     delayed: list[DelayedFlight]
 

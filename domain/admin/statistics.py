@@ -11,8 +11,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Literal
 
 import asyncpg
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from domain.admin import examples
 from foundation.models import StrictModel
 
 MAX_SALES_DAYS = 366
@@ -48,6 +49,8 @@ class SalesDay(BaseModel):
 
 
 class SalesReport(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.SALES_REPORT]})
+
     days: list[SalesDay] = Field(description="By day, then currency; days without sales left out.")
 
 
@@ -128,6 +131,8 @@ class Load(BaseModel):
 
 
 class LoadReport(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.LOAD_REPORT]})
+
     rows: list[Load] = Field(description="Fullest first, at most 1000.")
     truncated: bool
 

@@ -14,10 +14,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import asyncpg
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from adapters.storage import Storage
-from domain.admin import audit
+from domain.admin import audit, examples
 from domain.admin.audit import Actor
 from domain.admin.bookings import find_bookings
 from domain.admin.patterns import like_prefix
@@ -59,11 +59,15 @@ class UserSummary(BaseModel):
 
 
 class UserPage(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.USER_PAGE]})
+
     users: list[UserSummary]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
 
 
 class Ban(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.BAN]})
+
     until: datetime
     reason: str
     banned_by: uuid.UUID
@@ -83,6 +87,8 @@ class Session(BaseModel):
 
 
 class UserDetail(UserSummary):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.USER_DETAIL]})
+
     roles: list[str] = Field(description="Granted by admins; `passenger` is implicit.")
     ban: Ban | None
     tokens_revoked_at: datetime | None = Field(
@@ -93,15 +99,21 @@ class UserDetail(UserSummary):
 
 
 class BanRequest(StrictModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.BAN_REQUEST]})
+
     until: AwareDatetime
     reason: Reason
 
 
 class Unban(StrictModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.UNBAN]})
+
     reason: Reason
 
 
 class SessionsRevoked(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.SESSIONS_REVOKED]})
+
     sessions_revoked: int = Field(description="Built-in auth sessions ended.")
     tokens_revoked_at: datetime
 

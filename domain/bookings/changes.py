@@ -19,8 +19,9 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import asyncpg
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
+from domain.bookings import examples
 from domain.bookings.cancellations import release_inventory
 from domain.bookings.emds import SeatSale, exchange_seat_emds, issue_seat_emds
 from domain.bookings.errors import (
@@ -74,10 +75,14 @@ ChangeRequest = Annotated[FlightChange | SeatChange | ContactChange, Field(discr
 
 
 class ChangeQuoteRequest(StrictModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.CHANGE_QUOTE_REQUEST]})
+
     change: ChangeRequest
 
 
 class ChangeConfirmation(StrictModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.CHANGE_CONFIRMATION]})
+
     quote_id: uuid.UUID
     payment: Payment | None = Field(
         default=None, description="Required when the quote charges the traveller."

@@ -6,8 +6,9 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from domain.bookings import examples
 from domain.search.models import MAX_SEATS, Cabin, Money, PriceLine
 from domain.times import Instant
 from foundation.models import StrictModel
@@ -90,6 +91,8 @@ Payment = Annotated[CardPayment | SavedCardPayment, Field(discriminator="type")]
 
 
 class BookingRequest(StrictModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.BOOKING_REQUEST]})
+
     offer_id: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
     passengers: Annotated[list[PassengerInput], Field(min_length=1, max_length=MAX_PASSENGERS)]
     contact: Contact
@@ -207,6 +210,8 @@ class BookingContact(BaseModel):
 
 
 class Booking(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.BOOKING]})
+
     id: uuid.UUID
     record_locator: str
     status: Literal["confirmed", "cancelled"]
@@ -238,5 +243,7 @@ class BookingSummary(BaseModel):
 
 
 class BookingPage(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.BOOKING_PAGE]})
+
     bookings: list[BookingSummary]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")

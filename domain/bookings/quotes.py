@@ -15,8 +15,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import asyncpg
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from domain.bookings import examples
 from domain.bookings.errors import QuoteExpired, QuoteNotFound, QuoteStale
 from domain.notifications.enqueue import TripMail
 from domain.search.models import Money
@@ -27,6 +28,8 @@ QuoteKind = Literal["change", "cancellation"]
 
 
 class Quote(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.QUOTE]})
+
     id: uuid.UUID
     booking_id: uuid.UUID
     kind: QuoteKind

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from domain.checkin import examples
 from domain.checkin.travel_documents import TravelDocumentInput
 from domain.times import Instant
 from foundation.models import StrictModel
@@ -15,6 +16,8 @@ Numbers = Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=1, max_l
 
 
 class CheckInRequest(StrictModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.CHECK_IN_REQUEST]})
+
     passengers: Numbers | None = Field(
         default=None,
         description="Passenger numbers to check in; all passengers of the booking if absent.",
@@ -67,6 +70,8 @@ class BoardingPassView(BaseModel):
 
 
 class BoardingPassList(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.BOARDING_PASS_LIST]})
+
     booking_id: str
     boarding_passes: list[BoardingPassView] = Field(
         description="By segment, then passenger number."

@@ -19,8 +19,9 @@ from typing import Any
 import asyncpg
 from jinja2 import TemplateError
 from jinja2.sandbox import SandboxedEnvironment
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from domain.notifications import examples
 from foundation.errors import FieldError, NotFound, NotPermitted, ValidationFailed
 
 
@@ -39,6 +40,8 @@ class CampaignContent(BaseModel):
 
 
 class Campaign(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.CAMPAIGN]})
+
     id: uuid.UUID
     name: str
     content: dict[str, CampaignContent]

@@ -19,8 +19,9 @@ from datetime import datetime
 from typing import Any, Literal
 
 import asyncpg
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from domain.schedules import examples
 from domain.schedules.importer import ScheduleRejected, import_schedule
 from foundation.database import RIDE_OUT
 from foundation.errors import NotFound
@@ -54,6 +55,8 @@ class JobError(BaseModel):
 
 class ScheduleJob(BaseModel):
     """An SSIM import: where it is, and how it ended."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.SCHEDULE_JOB]})
 
     id: uuid.UUID
     status: JobStatus

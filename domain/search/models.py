@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
+    ConfigDict,
     Field,
     StringConstraints,
     ValidationInfo,
@@ -15,6 +16,7 @@ from pydantic import (
 )
 
 from domain.flights import Carrier
+from domain.search import examples
 from domain.times import Instant, LocalTime
 from foundation.models import StrictModel
 
@@ -124,6 +126,8 @@ class Filters(StrictModel):
 
 
 class SearchRequest(StrictModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.SEARCH_REQUEST]})
+
     slices: Annotated[list[SliceRequest], Field(min_length=1, max_length=MAX_SLICES)]
     passengers: Passengers = Passengers()
     cabin: Cabin = "economy"
@@ -234,6 +238,8 @@ class Offer(BaseModel):
 
 
 class SearchResults(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.SEARCH_RESULTS]})
+
     offers: list[Offer]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
     total_offers: int = Field(description="Offers matching the filters, over all pages.")

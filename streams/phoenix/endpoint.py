@@ -20,6 +20,7 @@ from domain.identity.tokens import Claims, Unauthorized, bearer_token
 from foundation.database import UNREACHABLE
 from foundation.errors import NotPermitted, TooLarge, Unauthenticated, UnsupportedFormat
 from foundation.supervisor import end_scoped_task
+from streams import examples
 from streams.phoenix.relay import PayloadTooLarge
 from streams.phoenix.serializer import MalformedMessage, decode_binary, decode_text
 from streams.phoenix.session import Session
@@ -182,7 +183,7 @@ async def _read(session: Session, ws: web.WebSocketResponse) -> None:
 
 _SOCKET_DOC = dict(
     query=RealtimeSocketQuery,
-    response=str,
+    status=101,
     responses={101: "Switching protocols to WebSocket (Phoenix channels, Supabase Realtime)."},
     errors=[InvalidApiKey],
     tags=["realtime-compat"],
@@ -217,7 +218,9 @@ class BroadcastMessage(BaseModel):
 
 
 class BroadcastBody(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [examples.BROADCAST_BODY]}, extra="forbid", frozen=True
+    )
 
     messages: list[BroadcastMessage] = Field(min_length=1, max_length=100)
 

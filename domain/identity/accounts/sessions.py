@@ -19,9 +19,9 @@ from typing import Any, Literal
 
 import asyncpg
 import jwt
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
-from domain.identity.accounts import Executor
+from domain.identity.accounts import Executor, examples
 from domain.identity.accounts.errors import (
     AuthError,
     RefreshTokenAlreadyUsed,
@@ -46,6 +46,8 @@ def new_secret() -> str:
 
 class AuthSession(BaseModel):
     """GoTrue's session: what sign-up, sign-in, refresh and verify answer."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.AUTH_SESSION]})
 
     access_token: str
     token_type: Literal["bearer"] = "bearer"

@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
-from domain.identity.accounts import Executor
+from domain.identity.accounts import Executor, examples
 from domain.identity.accounts.errors import EmailAddressInvalid
 
 # Deliberately loose (one @, a dot in the domain, no spaces): the real test of an
@@ -41,6 +41,8 @@ class Identity(BaseModel):
 
 class AuthUser(BaseModel):
     """A user as GoTrue answers it (GET /user, and inside every session)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.AUTH_USER]})
 
     id: uuid.UUID
     aud: str
