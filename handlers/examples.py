@@ -321,3 +321,24 @@ DATA_EXPORT: dict[str, Any] = {
     "notifications": [],
     "travel_documents": [],
 }
+ADMIN_PAGE = (
+    "<!doctype html>\n"
+    '<html lang="en">\n'
+    "<head>\n"
+    '  <meta charset="utf-8">\n'
+    '  <meta name="viewport" content="width=device-width, initial-scale=1">\n'
+    '  <meta name="skybound-auth-url" content="/auth/v1">\n'
+    '  <meta name="skybound-anon-key" content="…">\n'
+    "  <title>Skybound operations</title>\n"
+    '  <link rel="stylesheet" href="/static/vendor/uplot-1.6.32/uPlot.min.css">\n'
+    '  <link rel="stylesheet" href="/static/admin.css">\n'
+    "</head>\n"
+    "<body>\n"
+    '  <header class="top">\n'
+    "    <h1>Skybound operations</h1>\n"
+    '    <p id="connection" class="connection" data-state="idle" role="status">Signed out</p>\n'
+    '    <button id="sign-out" type="button" hidden>Sign out</button>\n'
+    "  </header>\n"
+    "\n"
+    "  …\n"
+)

@@ -56,6 +56,7 @@ async def board_page(request: web.Request, path: IataPath, query: BoardPageQuery
     summary="Operations dashboard for staff with the ops role (HTML)",
     response=str,
     response_content_type="text/html",
+    examples={200: examples.ADMIN_PAGE},
     tags=["pages"],
 )
 async def admin_page(request: web.Request) -> web.Response:

@@ -7,6 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
+from domain.admin.examples import SYSTEM_REPORT
+
 BROADCAST_BODY: dict[str, Any] = {
     "messages": [{"topic": "room:lobby", "event": "shout", "payload": {"text": "Boarding soon"}}]
 }
@@ -58,4 +62,7 @@ MY_STREAM = (
     "data: "
     '{"user_id":"da7e5673-74b8-45e5-97e3-58125864f87a","bookings":[{"id":"4302ec0b-6427-4894-bb17-86067348f50c","record_locator":"YDB4EW","status":"confirmed","version":2,"updated_at":"2026-12-02T11:18:52.721427+00:00"}]}\n'
     "\n"
+)
+SYSTEM_STREAM = (
+    "retry: 1020\n\nevent: system\ndata: " + orjson.dumps(SYSTEM_REPORT).decode() + "\n\n"
 )

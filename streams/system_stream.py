@@ -13,6 +13,7 @@ from api.routes import ApiRoutes
 from domain.admin.system import system_report
 from domain.identity.tokens import Claims
 from foundation.database import RIDE_OUT
+from streams import examples
 from streams.sse import sse_event, sse_retry
 from streams.sse_stream import (
     EVENT_STREAM,
@@ -32,6 +33,7 @@ _ENDINGS = {
 @routes.get("/v1/admin/system/stream", summary="The system report every few seconds (SSE; "
             "role: ops)", response=str, response_content_type=EVENT_STREAM, roles=("ops",),
             errors=[StreamsUnavailable, HttpVersionNotSupported],
+            examples={200: examples.SYSTEM_STREAM},
             tags=["admin: system", "streams"])  # fmt: skip
 async def system_stream(request: web.Request, user: Claims) -> web.StreamResponse:
     """A `system` event (the body of `GET /v1/admin/system`) at once and then every

@@ -7,8 +7,9 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
 import asyncpg
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from domain.admin import examples
 from domain.flights import FLIGHT_SELECT, Flight, flight_from_row
 from foundation.models import StrictModel
 
@@ -56,6 +57,8 @@ class DisruptedFlight(BaseModel):
 
 
 class DisruptionList(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.DISRUPTIONS]})
+
     service_date: date
     flights: list[DisruptedFlight] = Field(description="By scheduled departure.")
     truncated: bool = Field(description=f"More than {MAX_ROWS} legs: narrow to an airport.")

@@ -174,3 +174,122 @@ USER_PAGE: dict[str, Any] = {
     ],
     "next_cursor": None,
 }
+
+DISRUPTIONS: dict[str, Any] = {
+    "service_date": "2026-12-02",
+    "flights": [
+        {
+            "flight": {
+                "id": 1,
+                "designator": "SB1",
+                "carrier": {"code": "SB", "name": "Skybound Airways"},
+                "flight_number": 1,
+                "service_date": "2026-12-02",
+                "status": "scheduled",
+                "departure": {
+                    "airport": {
+                        "iata": "LHR",
+                        "name": "London Heathrow Airport",
+                        "city": "London",
+                        "country": "GB",
+                        "time_zone": "Europe/London",
+                    },
+                    "terminal": None,
+                    "gate": "A1",
+                    "scheduled": {
+                        "utc": "2026-12-02T12:01:00Z",
+                        "local": "2026-12-02T12:01:00+00:00",
+                    },
+                    "estimated": {
+                        "utc": "2026-12-02T12:41:00Z",
+                        "local": "2026-12-02T12:41:00+00:00",
+                    },
+                    "actual": None,
+                    "takeoff": None,
+                },
+                "arrival": {
+                    "airport": {
+                        "iata": "JFK",
+                        "name": "John F Kennedy International Airport",
+                        "city": "New York",
+                        "country": "US",
+                        "time_zone": "America/New_York",
+                    },
+                    "terminal": None,
+                    "gate": None,
+                    "scheduled": {
+                        "utc": "2026-12-02T14:01:00Z",
+                        "local": "2026-12-02T09:01:00-05:00",
+                    },
+                    "estimated": None,
+                    "actual": None,
+                    "baggage_belt": None,
+                    "landing": None,
+                },
+                "aircraft": None,
+                "codeshares": [],
+                "delay_minutes": 40,
+                "version": 2,
+                "updated_at": "2026-12-02T11:47:14.781083Z",
+            },
+            "disruptions": ["delayed"],
+        }
+    ],
+    "truncated": False,
+}
+
+SYSTEM_REPORT: dict[str, Any] = {
+    "at": "2026-12-02T11:47:14.796153Z",
+    "released": 1,
+    "outbox_depth": 0,
+    "jobs_due": 0,
+    "bookings_last_minute": 0,
+    "database_version": "16.2",
+    "fleet": {
+        "workers": 1,
+        "connections": {
+            "sse": 0,
+            "websocket": 0,
+            "realtime_compat": 0,
+            "topics": 0,
+            "subscriptions": 0,
+        },
+        "listener": {"up": True, "cursor": 1, "lag_events": 0, "reconnects": 0},
+        "pool": {"size": 4, "in_use": 0, "max": 4},
+        "errors": {
+            "http_requests": 1,
+            "http_5xx": 0,
+            "task_restarts": 0,
+            "tasks_down": [],
+            "slow_disconnects": 0,
+            "contained": 0,
+        },
+    },
+    "workers": [
+        {
+            "worker": "0",
+            "as_of": "2026-12-02T11:47:14.793129Z",
+            "uptime_seconds": 14.89,
+            "version": "0.1.0",
+            "python": "3.11.7",
+            "aiohttp": "3.14.5",
+            "connections": {
+                "sse": 0,
+                "websocket": 0,
+                "realtime_compat": 0,
+                "topics": 0,
+                "subscriptions": 0,
+            },
+            "listener": {"up": True, "cursor": 1, "lag_events": 0, "reconnects": 0},
+            "pool": {"size": 4, "in_use": 0, "max": 4},
+            "errors": {
+                "http_requests": 1,
+                "http_5xx": 0,
+                "task_restarts": 0,
+                "tasks_down": [],
+                "slow_disconnects": 0,
+                "contained": 0,
+            },
+        }
+    ],
+}

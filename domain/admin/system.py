@@ -13,8 +13,9 @@ from datetime import UTC, datetime
 
 import asyncpg
 from prometheus_client.parser import text_string_to_metric_families
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from domain.admin import examples
 from domain.change_log import release_bounds
 from foundation.fleet_metrics import Published
 
@@ -86,6 +87,8 @@ class FleetFigures(BaseModel):
 
 
 class SystemReport(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.SYSTEM_REPORT]})
+
     at: datetime
     released: int = Field(description="Newest released (commit-safe) event in the change log.")
     outbox_depth: int = Field(description="Mail waiting to be sent.")
