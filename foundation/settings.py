@@ -129,7 +129,9 @@ class Settings(BaseSettings):
         default=None,
         validation_alias="SUPABASE_ANON_KEY",
         repr=False,
-        description="The project's anon key: the `apikey` Skybound sends to Supabase Auth.",
+        description="The anon (publishable) key: the `apikey` clients present to the REST API "
+        "and the Realtime-compatible endpoint, and the one Skybound sends to Supabase Auth. "
+        "Unset: derived from the HS256 auth secret, or else made once in the database.",
     )
     auth_verify_with_gotrue: bool = Field(
         default=False,
@@ -145,13 +147,6 @@ class Settings(BaseSettings):
         validation_alias="SUPABASE_SERVICE_ROLE_KEY",
         repr=False,
         description="The project's service-role key, for Supabase Storage (secret: never logged).",
-    )
-    supabase_anon_key: str | None = Field(
-        default=None,
-        validation_alias="SUPABASE_ANON_KEY",
-        repr=False,
-        description="The anon (publishable) key clients present to the Realtime-compatible "
-        "endpoint. Unset: one generated once and kept in the database.",
     )
     realtime_tables: Annotated[
         list[Literal["flights", "airports", "bookings", "booking_segments"]], NoDecode
