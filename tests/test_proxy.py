@@ -18,6 +18,9 @@ import asyncpg
 import pytest
 from realtime import AsyncRealtimeClient, RealtimeSubscribeStates
 
+from api.keys import openapi_key
+from foundation.settings import Settings
+from server.app import create_app
 from tests.deploy_tools import find_or_install_nginx
 from tests.e2e.harness import BOARD, World, build_world, free_port, running_server
 from tests.sse_client import SseReader
@@ -239,14 +242,40 @@ def test_the_rendered_config_differs_only_in_addresses() -> None:
     assert strip.sub("", rendered) == strip.sub("", shipped)
 
 
-def test_stream_locations_neither_buffer_nor_time_out_early() -> None:
-    """Skybound also sends X-Accel-Buffering: no; the proxy must not depend on it."""
+def _long_lived_paths(spec: dict[str, Any]) -> list[str]:
+    """Every path the API documents as an SSE stream or a WebSocket upgrade."""
+    return sorted(
+        path
+        for path, item in spec["paths"].items()
+        for op in item.values()
+        if "101" in op["responses"]
+        or any("text/event-stream" in r.get("content", {}) for r in op["responses"].values())
+    )
+
+
+def _location_for(path: str, config: str) -> str:
+    """The block of the location nginx picks for ``path``: an exact match, else the
+    longest prefix (the file uses no regular-expression locations)."""
+    blocks = dict(re.findall(r"location (= \S+|\S+) \{(.*?)\}", config, re.DOTALL))
+    if f"= {path}" in blocks:
+        return blocks[f"= {path}"]
+    prefixes = [p for p in blocks if not p.startswith("=") and path.startswith(p)]
+    return blocks[max(prefixes, key=len)]
+
+
+def test_stream_locations_neither_buffer_nor_time_out_early(tmp_path: Path) -> None:
+    """Every stream and socket the API serves, found in its OpenAPI document, goes
+    through a location without buffering and with long timeouts. (Skybound also sends
+    X-Accel-Buffering: no; the proxy must not depend on it.)"""
+    settings = Settings(database_url="postgresql://127.0.0.1/unused", home=tmp_path)
+    paths = _long_lived_paths(create_app(settings)[openapi_key])
+    assert "/socket/websocket" in paths
+    assert "/v1/streams/me" in paths
     shipped = CONFIG.read_text()
-    for location in ("/v1/streams/", "= /v1/ws", "/realtime/v1/"):
-        block = re.search(rf"location {re.escape(location)} \{{(.*?)\}}", shipped, re.DOTALL)
-        assert block, location
-        assert "proxy_buffering off;" in block.group(1), location
-        assert "proxy_read_timeout 1h;" in block.group(1), location
+    for path in paths:
+        block = _location_for(path, shipped)
+        assert "proxy_buffering off;" in block, path
+        assert "proxy_read_timeout 1h;" in block, path
 
 
 async def test_request_ids_pass_the_proxy_or_are_given_by_it(stack: Nginx) -> None:
