@@ -20,10 +20,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from domain.reference import FareBrand, ReferenceData, half_even
+from domain.reference import FareBrand, ReferenceData, TaxKind, half_even
 from domain.search.itineraries import Itinerary, Leg
 from domain.search.models import Passengers
-from domain.search.taxes import Tax, TaxKind, by_code, capped, leg_taxes
+from domain.search.taxes import Tax, by_code, capped, leg_taxes
 
 
 @dataclass(frozen=True, slots=True)
