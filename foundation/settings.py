@@ -13,6 +13,9 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+# The tables whose row changes the Supabase-compatible endpoint can publish.
+RealtimeTable = Literal["flights", "airports", "bookings", "booking_segments"]
+
 
 class Settings(BaseSettings):
     """Every knob of a Skybound process.
@@ -129,7 +132,8 @@ class Settings(BaseSettings):
         default=None,
         validation_alias="SUPABASE_ANON_KEY",
         repr=False,
-        description="The project's anon key: the `apikey` Skybound sends to Supabase Auth.",
+        description="The project's anon (publishable) key: the `apikey` clients present, "
+        "to the Realtime-compatible endpoint too, and the one Skybound sends to Supabase Auth.",
     )
     auth_verify_with_gotrue: bool = Field(
         default=False,
@@ -146,16 +150,7 @@ class Settings(BaseSettings):
         repr=False,
         description="The project's service-role key, for Supabase Storage (secret: never logged).",
     )
-    supabase_anon_key: str | None = Field(
-        default=None,
-        validation_alias="SUPABASE_ANON_KEY",
-        repr=False,
-        description="The anon (publishable) key clients present to the Realtime-compatible "
-        "endpoint. Unset: one generated once and kept in the database.",
-    )
-    realtime_tables: Annotated[
-        list[Literal["flights", "airports", "bookings", "booking_segments"]], NoDecode
-    ] = Field(
+    realtime_tables: Annotated[list[RealtimeTable], NoDecode] = Field(
         default_factory=list,
         description="Tables whose row changes the Supabase-compatible endpoint publishes "
         "(comma-separated); added at startup, like Supabase's publication. Default: none.",
@@ -360,7 +355,7 @@ class Settings(BaseSettings):
     @field_validator("database_url", "listen_database_url")
     @classmethod
     def _postgres_url(cls, value: str | None) -> str | None:
-        if value in (None, ""):
+        if not value:  # None or empty
             return None
         if not value.startswith(("postgresql://", "postgres://")):
             raise ValueError("must be a postgresql:// URL")
@@ -369,7 +364,7 @@ class Settings(BaseSettings):
     @field_validator("wake_realtime_url")
     @classmethod
     def _realtime_url(cls, value: str | None) -> str | None:
-        if value in (None, ""):
+        if not value:  # None or empty
             return None
         if not value.startswith(("http://", "https://", "ws://", "wss://")):
             raise ValueError("must be an http(s):// or ws(s):// URL")
