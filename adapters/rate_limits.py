@@ -15,11 +15,16 @@ import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage
+from limits.aio.storage.redis.redispy import RedispyBridge
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.errors import StorageError
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 log = logging.getLogger(__name__)
 
@@ -128,4 +133,7 @@ class RateLimiter:
             if timer is not None and not timer.done():
                 timer.cancel()
         else:
-            await self._storage.bridge.get_connection().aclose()
+            # implementation="redispy" (see __init__) makes the bridge redis-py's and its client
+            # a redis.asyncio.Redis, which limits types by the commands it sends (no aclose).
+            bridge = cast(RedispyBridge, self._storage.bridge)
+            await cast("Redis", bridge.get_connection()).aclose()

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from realtime import AsyncRealtimeClient, RealtimeSubscribeStates
+from realtime.types import RealtimeChannelOptions
 from websockets.exceptions import WebSocketException
 
 log = logging.getLogger(__name__)
@@ -95,9 +96,11 @@ class RealtimeWake:
         client = AsyncRealtimeClient(self.url, self._key, auto_reconnect=False, max_retries=1)
         try:
             await asyncio.wait_for(client.connect(), self.join_timeout)
-            channel = client.channel(
-                WAKE_TOPIC, {"config": {"private": True, "broadcast": {"self": False}}}
-            )  # type: ignore[typeddict-item]
+            # No presence: the library substitutes its disabled default when joining.
+            options: RealtimeChannelOptions = {
+                "config": {"private": True, "broadcast": {"self": False}, "presence": None}
+            }
+            channel = client.channel(WAKE_TOPIC, options)
             channel.on_broadcast(WAKE_EVENT, self._woken)
             await asyncio.wait_for(channel.subscribe(on_state), self.join_timeout)
             if not joined.is_set():

@@ -104,7 +104,10 @@ def start_tracing(
         )))  # fmt: skip
     else:
         provider.add_span_processor(SimpleSpanProcessor(exporter))
-    server, sql = AioHttpServerInstrumentor(), AsyncPGInstrumentor()
+    # opentelemetry-instrumentation-asyncpg leaves its __init__ unannotated; typed here as
+    # what it is when called without arguments (capture_parameters keeps its default).
+    new_sql_instrumentor: Callable[[], AsyncPGInstrumentor] = AsyncPGInstrumentor
+    server, sql = AioHttpServerInstrumentor(), new_sql_instrumentor()
     server.instrument(tracer_provider=provider)
     sql.instrument(tracer_provider=provider)
 

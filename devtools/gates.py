@@ -112,4 +112,5 @@ async def assign_gates(
     moved = plan_gates(departures)
     if not moved:
         return []
-    return await conn.fetch(_SET_GATE, list(moved), list(moved.values()))
+    rows: list[asyncpg.Record] = await conn.fetch(_SET_GATE, list(moved), list(moved.values()))
+    return rows

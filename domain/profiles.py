@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -73,8 +74,8 @@ ON CONFLICT (user_id, role) DO NOTHING
 
 
 async def set_roles(
-    pool: asyncpg.Pool, directory: RoleDirectory, user_id: uuid.UUID, roles: list[str],
-    granted_by: uuid.UUID,
+    pool: asyncpg.Pool, directory: RoleDirectory, user_id: uuid.UUID,
+    roles: Sequence[str], granted_by: uuid.UUID,
 ) -> list[str]:  # fmt: skip
     """Exactly these roles, granted by ``granted_by``; this worker's directory forgets the
     user's old ones at once."""

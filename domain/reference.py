@@ -13,8 +13,14 @@ import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
+from typing import Literal
 
 import asyncpg
+
+# The values tax_rules' CHECK constraints allow (migration 0021).
+TaxKind = Literal["government", "airport", "carrier"]
+LeviedOn = Literal["departure", "arrival"]
+TaxRoute = Literal["any", "domestic", "international", "short_haul", "long_haul"]
 
 
 def half_even(numerator: int, denominator: int) -> int:
@@ -64,12 +70,12 @@ class TaxRule:
     id: int
     code: str
     name: str
-    kind: str
-    levied_on: str
+    kind: TaxKind
+    levied_on: LeviedOn
     country: str | None
     airport: str | None
     carrier: str | None
-    route: str
+    route: TaxRoute
     premium: bool | None
     amount_minor: int | None
     currency: str | None
@@ -180,6 +186,7 @@ async def load_reference(pool: asyncpg.Pool) -> ReferenceData:
             (r["airport"], r["arriving"], r["departing"]): r["minutes"]
             for r in await conn.fetch(_CONNECTIONS)
         }
+        # The table's CHECK constraints hold kind, levied_on and route to their Literals.
         taxes = TaxTable.of([TaxRule(**dict(r)) for r in await conn.fetch(_TAX_RULES)])
     cities: dict[tuple[str, str], list[str]] = {}
     for airport in airports.values():

@@ -6,7 +6,7 @@ import platform
 import time
 from collections.abc import Callable, Iterator
 from importlib.metadata import version
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from prometheus_client import (
     CollectorRegistry,
@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     import asyncpg
 
     from foundation.supervisor import Supervisor
+
+# watch() hands back the collector it was given, as its own type.
+_C = TypeVar("_C", bound=Collector)
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -119,7 +122,7 @@ class Metrics:
     def watch_tasks(self, supervisor: Supervisor) -> Collector:
         return self.watch(_TaskCollector(supervisor))
 
-    def watch(self, collector: Collector) -> Collector:
+    def watch(self, collector: _C) -> _C:
         self.registry.register(collector)
         return collector
 

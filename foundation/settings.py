@@ -13,6 +13,9 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+# The tables whose row changes the Supabase-compatible endpoint can publish.
+RealtimeTable = Literal["flights", "airports", "bookings", "booking_segments"]
+
 
 class Settings(BaseSettings):
     """Every knob of a Skybound process.
@@ -148,9 +151,7 @@ class Settings(BaseSettings):
         repr=False,
         description="The project's service-role key, for Supabase Storage (secret: never logged).",
     )
-    realtime_tables: Annotated[
-        list[Literal["flights", "airports", "bookings", "booking_segments"]], NoDecode
-    ] = Field(
+    realtime_tables: Annotated[list[RealtimeTable], NoDecode] = Field(
         default_factory=list,
         description="Tables whose row changes the Supabase-compatible endpoint publishes "
         "(comma-separated); added at startup, like Supabase's publication. Default: none.",
@@ -355,7 +356,7 @@ class Settings(BaseSettings):
     @field_validator("database_url", "listen_database_url")
     @classmethod
     def _postgres_url(cls, value: str | None) -> str | None:
-        if value in (None, ""):
+        if not value:  # None or empty
             return None
         if not value.startswith(("postgresql://", "postgres://")):
             raise ValueError("must be a postgresql:// URL")
@@ -364,7 +365,7 @@ class Settings(BaseSettings):
     @field_validator("wake_realtime_url")
     @classmethod
     def _realtime_url(cls, value: str | None) -> str | None:
-        if value in (None, ""):
+        if not value:  # None or empty
             return None
         if not value.startswith(("http://", "https://", "ws://", "wss://")):
             raise ValueError("must be an http(s):// or ws(s):// URL")

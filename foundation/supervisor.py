@@ -50,6 +50,12 @@ class SupervisedTask:
     def alive(self) -> bool:
         return self.state == "running"
 
+    @property
+    def stopping(self) -> bool:
+        # Supervisor.stop() sets the state while the task runs; read through a property,
+        # it is not narrowed by mypy to the "running" assigned before the await.
+        return self.state == "stopping"
+
 
 class Supervisor:
     """Starts, watches, restarts and stops this process's background tasks."""
@@ -116,14 +122,14 @@ class Supervisor:
                 supervised.state = "stopped"
                 raise
             except Exception as exc:
-                if supervised.state == "stopping":
+                if supervised.stopping:
                     log.warning("background task failed while stopping",
                                 extra={"task": supervised.name, "error": repr(exc)})  # fmt: skip
                     return
                 supervised.last_error = repr(exc)
                 log.exception("background task failed; restarting", extra={"task": supervised.name})
             else:
-                if supervised.state == "stopping":
+                if supervised.stopping:
                     return  # asked to stop, and it did
                 supervised.last_error = "returned"
                 log.error("background task returned; restarting", extra={"task": supervised.name})

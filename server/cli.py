@@ -14,7 +14,7 @@ from collections.abc import Coroutine, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from foundation.settings import Settings
+from foundation.settings import RealtimeTable, Settings
 from server import backup_commands, data_commands, docs_commands
 from server.workers import WorkerPool, serve_one
 
@@ -159,7 +159,7 @@ async def _api_keys(url: str, settings: Settings) -> tuple[str, str]:
     return keys.anon, keys.service_role
 
 
-REALTIME_TABLES = ("flights", "airports", "bookings", "booking_segments")
+REALTIME_TABLES: tuple[RealtimeTable, ...] = ("flights", "airports", "bookings", "booking_segments")
 
 
 def demo(settings: Settings, *, speed: float) -> int:

@@ -11,18 +11,21 @@ Heathrow's passenger service charge out of London, and the carrier's surcharges.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypedDict
+
+from domain.reference import LeviedOn, TaxKind, TaxRoute
 
 
 @dataclass(frozen=True, slots=True)
 class TaxRuleSeed:
     code: str
     name: str
-    kind: str  # government | airport | carrier
-    levied_on: str = "departure"  # departure | arrival
+    kind: TaxKind
+    levied_on: LeviedOn = "departure"
     country: str | None = None
     airport: str | None = None
     carrier: str | None = None
-    route: str = "any"  # any | domestic | international | short_haul | long_haul
+    route: TaxRoute = "any"
     premium: bool | None = None  # None: every cabin; False: economy; True: above economy
     amount_minor: int | None = None
     currency: str | None = None
@@ -32,7 +35,12 @@ class TaxRuleSeed:
     max_per_slice: int | None = None
 
 
-def _usd(amount_minor: int) -> dict[str, object]:
+class _FixedAmount(TypedDict):
+    amount_minor: int
+    currency: str
+
+
+def _usd(amount_minor: int) -> _FixedAmount:
     return {"amount_minor": amount_minor, "currency": "USD"}
 
 

@@ -34,4 +34,6 @@ def flight_calendar(trip: Trip, leg: Leg, *, stamp: datetime | None = None) -> b
     )
     calendar.add_component(event)
     calendar.add_missing_timezones()
-    return calendar.to_ical()
+    # icalendar leaves to_ical() unannotated; it returns the encoded calendar.
+    ical: bytes = calendar.to_ical()
+    return ical

@@ -292,43 +292,77 @@ def _leg(reader: _Reader, record: str, no: int, carrier: CarrierSchedule) -> Leg
     if airline is not None and airline != carrier.carrier:
         reader.fail(no, "airline", f"{airline!r} differs from the carrier record's "
                     f"{carrier.carrier!r} (record {carrier.record_no})")  # fmt: skip
-    values = {
-        "flight_number": take(record, no, "flight_number", _flight_number),
-        "itinerary_variation": take(record, no, "itinerary_variation", _number),
-        "leg_sequence": take(record, no, "leg_sequence", _number),
-        "period_from": take(record, no, "period_from", parse_date),
-        # "00XXX00": until further notice, which is as far as the carrier's data reaches.
-        "period_to": carrier.validity_to
+    # Every field is read before any is judged, so that one pass reports them all.
+    flight_number = take(record, no, "flight_number", _flight_number)
+    itinerary_variation = take(record, no, "itinerary_variation", _number)
+    leg_sequence = take(record, no, "leg_sequence", _number)
+    period_from = take(record, no, "period_from", parse_date)
+    # "00XXX00": until further notice, which is as far as the carrier's data reaches.
+    period_to = (
+        carrier.validity_to
         if record[Fields.period_to] == OPEN_ENDED
-        else take(record, no, "period_to", parse_date),
-        "days": take(record, no, "days_of_operation", _days),
-        "frequency_rate": take(record, no, "frequency_rate", _frequency, blank=1),
-        "origin": take(record, no, "departure_station", _station),
-        "departure": take(record, no, "passenger_std", _parse_time),
-        "departure_utc_offset": take(record, no, "departure_utc_variation", parse_offset),
-        "destination": take(record, no, "arrival_station", _station),
-        "arrival": take(record, no, "passenger_sta", _parse_time),
-        "arrival_utc_offset": take(record, no, "arrival_utc_variation", parse_offset),
-        "aircraft_type": take(record, no, "aircraft_type", _aircraft),
-        "departure_day": take(record, no, "departure_date_variation", _date_variation),
-        "arrival_day": take(record, no, "arrival_date_variation", _date_variation),
-    }
-    if len(reader.errors) > errors_before:
+        else take(record, no, "period_to", parse_date)
+    )
+    days = take(record, no, "days_of_operation", _days)
+    frequency_rate = take(record, no, "frequency_rate", _frequency, blank=1)
+    origin = take(record, no, "departure_station", _station)
+    departure = take(record, no, "passenger_std", _parse_time)
+    departure_utc_offset = take(record, no, "departure_utc_variation", parse_offset)
+    destination = take(record, no, "arrival_station", _station)
+    arrival = take(record, no, "passenger_sta", _parse_time)
+    arrival_utc_offset = take(record, no, "arrival_utc_variation", parse_offset)
+    aircraft_type = take(record, no, "aircraft_type", _aircraft)
+    # A blank date variation is a valid None, so these two are not among the checks below.
+    departure_day = take(record, no, "departure_date_variation", _date_variation)
+    arrival_day = take(record, no, "arrival_date_variation", _date_variation)
+    # A None below is a field whose error was recorded; the checks narrow the types.
+    if (
+        len(reader.errors) > errors_before
+        or flight_number is None
+        or itinerary_variation is None
+        or leg_sequence is None
+        or period_from is None
+        or period_to is None
+        or days is None
+        or frequency_rate is None
+        or origin is None
+        or departure is None
+        or departure_utc_offset is None
+        or destination is None
+        or arrival is None
+        or arrival_utc_offset is None
+        or aircraft_type is None
+    ):
         return None
-    if values["period_to"] < values["period_from"]:
+    if period_to < period_from:
         reader.fail(no, "period_to", "ends before the period begins")
         return None
-    if values["origin"] == values["destination"]:
+    if origin == destination:
         reader.fail(no, "arrival_station", "is the departure station")
         return None
     return LegRecord(
         record_no=no,
         carrier=carrier.carrier,
+        flight_number=flight_number,
         operational_suffix=record[Fields.operational_suffix].strip(),
+        itinerary_variation=itinerary_variation,
+        leg_sequence=leg_sequence,
         service_type=record[Fields.service_type].strip(),
+        period_from=period_from,
+        period_to=period_to,
+        days=days,
+        frequency_rate=frequency_rate,
+        origin=origin,
+        departure=departure,
+        departure_utc_offset=departure_utc_offset,
         departure_terminal=_terminal(record[Fields.departure_terminal]),
+        destination=destination,
+        arrival=arrival,
+        arrival_utc_offset=arrival_utc_offset,
         arrival_terminal=_terminal(record[Fields.arrival_terminal]),
-        **{**values, "departure_day": values["departure_day"] or 0},
+        aircraft_type=aircraft_type,
+        departure_day=departure_day or 0,
+        arrival_day=arrival_day,
     )
 
 
@@ -340,7 +374,8 @@ def _carrier_record(reader: _Reader, record: str, no: int) -> CarrierSchedule | 
     airline = reader.take(record, no, "airline", _carrier)
     start = reader.take(record, no, "validity_from", parse_date)
     end = reader.take(record, no, "validity_to", parse_date)
-    if len(reader.errors) > errors_before:
+    # A None is a field whose error was recorded; the checks narrow the types.
+    if len(reader.errors) > errors_before or airline is None or start is None or end is None:
         return None
     if end < start:
         reader.fail(no, "validity_to", "ends before the period of validity begins")

@@ -20,10 +20,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from domain.reference import FareBrand, ReferenceData, half_even
+from domain.reference import FareBrand, ReferenceData, TaxKind, half_even
 from domain.search.itineraries import Itinerary, Leg
-from domain.search.models import Passengers
-from domain.search.taxes import Tax, TaxKind, by_code, capped, leg_taxes
+from domain.search.models import Passengers, PassengerType
+from domain.search.taxes import Tax, by_code, capped, leg_taxes
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +169,7 @@ def price(
 class UnitPrice:
     """What one passenger of a type pays: the base fare and each tax by code."""
 
-    passenger_type: str
+    passenger_type: PassengerType
     count: int
     base: int
     taxes: tuple[tuple[str, TaxKind, int], ...]
@@ -181,8 +181,10 @@ class UnitPrice:
 
 def unit_prices(price: Price, passengers: Passengers) -> list[UnitPrice]:
     """Per passenger type that travels, in adult, child, infant order."""
-    mix = (("adult", passengers.adults, price.adult), ("child", passengers.children, price.child),
-           ("infant", passengers.infants, price.infant))  # fmt: skip
+    mix: tuple[tuple[PassengerType, int, int], ...] = (
+        ("adult", passengers.adults, price.adult), ("child", passengers.children, price.child),
+        ("infant", passengers.infants, price.infant),
+    )  # fmt: skip
     return [
         UnitPrice(kind, count, base, tuple(by_code(price.taxes, kind)))
         for kind, count, base in mix

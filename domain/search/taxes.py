@@ -14,11 +14,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
-from domain.reference import AirportInfo, ReferenceData, TaxRule, half_even
-
-TaxKind = Literal["government", "airport", "carrier"]
+from domain.reference import AirportInfo, ReferenceData, TaxKind, TaxRule, half_even
 
 # A flight under this great-circle distance is short haul (the UK's band A boundary).
 SHORT_HAUL_MILES = 2000

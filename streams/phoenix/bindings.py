@@ -186,7 +186,7 @@ def row_data(event: ChangeEvent, columns: Columns) -> tuple[dict[str, Any], byte
         data["errors"] = None
         data["position"] = event.position
         memo = event.memo["pg"] = (row, orjson.dumps(data))
-    return memo  # type: ignore[no-any-return]
+    return memo
 
 
 def row_encoder(

@@ -141,7 +141,8 @@ async def _socket(request: web.Request, query: RealtimeSocketQuery) -> web.WebSo
     server.sockets += 1
     reader = asyncio.create_task(_read(session, ws), name="realtime-socket-reader")
     try:
-        await asyncio.wait({reader, sink.closed}, return_when=asyncio.FIRST_COMPLETED)
+        waiting: set[asyncio.Future[Any]] = {reader, sink.closed}
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
         if sink.closed.done() and not ws.closed:
             reason = sink.closed.result()
             code = CLOSE_RESTARTING if reason == "shutdown" else CLOSE_TRY_AGAIN_LATER

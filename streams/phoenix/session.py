@@ -221,10 +221,10 @@ class Session:
             self.send(Message(topic, "phx_close", {}, old.join_ref, old.join_ref))
         if len(self.channels) >= self.server.max_channels:
             raise JoinRefused("ChannelRateLimitReached: Too many channels")
-        payload = message.payload if isinstance(message.payload, dict) else {}
-        config = payload.get("config") if isinstance(payload.get("config"), dict) else {}
-        broadcast = config.get("broadcast") if isinstance(config.get("broadcast"), dict) else {}
-        presence = config.get("presence") if isinstance(config.get("presence"), dict) else {}
+        payload = _json_object(message.payload)
+        config = _json_object(payload.get("config"))
+        broadcast = _json_object(config.get("broadcast"))
+        presence = _json_object(config.get("presence"))
         private = config.get("private") is True
         token = payload.get("access_token") or payload.get("user_token")
         identity = await self.identify(token)
@@ -466,6 +466,11 @@ class Session:
             self.reply(message, "ok", {})
         else:
             self.reply(message, "error", {"reason": "unknown presence event"})
+
+
+def _json_object(value: object) -> dict[str, Any]:
+    """A client's JSON object, or an empty one in place of anything else."""
+    return value if isinstance(value, dict) else {}
 
 
 def _skybound_topic(sub_topic: str) -> Topic | None:
