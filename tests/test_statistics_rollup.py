@@ -148,9 +148,11 @@ async def test_seat_take_up_counts_passengers_with_any_and_with_a_paid_seat(
     await db.execute("UPDATE flights SET aircraft_type = '32N'")
     flight = search_world["jfk_lhr"]
     user = uuid.uuid4()
+    booked = []
     for seat in ("1A", "15B", None):  # paid (legroom window), free (middle), none
         seats = [] if seat is None else [{"flight_id": flight, "passenger": 0, "seat": seat}]
-        await book(client, user, booking_body(await offer_for(client), seats=seats))
+        booked.append(await book(client, user, booking_body(await offer_for(client),
+                                                            seats=seats)))  # fmt: skip
     day = (await (await client.get(f"/v1/flights/{flight}")).json())["service_date"]
 
     by_flight = await _get(client, "/v1/admin/stats/seat-take-up", to=day, by="flight",
@@ -162,6 +164,19 @@ async def test_seat_take_up_counts_passengers_with_any_and_with_a_paid_seat(
                           destination="LHR", **{"from": day})  # fmt: skip
     assert [(r["flights"], r["passengers"], r["seated"], r["paid"], r["flight_id"])
             for r in by_route["rows"]] == [(2, 3, 2, 1, None)]  # fmt: skip
+
+    await _cancel(client, user, booked[0]["id"])  # the paid seat goes back, its EMD refunded
+    after = await _get(client, "/v1/admin/stats/seat-take-up", to=day, by="flight",
+                       origin="JFK", destination="LHR", **{"from": day})  # fmt: skip
+    direct = await db.fetchrow(
+        """SELECT (SELECT count(*) FROM seat_assignments WHERE flight_id = $1) AS seated,
+                  (SELECT count(*) FROM emds WHERE flight_id = $1
+                      AND status IN ('open', 'used')) AS paid""",
+        flight,
+    )
+    top = after["rows"][0]
+    assert (top["passengers"], top["seated"], top["paid"]) == (2, direct["seated"], direct["paid"])
+    assert (direct["seated"], direct["paid"]) == (1, 0)
 
 
 @pytest.mark.parametrize(

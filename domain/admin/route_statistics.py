@@ -1,9 +1,9 @@
 """Figures per route for staff: the routes that sell most, and how many passengers choose
 (or pay for) a seat.
 
-Top routes read the daily rollup (migration 0029); seat take-up is one aggregate over
-the legs of the days asked for, counting sold seats, seat-map seats and paid-seat EMDs of
-those legs through their indexes by leg.
+Both read what migration 0029's triggers keep as bookings, seats and EMDs are written:
+top routes the daily rollup, seat take-up the seat counts of each leg, over the legs of
+the days asked for.
 """
 
 from __future__ import annotations
@@ -80,28 +80,17 @@ class SeatReport(BaseModel):
     truncated: bool
 
 
-# The legs first, then each count in one pass over its index for those legs, joined by leg.
+# The legs, their seats sold (cabins) and their seat counts (kept by migration 0029's
+# triggers), each one index probe per leg.
 _PER_LEG = """
-WITH legs AS MATERIALIZED (
-    SELECT f.id, f.origin, f.destination, f.carrier, f.flight_number
-      FROM flights f
+WITH per_leg AS (
+    SELECT f.id, f.origin, f.destination, f.carrier, f.flight_number,
+           (SELECT coalesce(sum(c.seats_sold), 0) FROM flight_cabins c
+             WHERE c.flight_id = f.id) AS passengers,
+           coalesce(t.seated, 0) AS seated, coalesce(t.paid, 0) AS paid
+      FROM flights f LEFT JOIN flight_seat_take_up t ON t.flight_id = f.id
      WHERE f.service_date BETWEEN $1 AND $2 AND f.status <> 'cancelled'
        AND ($3::text IS NULL OR f.origin = $3) AND ($4::text IS NULL OR f.destination = $4)
-), sold AS (
-    SELECT c.flight_id, sum(c.seats_sold) AS n FROM flight_cabins c
-     WHERE c.flight_id IN (SELECT id FROM legs) GROUP BY c.flight_id
-), seated AS (
-    SELECT a.flight_id, count(*) AS n FROM seat_assignments a
-     WHERE a.flight_id IN (SELECT id FROM legs) GROUP BY a.flight_id
-), paid AS (
-    SELECT e.flight_id, count(*) AS n FROM emds e
-     WHERE e.flight_id IN (SELECT id FROM legs) AND e.status IN ('open', 'used')
-     GROUP BY e.flight_id
-), per_leg AS (
-    SELECT legs.*, coalesce(sold.n, 0) AS passengers, coalesce(seated.n, 0) AS seated,
-           coalesce(paid.n, 0) AS paid
-      FROM legs LEFT JOIN sold ON sold.flight_id = legs.id
-      LEFT JOIN seated ON seated.flight_id = legs.id LEFT JOIN paid ON paid.flight_id = legs.id
 )
 """
 _SEATS = {
@@ -122,12 +111,8 @@ def _share(part: int, whole: int) -> float:
 
 
 async def seat_take_up(pool: asyncpg.Pool, query: SeatQuery) -> SeatReport:
-    async with pool.acquire() as conn, conn.transaction():
-        # A cached generic plan cannot know how many legs the dates hold and loops over
-        # every leg per count (seconds at 20,000 legs); a plan for these dates hashes.
-        await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
-        rows = await conn.fetch(_SEATS[query.by], query.from_day, query.to_day, query.origin,
-                                query.destination, MAX_LOAD_ROWS + 1)  # fmt: skip
+    rows = await pool.fetch(_SEATS[query.by], query.from_day, query.to_day, query.origin,
+                            query.destination, MAX_LOAD_ROWS + 1)  # fmt: skip
     return SeatReport(
         rows=[
             SeatTakeUp(

@@ -183,5 +183,68 @@ CREATE CONSTRAINT TRIGGER payments_statistics
 SELECT roll_booking(b, 1) FROM bookings b;
 SELECT roll_payment(p, 1) FROM payments p;
 
--- Seat-map take-up per leg: paid seats are EMDs on the leg.
-CREATE INDEX emds_seat_flight_idx ON emds (flight_id, status) WHERE flight_id IS NOT NULL;
+-- Seat-map take-up per leg: passengers holding a seat, and holding a paid one (an open or
+-- used EMD), counted as seats and EMDs are written, so a month of legs reads one row each.
+CREATE TABLE flight_seat_take_up (
+    flight_id  bigint PRIMARY KEY,
+    seated     bigint NOT NULL DEFAULT 0,
+    paid       bigint NOT NULL DEFAULT 0
+);
+
+CREATE FUNCTION add_take_up(flight bigint, seated_delta bigint, paid_delta bigint)
+RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF flight IS NULL OR (seated_delta = 0 AND paid_delta = 0) THEN
+        RETURN;
+    END IF;
+    INSERT INTO flight_seat_take_up AS t (flight_id, seated, paid)
+    VALUES (flight, seated_delta, paid_delta)
+    ON CONFLICT (flight_id) DO UPDATE
+       SET seated = t.seated + EXCLUDED.seated, paid = t.paid + EXCLUDED.paid;
+END
+$$;
+
+CREATE FUNCTION roll_seat_statistics() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        PERFORM add_take_up(OLD.flight_id, -1, 0);
+    END IF;
+    IF TG_OP IN ('UPDATE', 'INSERT') THEN
+        PERFORM add_take_up(NEW.flight_id, 1, 0);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION roll_emd_statistics() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.status IN ('open', 'used') THEN
+        PERFORM add_take_up(OLD.flight_id, 0, -1);
+    END IF;
+    IF TG_OP IN ('UPDATE', 'INSERT') AND NEW.status IN ('open', 'used') THEN
+        PERFORM add_take_up(NEW.flight_id, 0, 1);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE CONSTRAINT TRIGGER seat_assignments_statistics
+    AFTER INSERT OR DELETE OR UPDATE OF flight_id ON seat_assignments
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION roll_seat_statistics();
+
+CREATE CONSTRAINT TRIGGER emds_statistics
+    AFTER INSERT OR DELETE OR UPDATE OF flight_id, status ON emds
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION roll_emd_statistics();
+
+INSERT INTO flight_seat_take_up (flight_id, seated, paid)
+SELECT flight_id, sum(seated), sum(paid)
+  FROM (SELECT flight_id, count(*) AS seated, 0 AS paid FROM seat_assignments GROUP BY 1
+        UNION ALL
+        SELECT flight_id, 0, count(*) FROM emds
+         WHERE flight_id IS NOT NULL AND status IN ('open', 'used') GROUP BY 1) AS counts
+ GROUP BY flight_id;
