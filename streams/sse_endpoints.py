@@ -26,6 +26,7 @@ from domain.identity.tokens import Claims
 from domain.seating import SeatMapUnavailable
 from foundation.errors import AirportNotFound, FlightNotFound, InvalidRequest
 from foundation.models import StrictModel
+from streams.caps import TooManyStreams
 from streams.positions import InvalidPosition, Position
 from streams.sse_stream import EVENT_STREAM, stream
 from streams.topics import board_topic, flight_topic, seats_topic, snapshot_for, user_topic
@@ -85,7 +86,7 @@ def _since(request: web.Request, query: ResumeQuery) -> Position | None:
     query=BoardStreamQuery,
     response=str,
     response_content_type=EVENT_STREAM,
-    errors=[AirportNotFound, InvalidLastEventId],
+    errors=[AirportNotFound, InvalidLastEventId, TooManyStreams],
     tags=["streams"],
 )
 async def board_stream(
@@ -107,7 +108,7 @@ async def board_stream(
     query=ResumeQuery,
     response=str,
     response_content_type=EVENT_STREAM,
-    errors=[FlightNotFound, InvalidLastEventId],
+    errors=[FlightNotFound, InvalidLastEventId, TooManyStreams],
     tags=["streams"],
 )
 async def flight_stream(
@@ -127,7 +128,7 @@ async def flight_stream(
     query=ResumeQuery,
     response=str,
     response_content_type=EVENT_STREAM,
-    errors=[FlightNotFound, SeatMapUnavailable, InvalidLastEventId],
+    errors=[FlightNotFound, SeatMapUnavailable, InvalidLastEventId, TooManyStreams],
     tags=["streams", "seats"],
 )
 async def seat_map_stream(
@@ -155,7 +156,7 @@ class MyStreamQuery(ResumeQuery):
     query=MyStreamQuery,
     response=str,
     response_content_type=EVENT_STREAM,
-    errors=[InvalidLastEventId],
+    errors=[InvalidLastEventId, TooManyStreams],
     security=("bearerAuth", "streamTicket"),
     tags=["streams"],
 )
