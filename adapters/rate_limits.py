@@ -10,16 +10,21 @@ turn a cache outage into an API outage.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import cast
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage
+from limits.aio.storage.redis.redispy import RedispyBridge
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.errors import StorageError
+from redis.asyncio import Redis
+from redis.exceptions import NoScriptError, RedisError
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +84,79 @@ def limits_storage_uri(redis_url: str) -> str:
     return "async+" + redis_url
 
 
+# One hit waiting for its batch: (previous window key, current window key, limit, expiry
+# seconds), and the future its verdict resolves.
+_Hit = tuple[str, str, int, int]
+_Waiting = list[tuple[_Hit, "asyncio.Future[bool]"]]
+
+
+class HitBatch:
+    """Budget hits sent to Redis together: every hit that concurrent requests make before
+    the loop comes round goes in one pipeline, one round trip for all of them.
+
+    Each hit is the `limits` library's own sliding-window step (its Lua script, on its
+    keys), exactly as ``SlidingWindowCounterRateLimiter.hit`` runs it one call at a time,
+    so the shared budget counts the same; only the round trips are shared.
+    """
+
+    def __init__(self, storage: RedisStorage) -> None:
+        if not isinstance(storage.bridge, RedispyBridge):
+            raise TypeError("batched hits need the redis-py implementation")
+        self._storage = storage
+        self._bridge = storage.bridge
+        self._redis = cast(Redis, storage.bridge.get_connection())
+        self._pending: _Waiting = []
+        self._sending: set[asyncio.Task[None]] = set()
+        self.round_trips = 0
+
+    def hit(self, item: RateLimitItem, *identifiers: str) -> asyncio.Future[bool]:
+        key = item.key_for(*identifiers)
+        previous = self._bridge.prefixed_key(self._storage._previous_window_key(key))
+        current = self._bridge.prefixed_key(self._storage._current_window_key(key))
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._pending.append(((previous, current, item.amount, item.get_expiry()), future))
+        if len(self._pending) == 1:
+            asyncio.get_running_loop().call_soon(self._flush)
+        return future
+
+    def _flush(self) -> None:
+        batch, self._pending = self._pending, []
+        task = asyncio.ensure_future(self._send(batch))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _send(self, batch: _Waiting) -> None:
+        script = self._bridge.lua_acquire_sliding_window
+        try:
+            results = await self._run(script.sha, [hit for hit, _ in batch])
+            if any(isinstance(r, NoScriptError) for r in results):  # a restarted Redis
+                await self._redis.script_load(script.script)
+                results = await self._run(script.sha, [hit for hit, _ in batch])
+        except (RedisError, OSError, TimeoutError) as exc:
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(StorageError(exc))
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            if future.done():
+                continue
+            if isinstance(result, Exception):
+                future.set_exception(StorageError(result))
+            else:
+                future.set_result(bool(result))
+
+    async def _run(self, sha: str, hits: list[_Hit]) -> list[object]:
+        self.round_trips += 1
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for previous, current, limit, expiry in hits:
+                pipe.evalsha(sha, 2, previous, current, limit, expiry, 1)
+            return list(await pipe.execute(raise_on_error=False))
+
+    async def close(self) -> None:
+        if self._sending:
+            await asyncio.gather(*self._sending, return_exceptions=True)
+
+
 class RateLimiter:
     def __init__(self, limits: Mapping[str, RateLimitItem], redis_url: str | None = None) -> None:
         self.limits = dict(limits)
@@ -93,6 +171,7 @@ class RateLimiter:
                 socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
             )  # fmt: skip
         self._strategy = SlidingWindowCounterRateLimiter(self._storage)
+        self.batch = HitBatch(self._storage) if isinstance(self._storage, RedisStorage) else None
         self._warned_at = -math.inf
         self.failures = 0
 
@@ -105,7 +184,9 @@ class RateLimiter:
         item = self.limits[policy]
         verdict = Verdict(policy, item.amount, item.get_expiry(), allowed=True)
         try:
-            if await self._strategy.hit(item, policy, key):
+            hit = self.batch.hit(item, policy, key) if self.batch else self._strategy.hit(
+                item, policy, key)  # fmt: skip
+            if await hit:
                 return verdict
             stats = await self._strategy.get_window_stats(item, policy, key)
         except (StorageError, OSError, TimeoutError) as exc:
@@ -128,4 +209,6 @@ class RateLimiter:
             if timer is not None and not timer.done():
                 timer.cancel()
         else:
+            if self.batch is not None:
+                await self.batch.close()
             await self._storage.bridge.get_connection().aclose()
