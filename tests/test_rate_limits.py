@@ -158,6 +158,27 @@ async def test_concurrent_hits_share_one_round_trip_and_count_exactly(
         await limiter.close()
 
 
+async def test_large_budgets_taken_in_shares_never_admit_more_than_the_budget(
+    shared_redis: str,
+) -> None:
+    limits = parse_limits({"address": "300/minute"})  # shares of 3
+    first, second = RateLimiter(limits, shared_redis), RateLimiter(limits, shared_redis)
+    try:
+        verdicts = [await limiter.take("address", "192.0.2.8")
+                    for _ in range(200) for limiter in (first, second)]  # fmt: skip
+        admitted = sum(1 for v in verdicts if v is not None and v.allowed)
+        # Never more than the budget; at most a share less one held back per instance.
+        assert 300 - 2 * 2 <= admitted <= 300
+        assert first.batch is not None
+        assert second.batch is not None
+        assert first.batch.round_trips + second.batch.round_trips < 400
+        refused = [v for v in verdicts if v is not None and not v.allowed]
+        assert refused[-1].reset_seconds >= 1
+    finally:
+        await first.close()
+        await second.close()
+
+
 async def test_a_redis_outage_fails_open_with_a_warning(
     aiohttp_client: Any, settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
