@@ -561,6 +561,14 @@ async def stream_caps(app: web.Application) -> AsyncIterator[None]:
                                     settings.stream_cap_per_user,
                                     settings.stream_cap_per_staff))  # fmt: skip
     app[keys.stream_caps_key] = caps
+    metrics = app[keys.metrics_key]
+    watched = [
+        metrics.watch(GaugeCollector({"skybound_stream_caps_open": (
+            "Streams of this worker holding cap slots.", lambda: len(caps.open))})),
+        metrics.watch(CounterCollector({"skybound_stream_caps_refused": (
+            "Streams refused at a cap (address, user or staff).",
+            lambda: sum(caps.refused.values()))})),
+    ]  # fmt: skip
     supervisor = app[keys.supervisor_key]
     if counter.shared:
         supervisor.start(STREAM_LEASES_TASK, caps.renew_leases)
@@ -569,6 +577,8 @@ async def stream_caps(app: web.Application) -> AsyncIterator[None]:
     finally:
         if counter.shared:
             await supervisor.stop(STREAM_LEASES_TASK)
+        for collector in watched:
+            metrics.unwatch(collector)
         await caps.close()
 
 

@@ -71,6 +71,9 @@ async def test_an_address_beyond_its_cap_gets_429_until_a_stream_ends(
     client = await app_with(aiohttp_client, settings, stream_cap_per_address=2)
     first, _second = await _open(client), await _open(client)
     await _refused(await client.get(BOARD), "streams.address", 2)
+    metrics = await (await client.get("/metrics")).text()
+    assert "skybound_stream_caps_open 2.0" in metrics
+    assert "skybound_stream_caps_refused_total 1.0" in metrics
     first.close()
     await _admitted_again(client)
 
