@@ -21,6 +21,7 @@ from server.app import create_app
 from tests.factories import add_world
 from tests.problems import assert_problem
 from tests.test_admin_flights import staff
+from tests.test_cli import _env, _free_port, _serve, _stop, _wait_ready
 from tests.test_search_redis import redis_server_url  # noqa: F401 (a fixture)
 from tests.tokens import access_token
 from tests.waiting import eventually
@@ -204,3 +205,34 @@ async def test_instances_share_the_caps_through_redis_and_a_drain_frees_them(
     await _refused(await second.get(BOARD), "streams.address", 2)
     await first.close()  # the server drains: its stream ends and gives its slot back
     await _admitted_again(second)
+
+
+async def test_two_workers_of_skybound_serve_share_the_caps_through_redis(
+    database_url: str, db: Any, shared_redis: str
+) -> None:
+    await add_world(db)
+    port = _free_port()
+    process = await _serve("--port", str(port), "--workers", "2", env=_env(
+        DATABASE_URL=database_url, REDIS_URL=shared_redis,
+        SKYBOUND_STREAM_CAP_PER_ADDRESS="2", SKYBOUND_STREAM_HEARTBEAT_SECONDS="0.2"))  # fmt: skip
+    try:
+        await _wait_ready(port)
+        url = f"http://127.0.0.1:{port}{BOARD}"
+        async with aiohttp.ClientSession() as session:
+            # Separate connections: the kernel spreads them over both workers.
+            streams = [await session.get(url, headers={"Connection": "close"}) for _ in range(2)]
+            assert [s.status for s in streams] == [200, 200]
+            for _ in range(6):
+                refused = await session.get(url, headers={"Connection": "close"})
+                await _refused(refused, "streams.address", 2)
+            streams[0].close()
+
+            async def admitted() -> bool:
+                response = await session.get(url, headers={"Connection": "close"})
+                response.close()
+                return response.status == 200
+
+            await eventually(admitted, what="the slot freed on the other worker")
+            streams[1].close()
+    finally:
+        assert await _stop(process) == 0
