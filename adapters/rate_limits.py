@@ -10,21 +10,21 @@ turn a cache outage into an API outage.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage
 from limits.aio.storage.redis.redispy import RedispyBridge
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.errors import StorageError
-
-if TYPE_CHECKING:
-    from redis.asyncio import Redis
+from redis.asyncio import Redis
+from redis.exceptions import NoScriptError, RedisError
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,95 @@ def limits_storage_uri(redis_url: str) -> str:
     return "async+" + redis_url
 
 
+# One hit waiting for its batch: (previous window key, current window key, limit, expiry
+# seconds, amount), and the future its verdict resolves.
+_Hit = tuple[str, str, int, int, int]
+_Waiting = list[tuple[_Hit, "asyncio.Future[bool]"]]
+
+
+class HitBatch:
+    """Budget hits sent to Redis together: every hit that concurrent requests make before
+    the loop comes round goes in one pipeline, one round trip for all of them.
+
+    Each hit is the `limits` library's own sliding-window step (its Lua script, on its
+    keys), exactly as ``SlidingWindowCounterRateLimiter.hit`` runs it one call at a time,
+    so the shared budget counts the same; only the round trips are shared.
+    """
+
+    def __init__(self, storage: RedisStorage) -> None:
+        if not isinstance(storage.bridge, RedispyBridge):
+            raise TypeError("batched hits need the redis-py implementation")
+        self._storage = storage
+        self._bridge = storage.bridge
+        self._redis = cast(Redis, storage.bridge.get_connection())
+        self._pending: _Waiting = []
+        self._sending: set[asyncio.Task[None]] = set()
+        self.round_trips = 0
+
+    def hit(self, item: RateLimitItem, *identifiers: str, amount: int = 1) -> asyncio.Future[bool]:
+        key = item.key_for(*identifiers)
+        previous = self._bridge.prefixed_key(self._storage._previous_window_key(key))
+        current = self._bridge.prefixed_key(self._storage._current_window_key(key))
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._pending.append(((previous, current, item.amount, item.get_expiry(), amount), future))
+        if len(self._pending) == 1:
+            asyncio.get_running_loop().call_soon(self._flush)
+        return future
+
+    def _flush(self) -> None:
+        batch, self._pending = self._pending, []
+        task = asyncio.ensure_future(self._send(batch))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _send(self, batch: _Waiting) -> None:
+        script = self._bridge.lua_acquire_sliding_window
+        try:
+            results = await self._run(script.sha, [hit for hit, _ in batch])
+            if any(isinstance(r, NoScriptError) for r in results):  # a restarted Redis
+                await self._redis.script_load(script.script)
+                results = await self._run(script.sha, [hit for hit, _ in batch])
+        except (RedisError, OSError, TimeoutError) as exc:
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(StorageError(exc))
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            if future.done():
+                continue
+            if isinstance(result, Exception):
+                future.set_exception(StorageError(result))
+            else:
+                future.set_result(bool(result))
+
+    async def _run(self, sha: str, hits: list[_Hit]) -> list[object]:
+        self.round_trips += 1
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for previous, current, limit, expiry, amount in hits:
+                pipe.evalsha(sha, 2, previous, current, limit, expiry, amount)
+            return list(await pipe.execute(raise_on_error=False))
+
+    async def close(self) -> None:
+        if self._sending:
+            await asyncio.gather(*self._sending, return_exceptions=True)
+
+
+# Large budgets are taken from Redis a share at a time (1% of the limit, at most 50) and
+# spent locally; a share not spent within a second is dropped. A worker never admits a
+# request Redis did not count, so the shared budget holds; at most one share less one
+# per worker and key may be refused early, or counted up to a second early.
+SHARE_OF_LIMIT = 100
+MAX_SHARE = 50
+SHARE_SECONDS = 1.0
+MAX_SHARES_KEPT = 10_000
+
+
+@dataclass(slots=True)
+class _Share:
+    left: int
+    until: float
+
+
 class RateLimiter:
     def __init__(self, limits: Mapping[str, RateLimitItem], redis_url: str | None = None) -> None:
         self.limits = dict(limits)
@@ -98,6 +187,9 @@ class RateLimiter:
                 socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
             )  # fmt: skip
         self._strategy = SlidingWindowCounterRateLimiter(self._storage)
+        self.batch = HitBatch(self._storage) if isinstance(self._storage, RedisStorage) else None
+        self._shares: dict[tuple[str, str], _Share] = {}
+        self._asking: dict[tuple[str, str], asyncio.Future[None]] = {}
         self._warned_at = -math.inf
         self.failures = 0
 
@@ -110,7 +202,11 @@ class RateLimiter:
         item = self.limits[policy]
         verdict = Verdict(policy, item.amount, item.get_expiry(), allowed=True)
         try:
-            if await self._strategy.hit(item, policy, key):
+            if self.batch is None:
+                allowed = await self._strategy.hit(item, policy, key)
+            else:
+                allowed = await self._take_shared(item, policy, key)
+            if allowed:
                 return verdict
             stats = await self._strategy.get_window_stats(item, policy, key)
         except (StorageError, OSError, TimeoutError) as exc:
@@ -118,6 +214,42 @@ class RateLimiter:
             return None
         reset = max(1, math.ceil(stats.reset_time - time.time()))
         return Verdict(policy, item.amount, item.get_expiry(), allowed=False, reset_seconds=reset)
+
+    async def _take_shared(self, item: RateLimitItem, policy: str, key: str) -> bool:
+        """One unit of a share held here, or a new share from Redis (one request asks for
+        a key at a time; the others wait and spend it), or near the limit a single hit."""
+        assert self.batch is not None
+        slot = (policy, key)
+        while (asking := self._asking.get(slot)) is not None:
+            await asyncio.shield(asking)
+        share = self._shares.get(slot)
+        now = time.monotonic()
+        if share is not None and share.left > 0 and now < share.until:
+            share.left -= 1
+            return True
+        size = min(MAX_SHARE, item.amount // SHARE_OF_LIMIT)
+        if size <= 1:
+            return await self.batch.hit(item, policy, key)
+        asked: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._asking[slot] = asked
+        try:
+            if await self.batch.hit(item, policy, key, amount=size):
+                if len(self._shares) >= MAX_SHARES_KEPT:
+                    self._forget_spent(now)
+                self._shares[slot] = _Share(size - 1, now + SHARE_SECONDS)
+                return True
+            self._shares.pop(slot, None)
+            return await self.batch.hit(item, policy, key)  # what is left, one at a time
+        finally:
+            del self._asking[slot]
+            asked.set_result(None)
+
+    def _forget_spent(self, now: float) -> None:
+        for slot, share in tuple(self._shares.items()):
+            if share.left <= 0 or share.until <= now:
+                del self._shares[slot]
+        if len(self._shares) >= MAX_SHARES_KEPT:
+            self._shares.clear()
 
     def _storage_failed(self, exc: BaseException) -> None:
         self.failures += 1
@@ -133,7 +265,9 @@ class RateLimiter:
             if timer is not None and not timer.done():
                 timer.cancel()
         else:
+            if self.batch is not None:
+                await self.batch.close()
             # implementation="redispy" (see __init__) makes the bridge redis-py's and its client
             # a redis.asyncio.Redis, which limits types by the commands it sends (no aclose).
             bridge = cast(RedispyBridge, self._storage.bridge)
-            await cast("Redis", bridge.get_connection()).aclose()
+            await cast(Redis, bridge.get_connection()).aclose()

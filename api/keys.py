@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from foundation.scheduler import Scheduler
     from foundation.settings import Settings
     from foundation.supervisor import Supervisor
+    from streams.caps import StreamCaps
     from streams.phoenix.server import PhoenixServer
     from streams.realtime import Realtime
     from sync.service import SyncService
@@ -69,6 +70,8 @@ travel_documents_key: web.AppKey[TravelDocuments] = web.AppKey("travel_documents
 storage_key: web.AppKey[Storage] = web.AppKey("storage")
 # Absent when rate limits are off.
 rate_limiter_key: web.AppKey[RateLimiter] = web.AppKey("rate_limiter")
+# Absent when rate limits are off: streams are not capped either.
+stream_caps_key: web.AppKey[StreamCaps] = web.AppKey("stream_caps")
 metrics_key: web.AppKey[Metrics] = web.AppKey("metrics")
 openapi_key: web.AppKey[dict[str, Any]] = web.AppKey("openapi")
 supervisor_key: web.AppKey[Supervisor] = web.AppKey("supervisor")

@@ -68,8 +68,12 @@ def headers_of(error: SkyboundError) -> dict[str, str]:
 
 def rate_limit_policy(budgets: list[tuple[str, int, int]]) -> dict[str, str]:
     """The IETF RateLimit-Policy field (draft-ietf-httpapi-ratelimit-headers) for the
-    (policy, limit, window seconds) budgets a request spent."""
-    policies = ", ".join(f'"{name}";q={limit};w={window}' for name, limit, window in budgets)
+    (policy, limit, window seconds) budgets a request spent; a window of 0 is a cap on
+    things held at once (open streams), which has none."""
+    policies = ", ".join(
+        f'"{name}";q={limit}' + (f";w={window}" if window else "")  # no window: concurrency
+        for name, limit, window in budgets
+    )
     return {"RateLimit-Policy": policies}
 
 

@@ -326,6 +326,18 @@ class Settings(BaseSettings):
         description="Where budgets are counted. `auto`: Redis (shared by every worker and "
         "instance) when REDIS_URL is set, else each worker's memory.",
     )
+    stream_cap_per_address: int = Field(
+        default=100,
+        ge=1,
+        description="Open streams (SSE, WebSocket, Realtime socket) of one "
+        "client address; with rate limits off, streams are not capped either.",
+    )
+    stream_cap_per_user: int = Field(
+        default=10, ge=1, description="Open streams of one signed-in passenger (token `sub`)."
+    )
+    stream_cap_per_staff: int = Field(
+        default=50, ge=1, description="Open streams of one user with a staff role."
+    )
     search_budget_ms: int = Field(
         default=2000, ge=50, description="Time budget of one search (503 when nothing is found)."
     )

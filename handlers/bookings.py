@@ -128,7 +128,7 @@ class QuoteConfirmation(StrictModel):
     quote_id: uuid.UUID
 
 
-def _booking_response(body: dict[str, object], replayed: bool) -> web.Response:
+def booking_response(body: dict[str, object], replayed: bool) -> web.Response:
     response = web.Response(body=orjson.dumps(body), content_type=JSON_CONTENT_TYPE)
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
@@ -171,7 +171,7 @@ async def cancel(
     result, replayed = await request.app[bookings_key].cancel(
         path.booking_id, body.quote_id, user.user_id, user.app_roles
     )
-    return _booking_response(result, replayed)
+    return booking_response(result, replayed)
 
 
 # Changes --------------------------------------------------------------------------------
@@ -218,4 +218,4 @@ async def change(
     result, replayed = await request.app[changes_key].confirm(
         path.booking_id, body, user.user_id, user.app_roles
     )
-    return _booking_response(result, replayed)
+    return booking_response(result, replayed)

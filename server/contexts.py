@@ -26,6 +26,7 @@ from adapters.oidc import OidcProvider
 from adapters.rate_limits import RateLimiter, parse_limits
 from adapters.realtime_wake import RealtimeWake
 from adapters.storage_backend import open_storage
+from adapters.stream_slots import MemorySlots, RedisSlots
 from api import keys
 from api.keys import ReadinessResult
 from domain.bookings.archive import run_archiver
@@ -66,6 +67,7 @@ from foundation.scheduler import SCHEDULER_TASK, Scheduler
 from foundation.secrets import app_secret
 from foundation.settings import Settings
 from foundation.supervisor import Supervisor
+from streams.caps import Caps, StreamCaps
 from streams.events import ChangeEvent
 from streams.hub import Hub
 from streams.listener import ChangeListener
@@ -589,6 +591,44 @@ async def rate_limits(app: web.Application) -> AsyncIterator[None]:
         await limiter.close()
 
 
+STREAM_LEASES_TASK = "stream-cap-leases"
+
+
+async def stream_caps(app: web.Application) -> AsyncIterator[None]:
+    """Caps on open streams, counted where the request budgets are: in Redis (every
+    worker and instance), renewing this worker's leases under supervision, or in memory."""
+    settings = app[keys.settings_key]
+    limiter = app.get(keys.rate_limiter_key)
+    if limiter is None:
+        yield
+        return
+    counter = RedisSlots(settings.redis_url) if limiter.shared and settings.redis_url else (
+        MemorySlots())  # fmt: skip
+    caps = StreamCaps(counter, Caps(settings.stream_cap_per_address,
+                                    settings.stream_cap_per_user,
+                                    settings.stream_cap_per_staff))  # fmt: skip
+    app[keys.stream_caps_key] = caps
+    metrics = app[keys.metrics_key]
+    watched = [
+        metrics.watch(GaugeCollector({"skybound_stream_caps_open": (
+            "Streams of this worker holding cap slots.", lambda: len(caps.open))})),
+        metrics.watch(CounterCollector({"skybound_stream_caps_refused": (
+            "Streams refused at a cap (address, user or staff).",
+            lambda: sum(caps.refused.values()))})),
+    ]  # fmt: skip
+    supervisor = app[keys.supervisor_key]
+    if counter.shared:
+        supervisor.start(STREAM_LEASES_TASK, caps.renew_leases)
+    try:
+        yield
+    finally:
+        if counter.shared:
+            await supervisor.stop(STREAM_LEASES_TASK)
+        for collector in watched:
+            metrics.unwatch(collector)
+        await caps.close()
+
+
 async def schedule_imports(app: web.Application) -> AsyncIterator[None]:
     """The schedule-import jobs, and this worker's runner of them (the fleet's runners
     take turns, so one file is imported at a time)."""
@@ -650,6 +690,7 @@ CONTEXTS: Sequence[Context] = (
     supervision,
     fleet_metrics,
     rate_limits,
+    stream_caps,
     database,
     realtime,
     mail_outbox,

@@ -27,6 +27,7 @@ from domain.seating import SeatMapUnavailable
 from foundation.errors import AirportNotFound, FlightNotFound, InvalidRequest
 from foundation.models import StrictModel
 from streams import examples
+from streams.caps import TooManyStreams
 from streams.positions import InvalidPosition, Position
 from streams.sse_stream import EVENT_STREAM, stream
 from streams.topics import board_topic, flight_topic, seats_topic, snapshot_for, user_topic
@@ -89,7 +90,7 @@ def _since(request: web.Request, query: ResumeQuery) -> Position | None:
     response=str,
     response_content_type=EVENT_STREAM,
     examples={200: examples.BOARD_STREAM},
-    errors=[AirportNotFound, InvalidLastEventId],
+    errors=[AirportNotFound, InvalidLastEventId, TooManyStreams],
     tags=["streams"],
 )
 async def board_stream(
@@ -112,7 +113,7 @@ async def board_stream(
     response=str,
     response_content_type=EVENT_STREAM,
     examples={200: examples.FLIGHT_STREAM},
-    errors=[FlightNotFound, InvalidLastEventId],
+    errors=[FlightNotFound, InvalidLastEventId, TooManyStreams],
     tags=["streams"],
 )
 async def flight_stream(
@@ -133,7 +134,7 @@ async def flight_stream(
     response=str,
     response_content_type=EVENT_STREAM,
     examples={200: examples.SEAT_MAP_STREAM},
-    errors=[FlightNotFound, SeatMapUnavailable, InvalidLastEventId],
+    errors=[FlightNotFound, SeatMapUnavailable, InvalidLastEventId, TooManyStreams],
     tags=["streams", "seats"],
 )
 async def seat_map_stream(
@@ -162,7 +163,7 @@ class MyStreamQuery(ResumeQuery):
     response=str,
     response_content_type=EVENT_STREAM,
     examples={200: examples.MY_STREAM},
-    errors=[InvalidLastEventId],
+    errors=[InvalidLastEventId, TooManyStreams],
     security=("bearerAuth", "streamTicket"),
     tags=["streams"],
 )

@@ -14,6 +14,7 @@ from aiohttp import web
 from api.keys import pool_key, realtime_key, revocations_key
 from domain.identity.tokens import Claims
 from foundation.errors import ProtocolNotSupported, ServiceUnavailable
+from streams.caps import admit_stream, release
 from streams.catchup import catch_up
 from streams.events import ChangeEvent
 from streams.positions import Position
@@ -97,6 +98,21 @@ async def stream(
         raise StreamsUnavailable("This instance is shutting down; reconnect.")
     if request.version < (1, 1):
         raise HttpVersionNotSupported("Server-Sent Events need chunked HTTP/1.1.")
+    stream_pass = await admit_stream(request, owner)  # 429 beyond a cap, before any byte
+    try:
+        return await _serve(request, realtime, topic, since, snapshot, owner)
+    finally:
+        release(stream_pass)
+
+
+async def _serve(
+    request: web.Request,
+    realtime: Realtime,
+    topic: str,
+    since: Position | None,
+    snapshot: Snapshot,
+    owner: Claims | None,
+) -> web.StreamResponse:
     response = web.StreamResponse(headers=SSE_HEADERS)
     response.enable_chunked_encoding()
     await response.prepare(request)

@@ -40,6 +40,7 @@ from domain.identity.tokens import Claims, Unauthorized
 from foundation.database import UNREACHABLE
 from foundation.errors import SkyboundError
 from foundation.supervisor import end_scoped_task
+from streams.caps import StreamPass, TooManyStreams, admit_stream, release
 from streams.catchup import catch_up
 from streams.events import ChangeEvent, websocket_text_frame, ws_event_message
 from streams.hub import Subscription
@@ -98,8 +99,15 @@ class ClientError(Exception):
 class WebSocketSession:
     """One connection's subscriptions and identity."""
 
-    def __init__(self, request: web.Request, ws: web.WebSocketResponse, sink: TransportSink):
+    def __init__(
+        self,
+        request: web.Request,
+        ws: web.WebSocketResponse,
+        sink: TransportSink,
+        stream_pass: StreamPass | None = None,
+    ) -> None:
         self.request = request
+        self.stream_pass = stream_pass
         self.ws = ws
         self.sink = sink
         self.realtime: Realtime = request.app[realtime_key]
@@ -142,6 +150,11 @@ class WebSocketSession:
             raise ClientError("unauthorized", exc.detail or "Invalid token.") from None
         if self.claims is not None and claims.user_id != self.claims.user_id:
             raise ClientError("unauthorized", "A connection keeps one identity.")
+        if self.stream_pass is not None:
+            try:
+                await self.stream_pass.identify(claims)
+            except TooManyStreams as exc:
+                raise ClientError("too_many_streams", exc.detail or exc.title) from None
         self.adopt(claims)
 
     def adopt(self, claims: Claims) -> None:
@@ -255,10 +268,33 @@ def _position(since: object, topic: str) -> Position | None:
     summary="WebSocket: subscribe to several topics on one connection",
     status=101,
     responses={101: "Switching protocols to WebSocket."},
+    errors=[TooManyStreams],
     tags=["streams"],
 )
 async def websocket(request: web.Request) -> web.WebSocketResponse:
     """See the module description in docs/realtime.md for the message protocol."""
+    claims = refusal = None
+    ticket = request.query.get("ticket")
+    if ticket is not None:
+        try:
+            claims = await admit(
+                request.app[roles_key], await redeem_ticket(request.app[pool_key], ticket)
+            )
+        except Unauthorized as exc:
+            refusal = exc.detail or "Invalid ticket."
+    stream_pass = await admit_stream(request, claims)  # 429 beyond a cap, before the upgrade
+    try:
+        return await _serve(request, claims, refusal, stream_pass)
+    finally:
+        release(stream_pass)
+
+
+async def _serve(
+    request: web.Request,
+    claims: Claims | None,
+    refusal: str | None,
+    stream_pass: StreamPass | None,
+) -> web.WebSocketResponse:
     realtime = request.app[realtime_key]
     settings = request.app[settings_key]
     ws = web.WebSocketResponse(
@@ -270,17 +306,11 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
         await ws.close(code=CLOSE_RESTARTING, message=b"shutting down")
         return ws
     sink = TransportSink(transport, lambda _reason: None)
-    session = WebSocketSession(request, ws, sink)
-    ticket = request.query.get("ticket")
-    if ticket is not None:
-        try:
-            session.adopt(
-                await admit(
-                    request.app[roles_key], await redeem_ticket(request.app[pool_key], ticket)
-                )
-            )
-        except Unauthorized as exc:
-            session.error("unauthorized", exc.detail or "Invalid ticket.")
+    session = WebSocketSession(request, ws, sink, stream_pass)
+    if claims is not None:
+        session.adopt(claims)
+    elif refusal is not None:
+        session.error("unauthorized", refusal)
     realtime.ws_sinks.add(sink)
     reader = asyncio.create_task(_read(session), name="ws-reader")
     try:

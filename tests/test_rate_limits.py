@@ -3,6 +3,7 @@ trusted proxies, the endpoints left alone, and one budget shared through Redis."
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -13,7 +14,7 @@ import pytest
 import redis.asyncio as redis
 from aiohttp.test_utils import TestClient
 
-from adapters.rate_limits import parse_limits
+from adapters.rate_limits import RateLimiter, parse_limits
 from foundation.settings import Settings
 from server.app import create_app
 from tests.factories import add_world
@@ -136,6 +137,46 @@ async def test_two_instances_share_one_budget_through_redis(
     statuses = [(await client.get("/openapi.json")).status
                 for client in (first, second, first, second, first, second)]  # fmt: skip
     assert statuses == [200, 200, 200, 200, 429, 429]
+
+
+async def test_concurrent_hits_share_one_round_trip_and_count_exactly(
+    shared_redis: str,
+) -> None:
+    limiter = RateLimiter(parse_limits({"address": "10/minute"}), shared_redis)
+    try:
+        verdicts = await asyncio.gather(*(limiter.take("address", "192.0.2.7") for _ in range(15)))
+        assert limiter.batch is not None
+        assert limiter.batch.round_trips == 1
+        assert [v is not None and v.allowed for v in verdicts] == [True] * 10 + [False] * 5
+        # The same budget as the library's own one-at-a-time counting sees.
+        other = RateLimiter(parse_limits({"address": "10/minute"}), shared_redis)
+        assert other._strategy is not None
+        item = other.limits["address"]
+        assert not await other._strategy.hit(item, "address", "192.0.2.7")
+        await other.close()
+    finally:
+        await limiter.close()
+
+
+async def test_large_budgets_taken_in_shares_never_admit_more_than_the_budget(
+    shared_redis: str,
+) -> None:
+    limits = parse_limits({"address": "300/minute"})  # shares of 3
+    first, second = RateLimiter(limits, shared_redis), RateLimiter(limits, shared_redis)
+    try:
+        verdicts = [await limiter.take("address", "192.0.2.8")
+                    for _ in range(200) for limiter in (first, second)]  # fmt: skip
+        admitted = sum(1 for v in verdicts if v is not None and v.allowed)
+        # Never more than the budget; at most a share less one held back per instance.
+        assert 300 - 2 * 2 <= admitted <= 300
+        assert first.batch is not None
+        assert second.batch is not None
+        assert first.batch.round_trips + second.batch.round_trips < 400
+        refused = [v for v in verdicts if v is not None and not v.allowed]
+        assert refused[-1].reset_seconds >= 1
+    finally:
+        await first.close()
+        await second.close()
 
 
 async def test_a_redis_outage_fails_open_with_a_warning(

@@ -1,13 +1,14 @@
-"""Figures for staff: sales per day and currency, and how full flights and routes are.
+"""Figures for staff: sales, cancellations and refunds per day and currency, and how full
+flights and routes are.
 
-Each is one aggregate query over an index range (migration 0013 adds covering indexes
-on bookings and payments by time), so its cost grows with the days asked for, not with
-every booking ever made.
+Sales, cancellations and refunds read the daily rollup that triggers keep as bookings and
+payments are written (migration 0029): a few rows per day whatever the bookings. Load
+factors are one aggregate over the legs of the days asked for (legs by service date).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from typing import Annotated, Literal
 
 import asyncpg
@@ -54,32 +55,20 @@ class SalesReport(BaseModel):
     days: list[SalesDay] = Field(description="By day, then currency; days without sales left out.")
 
 
-# Three range scans on covering indexes, joined per (day, currency).
+# The rollup's slots summed per (day, currency); days with nothing left out.
 _SALES = """
-WITH made AS (
-    SELECT (created_at AT TIME ZONE 'UTC')::date AS day, currency, count(*) AS n
-      FROM bookings WHERE created_at >= $1 AND created_at < $2 GROUP BY 1, 2
-), cancelled AS (
-    SELECT (cancelled_at AT TIME ZONE 'UTC')::date AS day, currency, count(*) AS n
-      FROM bookings WHERE cancelled_at >= $1 AND cancelled_at < $2 GROUP BY 1, 2
-), money AS (
-    SELECT (created_at AT TIME ZONE 'UTC')::date AS day, currency,
-           coalesce(sum(amount_minor) FILTER (WHERE kind = 'charge'), 0) AS charged,
-           coalesce(sum(amount_minor) FILTER (WHERE kind = 'refund'), 0) AS refunded
-      FROM payments WHERE created_at >= $1 AND created_at < $2 AND status = 'succeeded'
-     GROUP BY 1, 2
-)
-SELECT day, currency, coalesce(made.n, 0) AS bookings, coalesce(cancelled.n, 0) AS cancellations,
-       coalesce(money.charged, 0) AS charged, coalesce(money.refunded, 0) AS refunded
-  FROM made FULL JOIN cancelled USING (day, currency) FULL JOIN money USING (day, currency)
+SELECT day, currency, sum(bookings) AS bookings, sum(cancellations) AS cancellations,
+       sum(charged_minor) AS charged, sum(refunded_minor) AS refunded
+  FROM sales_daily WHERE day BETWEEN $1 AND $2
+ GROUP BY day, currency
+HAVING sum(bookings) <> 0 OR sum(cancellations) <> 0 OR sum(charged_minor) <> 0
+    OR sum(refunded_minor) <> 0
  ORDER BY day, currency
 """
 
 
 async def sales_report(pool: asyncpg.Pool, query: SalesQuery) -> SalesReport:
-    start = query.from_day
-    end = query.to_day + timedelta(days=1)
-    rows = await pool.fetch(_SALES, _utc_midnight(start), _utc_midnight(end))
+    rows = await pool.fetch(_SALES, query.from_day, query.to_day)
     return SalesReport(
         days=[
             SalesDay(
@@ -96,8 +85,48 @@ async def sales_report(pool: asyncpg.Pool, query: SalesQuery) -> SalesReport:
     )
 
 
-def _utc_midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=UTC)
+class RefundDay(BaseModel):
+    day: date
+    currency: str
+    cause: str = Field(
+        description="The cancellation rule (`within_24_hours`, `refundable`, "
+        "`non_refundable`, `airline_cancelled`) or the change that refunded "
+        "(`flight_change`, `seats_change`, `contact_change`)."
+    )
+    cancellations: int = Field(description="Bookings cancelled that day under this rule.")
+    refunds: int = Field(description="Succeeded refunds that day.")
+    refunded_minor: int
+
+
+class RefundReport(BaseModel):
+    days: list[RefundDay] = Field(description="By day, currency and cause; empty ones left out.")
+
+
+_REFUNDS = """
+SELECT day, currency, cause, sum(cancellations) AS cancellations, sum(refunds) AS refunds,
+       sum(refunded_minor) AS refunded
+  FROM refunds_daily WHERE day BETWEEN $1 AND $2
+ GROUP BY day, currency, cause
+HAVING sum(cancellations) <> 0 OR sum(refunds) <> 0
+ ORDER BY day, currency, cause
+"""
+
+
+async def refund_report(pool: asyncpg.Pool, query: SalesQuery) -> RefundReport:
+    rows = await pool.fetch(_REFUNDS, query.from_day, query.to_day)
+    return RefundReport(
+        days=[
+            RefundDay(
+                day=row["day"],
+                currency=row["currency"].strip(),
+                cause=row["cause"],
+                cancellations=row["cancellations"],
+                refunds=row["refunds"],
+                refunded_minor=row["refunded"],
+            )
+            for row in rows
+        ]
+    )
 
 
 class LoadQuery(StrictModel):

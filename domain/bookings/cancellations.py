@@ -35,7 +35,7 @@ from domain.bookings.fares import REFUNDABLE_TAX_KINDS, taxes_by_code
 from domain.bookings.money import refund
 from domain.bookings.payments import PaymentProvider
 from domain.bookings.queries import BOOKING_STATE, check_visible, load_booking, may_read
-from domain.bookings.quotes import LockedQuote, Quote, confirm_quote, create_quote
+from domain.bookings.quotes import Confirmer, LockedQuote, Quote, confirm_quote, create_quote
 from domain.notifications.enqueue import TripMail
 
 FREE_CANCELLATION = timedelta(hours=24)
@@ -168,6 +168,7 @@ async def cancel_booking(
     *,
     now: datetime | None = None,
     mail: TripMail | None = None,
+    by: Confirmer | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Confirm a cancellation quote: once, whatever the retries."""
     now = now or datetime.now(UTC)
@@ -205,4 +206,4 @@ async def cancel_booking(
         return (await load_booking(conn, booking_id)).model_dump(mode="json")
 
     return await confirm_quote(pool, booking_id, quote_id, "cancellation", apply, now=now,
-                               mail=mail)  # fmt: skip
+                               mail=mail, by=by or Confirmer(viewer))  # fmt: skip

@@ -39,7 +39,7 @@ from domain.bookings.offers import lock_and_price, read_offer
 from domain.bookings.passengers import barred_from_exits
 from domain.bookings.payments import Declined, ProviderTimeout, provider_key
 from domain.bookings.queries import BOOKING_STATE, check_visible, load_booking, may_read
-from domain.bookings.quotes import LockedQuote, Quote, confirm_quote, create_quote
+from domain.bookings.quotes import Confirmer, LockedQuote, Quote, confirm_quote, create_quote
 from domain.bookings.service import BookingService, insert_segments, issue_tickets
 from domain.documents import forget_documents
 from domain.seating import check_exit_rows, claim_seats, flight_layout
@@ -238,6 +238,7 @@ class ChangeService:
         roles: Collection[str],
         *,
         now: datetime | None = None,
+        by: Confirmer | None = None,
     ) -> tuple[dict[str, Any], bool]:
         now = now or datetime.now(UTC)
         await check_visible(self.pool, booking_id, viewer, roles)
@@ -277,7 +278,8 @@ class ChangeService:
             return (await load_booking(conn, booking_id)).model_dump(mode="json")
 
         return await confirm_quote(self.pool, booking_id, confirmation.quote_id, "change", apply,
-                                   now=now, mail=self.bookings.mail)  # fmt: skip
+                                   now=now, mail=self.bookings.mail,
+                                   by=by or Confirmer(viewer))  # fmt: skip
 
     async def _collect(
         self,

@@ -95,6 +95,24 @@ async def create_quote(
 
 
 Apply = Callable[[asyncpg.Connection, LockedQuote], Awaitable[dict[str, Any]]]
+# Told of a confirmation inside its transaction (an agent's audit entry), never of a replay.
+Witness = Callable[[asyncpg.Connection, LockedQuote], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Confirmer:
+    """Who confirms a quote: the owner, or staff acting for them with a reason and a
+    witness that records the action where staff actions are recorded."""
+
+    user_id: uuid.UUID
+    reason: str | None = None
+    witness: Witness | None = None
+
+
+_HISTORY = """
+INSERT INTO booking_history (booking_id, at, kind, quote_id, actor, on_behalf, reason)
+SELECT id, $2, $3, $4, $5, user_id IS DISTINCT FROM $5, $6 FROM bookings WHERE id = $1
+"""
 
 
 async def confirm_quote(
@@ -106,12 +124,13 @@ async def confirm_quote(
     *,
     now: datetime | None = None,
     mail: TripMail | None = None,
+    by: Confirmer | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Run ``apply`` once for the quote; (its result, whether this was a replay).
 
     ``apply`` runs in the confirming transaction with the quote and booking rows
     locked; its result (the booking as JSON) is stored on the quote and returned to
-    every later confirmation.
+    every later confirmation. The booking's history records who confirmed it (``by``).
     """
     now = now or datetime.now(UTC)
     async with pool.acquire() as conn, conn.transaction():
@@ -133,6 +152,10 @@ async def confirm_quote(
         quote = LockedQuote(row["id"], row["booking_id"], row["kind"], row["details"],
                             row["amount_minor"], row["currency"])  # fmt: skip
         result = await apply(conn, quote)
+        if by is not None:
+            await conn.execute(_HISTORY, booking_id, now, kind, quote_id, by.user_id, by.reason)
+            if by.witness is not None:
+                await by.witness(conn, quote)
         await conn.execute(
             "UPDATE booking_quotes SET confirmed_at = $2, result = $3 WHERE id = $1",
             quote_id, now, result,

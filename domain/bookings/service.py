@@ -52,7 +52,7 @@ from domain.bookings.passengers import (
 )
 from domain.bookings.payments import Card, Charge, Declined, PaymentProvider, ProviderTimeout
 from domain.bookings.queries import HistoryView, get_booking, list_bookings, load_booking
-from domain.bookings.quotes import Quote
+from domain.bookings.quotes import Confirmer, Quote
 from domain.cards import CardDetails, CardVault, InvalidCard, Sealed
 from domain.identity.tokens import Claims
 from domain.notifications.enqueue import TripMail
@@ -275,12 +275,12 @@ class BookingService:
         roles: Collection[str],
         *,
         now: datetime | None = None,
+        by: Confirmer | None = None,
     ) -> tuple[dict[str, Any], bool]:
         """Cancel as quoted, once whatever the retries: the booking, and whether this was
         a replay."""
-        return await cancel_booking(
-            self.pool, self.provider, booking_id, quote_id, viewer, roles, now=now, mail=self.mail
-        )
+        return await cancel_booking(self.pool, self.provider, booking_id, quote_id, viewer,
+                                    roles, now=now, mail=self.mail, by=by)  # fmt: skip
 
     async def _charge(self, card: Card, amount: int, currency: str, key: str) -> Charge:
         try:

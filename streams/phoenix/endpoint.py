@@ -15,14 +15,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.keys import phoenix_key, realtime_key, roles_key, verifier_key
 from api.routes import ApiRoutes
+from domain.identity.api_keys import KeyRole
 from domain.identity.roles import admit
 from domain.identity.tokens import Claims, Unauthorized, bearer_token
 from foundation.database import UNREACHABLE
 from foundation.errors import NotPermitted, TooLarge, Unauthenticated, UnsupportedFormat
 from foundation.supervisor import end_scoped_task
 from streams import examples
+from streams.caps import StreamPass, TooManyStreams, admit_stream, release
 from streams.phoenix.relay import PayloadTooLarge
 from streams.phoenix.serializer import MalformedMessage, decode_binary, decode_text
+from streams.phoenix.server import PhoenixServer
 from streams.phoenix.session import Session
 from streams.sinks import TransportSink
 from streams.topics import InvalidTopic, parse_topic
@@ -127,6 +130,20 @@ async def _socket(request: web.Request, query: RealtimeSocketQuery) -> web.WebSo
     key_role = server.keys.role_of(query.apikey or request.headers.get("apikey"))
     if key_role is None:
         raise InvalidApiKey("Send one of this server's API keys as `apikey`.")
+    stream_pass = await admit_stream(request)  # 429 beyond the address's cap, before the upgrade
+    try:
+        return await _serve(request, server, key_role, query, stream_pass)
+    finally:
+        release(stream_pass)
+
+
+async def _serve(
+    request: web.Request,
+    server: PhoenixServer,
+    key_role: KeyRole,
+    query: RealtimeSocketQuery,
+    stream_pass: StreamPass | None,
+) -> web.WebSocketResponse:
     realtime = request.app[realtime_key]
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=MAX_FRAME_BYTES)
     await ws.prepare(request)
@@ -136,7 +153,7 @@ async def _socket(request: web.Request, query: RealtimeSocketQuery) -> web.WebSo
         return ws
     sink = TransportSink(transport, lambda _reason: None)
     session = Session(server, sink, query.vsn, key_role, request.app[verifier_key],
-                      request.app[roles_key])  # fmt: skip
+                      request.app[roles_key], stream_pass)  # fmt: skip
     realtime.ws_sinks.add(sink)
     server.sockets += 1
     reader = asyncio.create_task(_read(session, ws), name="realtime-socket-reader")
@@ -186,7 +203,7 @@ _SOCKET_DOC = dict(
     query=RealtimeSocketQuery,
     status=101,
     responses={101: "Switching protocols to WebSocket (Phoenix channels, Supabase Realtime)."},
-    errors=[InvalidApiKey],
+    errors=[InvalidApiKey, TooManyStreams],
     tags=["realtime-compat"],
 )
 

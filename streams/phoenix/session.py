@@ -23,6 +23,7 @@ from domain.identity.api_keys import KeyRole
 from domain.identity.roles import RoleDirectory, admit
 from domain.identity.tokens import Claims, TokenVerifier, Unauthorized
 from streams import changelog
+from streams.caps import StreamPass, TooManyStreams
 from streams.catchup import plan_catch_up
 from streams.events import ChangeEvent
 from streams.hub import Subscription
@@ -129,8 +130,10 @@ class Session:
         key_role: KeyRole,
         verifier: TokenVerifier,
         roles: RoleDirectory,
+        stream_pass: StreamPass | None = None,
     ) -> None:
         self.server = server
+        self.stream_pass = stream_pass
         self.sink = sink
         self.vsn = vsn
         self.key_role = key_role
@@ -228,6 +231,12 @@ class Session:
         private = config.get("private") is True
         token = payload.get("access_token") or payload.get("user_token")
         identity = await self.identify(token)
+        if identity.claims is not None and self.stream_pass is not None:
+            try:  # the socket now serves this user: it counts against the user's cap
+                await self.stream_pass.identify(identity.claims)
+            except TooManyStreams:
+                raise JoinRefused("ConnectionRateLimitReached: Too many open streams for "
+                                  "this user") from None  # fmt: skip
         skybound_topic = _skybound_topic(sub_topic)
         if private:
             self._authorise_private(sub_topic, skybound_topic, identity)
