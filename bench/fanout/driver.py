@@ -299,13 +299,15 @@ def _measure_running(
         row.rss_connected_kb = rss_kb(server.pid)
 
         _latency_phase(plan, load, row)
-        if plan.sustain_rate > 0:
-            _sustain_phase(plan, load, row)
         _burst_phase(plan, load, server, clients, row)
         if plan.bulk_events:
             _bulk_phase(plan, load, server, row)
         if profile:
             _profile_burst(plan, load, server, clients, report)
+        # Last: a rate the server cannot hold ends with slow consumers cut, which would
+        # leave any later phase fewer clients than it is measured against.
+        if plan.sustain_rate > 0:
+            _sustain_phase(plan, load, row)
         if not server.alive:
             row.notes.append("server exited during the run")
 
@@ -395,12 +397,20 @@ def _burst_phase(plan: Plan, load: LoadGenerators, server: Server, clients: int,
     replies = load.ask({"cmd": "report"}, 60)
     row.burst_events = commits.count
     row.burst_deliveries = sum(r["events"] for r in replies)
-    row.burst_expected = commits.count * sum(r["open"] for r in replies)
+    row.burst_open = sum(r["open"] for r in replies)
+    row.burst_expected = commits.count * row.burst_open
     firsts = [r["first"] for r in replies if r["first"]]
     lasts = [r["last"] for r in replies if r["last"]]
     if firsts and lasts and max(lasts) > min(firsts):
         row.burst_seconds = max(lasts) - min(firsts)
         row.peak_rate = row.burst_deliveries / row.burst_seconds
+    if row.burst_open < row.connected:
+        # Fewer clients than connected: not a rate to set beside the other targets'.
+        row.peak_rate = None
+        row.notes.append(
+            f"burst: only {row.burst_open:,} of {row.connected:,} clients were still open; "
+            "no peak rate"
+        )
     total_bytes = sum(r["bytes"] for r in replies)
     if row.burst_deliveries:
         row.bytes_per_event = total_bytes / row.burst_deliveries

@@ -51,6 +51,7 @@ class Row:
     burst_expected: int = 0
     burst_seconds: float | None = None
     burst_events: int = 0
+    burst_open: int = 0
     bytes_per_event: float | None = None
     rss_before_kb: int | None = None
     rss_connected_kb: int | None = None
@@ -80,7 +81,11 @@ class Row:
     def changes_per_client(self) -> float | None:
         """Burst changes per second every client received: its events over the time from
         the first delivery to the last (only when every client got them all)."""
-        if not self.burst_seconds or self.burst_deliveries < self.burst_expected:
+        if (
+            not self.burst_seconds
+            or self.burst_open < self.connected
+            or self.burst_deliveries < self.burst_expected
+        ):
             return None
         return self.burst_events / self.burst_seconds
 
