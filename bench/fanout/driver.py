@@ -535,10 +535,11 @@ def _targets(text: str) -> list[str]:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m bench.fanout",
-        description="SSE fan-out of database changes: Skybound, a Starlette peer, a bare writer.",
+        description="Fan-out of database changes: Skybound (SSE, WebSocket, Supabase-compatible), "
+        "a Starlette peer, a bare writer.",
     )
     p.add_argument("--clients", type=positive_list, default=[1000, 10000], help="e.g. 1000,10000")
-    p.add_argument("--targets", type=_targets, default=list(TARGETS), help="skybound,peer,bare")
+    p.add_argument("--targets", type=_targets, default=list(TARGETS), help=",".join(TARGETS))
     p.add_argument("--events", type=int, default=30, help="events of the paced latency phase")
     p.add_argument("--rate", type=float, default=1.0, help="events/s of the latency phase")
     p.add_argument(
@@ -703,6 +704,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"then {args.bulk_transactions} transactions of {args.bulk} gate changes "
                 "each (bulk), one at a time; "
                 if args.bulk > 0
+                else ""
+            )
+            + (
+                f"then {args.sustain:g} changes/s for {args.sustain_seconds:g} s (sustained); "
+                if args.sustain > 0
                 else ""
             )
             + (

@@ -383,9 +383,11 @@ def _results(report: Report) -> list[str]:
             else []
         ),
         "*connect time*: from the first connection attempt until every client is subscribed "
-        "(Skybound: its `snapshot` arrived; peer: its `: subscribed` comment; bare writer: "
-        "response headers). *p50/p99*: commit-to-client latency over every (client, event) "
-        "delivery of the paced phase (client `time.time()` minus the event's `at`). "
+        "(Skybound SSE and WebSocket: its `snapshot` arrived; Supabase-compatible: its "
+        "`Subscribed to PostgreSQL` system message; peer: its `: subscribed` comment; bare "
+        "writer: response headers). *p50/p99*: commit-to-client latency over every (client, event) "
+        "delivery of the paced phase (client `time.time()` minus the event's `at`, or its "
+        "`commit_timestamp` in a `postgres_changes` message). "
         "*peak deliveries/s*: events received by all clients in the burst, divided by the time "
         "from the first to the last of them. *changes/s to every client*: the burst's changes "
         "over that same span, when every client received every one (each client received "
