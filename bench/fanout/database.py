@@ -2,9 +2,10 @@
 
 Every event of every target is the same SQL: one autocommit ``UPDATE`` of a
 departing flight's gate. Skybound's capture trigger turns it into a
-``change_events`` row and a NOTIFY; the bench trigger below sends the peers a
-``pg_notify('board_<IATA>', json)`` with the same fields. Both triggers fire
-for every target, so the database does the same work whichever one is measured.
+``change_events`` row and a NOTIFY, and (``flights`` being published to the
+Supabase-compatible endpoint) a ``row.update`` event; the bench trigger below sends
+the peers a ``pg_notify('board_<IATA>', json)`` with the same fields. Every trigger
+fires for every target, so the database does the same work whichever one is measured.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ BEGIN
 END
 $$;
 DROP TRIGGER IF EXISTS zz_bench_fanout_notify ON flights;
+-- Row events for the Supabase-compatible target, captured for every target alike.
+INSERT INTO realtime_tables (table_name) VALUES ('flights') ON CONFLICT DO NOTHING;
 CREATE TRIGGER zz_bench_fanout_notify
     AFTER UPDATE OF departure_gate ON flights
     FOR EACH ROW WHEN (OLD.departure_gate IS DISTINCT FROM NEW.departure_gate)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
 import time
@@ -15,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.fanout.database import Board, GateChanges, prepare
-from bench.fanout.report import BARE, PEER, SKYBOUND, Report, Row, render
+from bench.fanout.report import BARE, COMPAT, PEER, SKYBOUND, WS, Report, Row, render
 from bench.harness import BENCH_DIR, HOST, RESULTS_DIR, BenchError
-from bench.harness.load import LoadGenerators, shares
+from bench.harness.load import LoadGenerators, raise_open_files_limit, shares
 from bench.harness.options import positive, positive_list
 from bench.harness.postgres import bench_home, guarded_run
 from bench.harness.processes import tail
@@ -38,7 +39,16 @@ from bench.harness.usage import machine_busy, pids_cpu, rss_and_fds
 from bench.harness.versions import machine
 
 PEERS_DIR = BENCH_DIR / "peers"
-TARGETS = (SKYBOUND, PEER, BARE)
+TARGETS = (SKYBOUND, WS, COMPAT, PEER, BARE)
+# The anon key the compatible endpoint is started with (a bench-only server, 127.0.0.1).
+COMPAT_ANON_KEY = "sb_publishable_bench_fanout"
+# Client heartbeats, as Supabase's clients send them (realtime-js: every 25 s), so the
+# server's own WebSocket heartbeat (a ping after 30 s without a frame) stays quiet.
+HEARTBEAT_SECONDS = 20
+# Unlike /v1/ws, the compatible socket is in the rate limiter's default class (600
+# requests a minute per address): every load generator client shares 127.0.0.1, so
+# the bench lifts that budget (the limiter still counts every connection).
+COMPAT_RATE_LIMITS = '{"address": "1000000/minute"}'
 # Whose versions the report gives: Skybound's stack and the peer's.
 PACKAGES = ("aiohttp", "asyncpg", "uvloop", "starlette", "sse-starlette", "broadcaster", "uvicorn")
 # Clients settle this long after the last one connected before the server's RSS is read.
@@ -53,9 +63,14 @@ class Target:
     name: str
     label: str
     ready_marker: str | None
+    at_key: str = "at"
+
+    @property
+    def skybound(self) -> bool:
+        return self.name in (SKYBOUND, WS, COMPAT)
 
     def argv(self, port: int, dsn: str, board: Board) -> list[str]:
-        if self.name == SKYBOUND:
+        if self.skybound:
             return [skybound_bin(), "serve", "--port", str(port)]
         if self.name == PEER:
             script = PEERS_DIR / "starlette_broadcaster.py"
@@ -73,14 +88,67 @@ class Target:
         ]
 
     def env(self, home: Path) -> dict[str, str]:
-        if self.name == SKYBOUND:
+        if self.name == COMPAT:
+            return skybound_env(
+                home,
+                SUPABASE_ANON_KEY=COMPAT_ANON_KEY,
+                SKYBOUND_REALTIME_TABLES="flights",
+                SKYBOUND_RATE_LIMITS=COMPAT_RATE_LIMITS,
+            )
+        if self.skybound:
             # Attaches to the bench's embedded PostgreSQL through SKYBOUND_HOME.
             return skybound_env(home)
         return peer_env()
 
+    def client(self, board: Board, vsn: str) -> list[str]:
+        """The load generator's options for this target's stream."""
+        if self.name == WS:
+            subscribe = {"type": "subscribe", "topic": f"board:{board.iata}:departures"}
+            return [
+                "--path", "/v1/ws",
+                "--send", json.dumps(subscribe),
+                "--heartbeat", json.dumps({"type": "ping"}),
+            ]  # fmt: skip
+        if self.name == COMPAT:
+            return [
+                "--path", f"/realtime/v1/websocket?apikey={COMPAT_ANON_KEY}&vsn={vsn}",
+                "--send", json.dumps(compat_join(board, vsn)),
+                "--heartbeat", json.dumps(phoenix_message(vsn, None, "hb", "phoenix",
+                                                          "heartbeat", {})),
+            ]  # fmt: skip
+        return ["--path", f"/v1/streams/boards/{board.iata}"]
+
+
+def phoenix_message(
+    vsn: str, join_ref: str | None, ref: str, topic: str, event: str, payload: Any
+) -> Any:
+    """A Phoenix message in the serializer ``vsn`` (1.0.0: an object, 2.0.0: an array)."""
+    if vsn == "2.0.0":
+        return [join_ref, ref, topic, event, payload]
+    return {"join_ref": join_ref, "ref": ref, "topic": topic, "event": event, "payload": payload}
+
+
+def compat_join(board: Board, vsn: str) -> Any:
+    """The join supabase-js sends for ``channel('fanout').on('postgres_changes',
+    {event: '*', schema: 'public', table: 'flights', filter: 'origin=eq.XXX'})``."""
+    config = {
+        "broadcast": {"ack": False, "self": False},
+        "presence": {"key": "", "enabled": False},
+        "postgres_changes": [
+            {"event": "*", "schema": "public", "table": "flights",
+             "filter": f"origin=eq.{board.iata}"}
+        ],
+        "private": False,
+    }  # fmt: skip
+    return phoenix_message(vsn, "1", "1", "realtime:fanout", "phx_join", {"config": config})
+
 
 TARGET_INFO = {
-    SKYBOUND: Target(SKYBOUND, "Skybound (aiohttp hub)", "event: snapshot"),
+    SKYBOUND: Target(SKYBOUND, "Skybound SSE", "event: snapshot"),
+    WS: Target(WS, "Skybound WebSocket", '"event":"snapshot"'),
+    COMPAT: Target(
+        COMPAT, "Skybound Supabase-compatible", "Subscribed to PostgreSQL", "commit_timestamp"
+    ),
     PEER: Target(PEER, "peer: Starlette + broadcaster", ": subscribed"),
     BARE: Target(BARE, "bare writer", None),
 }
@@ -118,6 +186,9 @@ class Plan:
     connect_timeout: float
     concurrency: int
     loadgen_procs: int
+    sustain_rate: float
+    sustain_seconds: float
+    vsn: str
     logs: Path
     work: Path
 
@@ -139,8 +210,11 @@ def loadgen_argvs(plan: Plan, target: Target, port: int, clients: int) -> list[l
             "bench.fanout.loadgen",
             "--port",
             str(port),
-            "--path",
-            f"/v1/streams/boards/{plan.board.iata}",
+            *target.client(plan.board, plan.vsn),
+            "--at-key",
+            target.at_key,
+            "--heartbeat-seconds",
+            str(HEARTBEAT_SECONDS),
             "--clients",
             str(share),
             "--concurrency",
@@ -160,7 +234,7 @@ def measure(
     argv = target.argv(port, plan.dsn, plan.board)
     log = plan.logs / f"{target.name}-{clients}-{round_}.log"
     env = target.env(plan.home)
-    prefix = f"{shown_env(env)} " if target.name == SKYBOUND else ""
+    prefix = f"{shown_env(env)} " if target.skybound else ""
     report.commands.append(f"{prefix}{display(argv)} &")
     server = Server(target.label, argv, env, f"http://{HOST}:{port}/readyz", log)
     try:
@@ -230,6 +304,10 @@ def _measure_running(
             _bulk_phase(plan, load, server, row)
         if profile:
             _profile_burst(plan, load, server, clients, report)
+        # Last: a rate the server cannot hold ends with slow consumers cut, which would
+        # leave any later phase fewer clients than it is measured against.
+        if plan.sustain_rate > 0:
+            _sustain_phase(plan, load, row)
         if not server.alive:
             row.notes.append("server exited during the run")
 
@@ -258,12 +336,8 @@ def _latency_phase(plan: Plan, load: LoadGenerators, row: Row) -> None:
         row.p50_ms = percentile(ordered, 0.50) * 1000
         row.p99_ms = percentile(ordered, 0.99) * 1000
         row.max_ms = ordered[-1] * 1000
-    behind = sum(w["behind"] for w in waited)
-    if behind:
-        row.notes.append(
-            f"latency phase: {behind:,} clients still missed events after "
-            f"{plan.drain_timeout:.0f} s (their latencies are not in p50/p99)"
-        )
+    _behind(row, waited, "latency phase: {:,} clients still missed events after "
+            f"{plan.drain_timeout:.0f} s (their latencies are not in p50/p99)")  # fmt: skip
     _lost(row, "latency", replies)
     durations = sorted(commits.durations)
     if durations:
@@ -271,6 +345,35 @@ def _latency_phase(plan: Plan, load: LoadGenerators, row: Row) -> None:
             f"latency phase: {commits.count} events at {plan.rate:g}/s, median commit "
             f"{percentile(durations, 0.5) * 1000:.2f} ms"
         )
+
+
+def _sustain_phase(plan: Plan, load: LoadGenerators, row: Row) -> None:
+    """Changes at a steady ``sustain_rate`` for ``sustain_seconds``: does every client get
+    every one, and how far behind is the last client when the last change is committed?"""
+    load.ask({"cmd": "phase", "mode": "burst"}, 30)
+    count = max(1, round(plan.sustain_rate * plan.sustain_seconds))
+    commits = asyncio.run(plan.events.paced(count, plan.sustain_rate))
+    waited = load.ask(
+        {"cmd": "wait", "per_client": commits.count, "timeout": plan.drain_timeout},
+        plan.drain_timeout + 30,
+    )
+    replies = load.ask({"cmd": "report"}, 60)
+    row.sustain_events = commits.count
+    row.sustain_offered = (commits.count - 1) / max(commits.ended - commits.started, 1e-9)
+    row.sustain_deliveries = sum(r["events"] for r in replies)
+    row.sustain_expected = commits.count * sum(r["open"] for r in replies)
+    row.sustain_min_per_client = min((r["min_per_client"] for r in replies), default=0)
+    lasts = [r["last"] for r in replies if r["last"]]
+    if lasts:
+        row.sustain_lag_ms = (max(lasts) - commits.ended) * 1000
+    row.notes.append(
+        f"sustained: {commits.count} changes at {plan.sustain_rate:g}/s, "
+        f"{row.sustain_deliveries:,} / {row.sustain_expected:,} deliveries, the last "
+        f"{row.sustain_lag_ms or 0:,.0f} ms after the last commit"
+    )
+    _behind(row, waited, "sustained: {:,} clients had not received all "
+            f"{commits.count} changes after {plan.drain_timeout:.0f} s")  # fmt: skip
+    _lost(row, "sustained", replies)
 
 
 def _burst_phase(plan: Plan, load: LoadGenerators, server: Server, clients: int, row: Row) -> None:
@@ -294,12 +397,20 @@ def _burst_phase(plan: Plan, load: LoadGenerators, server: Server, clients: int,
     replies = load.ask({"cmd": "report"}, 60)
     row.burst_events = commits.count
     row.burst_deliveries = sum(r["events"] for r in replies)
-    row.burst_expected = commits.count * sum(r["open"] for r in replies)
+    row.burst_open = sum(r["open"] for r in replies)
+    row.burst_expected = commits.count * row.burst_open
     firsts = [r["first"] for r in replies if r["first"]]
     lasts = [r["last"] for r in replies if r["last"]]
     if firsts and lasts and max(lasts) > min(firsts):
         row.burst_seconds = max(lasts) - min(firsts)
         row.peak_rate = row.burst_deliveries / row.burst_seconds
+    if row.burst_open < row.connected:
+        # Fewer clients than connected: not a rate to set beside the other targets'.
+        row.peak_rate = None
+        row.notes.append(
+            f"burst: only {row.burst_open:,} of {row.connected:,} clients were still open; "
+            "no peak rate"
+        )
     total_bytes = sum(r["bytes"] for r in replies)
     if row.burst_deliveries:
         row.bytes_per_event = total_bytes / row.burst_deliveries
@@ -315,6 +426,9 @@ def _burst_phase(plan: Plan, load: LoadGenerators, server: Server, clients: int,
             "(late events of the latency phase)"
         )
     _lost(row, "burst", replies)
+    server_pings = sum(r.get("server_pings", 0) for r in replies)
+    if server_pings:
+        row.notes.append(f"{server_pings:,} server pings answered (client heartbeats were late)")
     row.notes.append(
         f"burst: {commits.count} events committed in {commits.ended - commits.started:.2f} s "
         f"({commits.count / max(commits.ended - commits.started, 1e-9):,.0f}/s)"
@@ -358,6 +472,13 @@ def _bulk_phase(plan: Plan, load: LoadGenerators, server: Server, row: Row) -> N
     row.bulk_events = plan.bulk_events
     row.bulk_transactions = plan.bulk_transactions
     _lost(row, "bulk", lost)
+
+
+def _behind(row: Row, waited: list[Any], note: str) -> None:
+    """Note how many clients a wait left behind (``note`` has a ``{}`` for the count)."""
+    behind = sum(w["behind"] for w in waited)
+    if behind:
+        row.notes.append(note.format(behind))
 
 
 def _lost(row: Row, phase: str, replies: list[Any]) -> None:
@@ -414,10 +535,11 @@ def _targets(text: str) -> list[str]:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m bench.fanout",
-        description="SSE fan-out of database changes: Skybound, a Starlette peer, a bare writer.",
+        description="Fan-out of database changes: Skybound (SSE, WebSocket, Supabase-compatible), "
+        "a Starlette peer, a bare writer.",
     )
     p.add_argument("--clients", type=positive_list, default=[1000, 10000], help="e.g. 1000,10000")
-    p.add_argument("--targets", type=_targets, default=list(TARGETS), help="skybound,peer,bare")
+    p.add_argument("--targets", type=_targets, default=list(TARGETS), help=",".join(TARGETS))
     p.add_argument("--events", type=int, default=30, help="events of the paced latency phase")
     p.add_argument("--rate", type=float, default=1.0, help="events/s of the latency phase")
     p.add_argument(
@@ -459,12 +581,34 @@ def parser() -> argparse.ArgumentParser:
         default=1,
         help="measure every target this many times, interleaved; the table gives medians",
     )
+    p.add_argument(
+        "--sustain",
+        type=float,
+        default=50.0,
+        metavar="RATE",
+        help="changes/s of the sustained phase (0: none)",
+    )
+    p.add_argument(
+        "--sustain-seconds", type=float, default=10.0, help="length of the sustained phase"
+    )
+    p.add_argument(
+        "--vsn",
+        choices=("1.0.0", "2.0.0"),
+        default="2.0.0",
+        help="the compat target's Phoenix serializer (realtime-js 2.91+ uses 2.0.0)",
+    )
     p.add_argument("--seed-flights", type=int, default=2000)
     p.add_argument("--seed-days", type=int, default=3)
     p.add_argument(
         "--profile",
         action="store_true",
-        help="py-spy the Skybound server in an extra burst at the largest client count",
+        help="py-spy a Skybound server in an extra burst at the largest client count",
+    )
+    p.add_argument(
+        "--profile-target",
+        choices=(SKYBOUND, WS, COMPAT),
+        default=SKYBOUND,
+        help="which Skybound target --profile samples",
     )
     p.add_argument("--output", type=Path, default=RESULTS_DIR / "fanout.md", help="report file")
     return p
@@ -501,6 +645,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if problem:
         print(f"bench: {problem}", file=sys.stderr)
         return 2
+    # Servers and load generators inherit it: 10,000 clients are 10,000 sockets each side.
+    open_files = raise_open_files_limit()
     run_logs = fresh_dir(LOGS_DIR / "fanout")
     report = Report(
         command=invocation("bench.fanout", argv),
@@ -508,7 +654,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             "date": now(),
             "machine": machine(packages=PACKAGES),
             "servers": "one process each on 127.0.0.1; Skybound with SKYBOUND_ACCESS_LOG=false "
-            "SKYBOUND_LOG_LEVEL=WARNING and every other setting at its default",
+            "SKYBOUND_LOG_LEVEL=WARNING and every other setting at its default (the compat "
+            "target adds SUPABASE_ANON_KEY, SKYBOUND_REALTIME_TABLES=flights and a per-address "
+            "budget its sockets from one address fit in); open files "
+            f"limit {open_files:,} per process",
         },
     )
     with (
@@ -536,6 +685,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             connect_timeout=args.connect_timeout,
             concurrency=args.concurrency,
             loadgen_procs=args.loadgen_procs,
+            sustain_rate=max(0.0, args.sustain),
+            sustain_seconds=args.sustain_seconds,
+            vsn=args.vsn,
             logs=run_logs,
             work=work,
         )
@@ -555,6 +707,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 else ""
             )
             + (
+                f"then {args.sustain:g} changes/s for {args.sustain_seconds:g} s (sustained); "
+                if args.sustain > 0
+                else ""
+            )
+            + (
                 f"{args.rounds} rounds, targets interleaved within each"
                 if args.rounds > 1
                 else "one round"
@@ -571,7 +728,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     )
                     profile = (
                         args.profile
-                        and name == SKYBOUND
+                        and name == args.profile_target
                         and clients == max(args.clients)
                         and round_ == args.rounds
                     )

@@ -1,12 +1,21 @@
-"""The load generator: N SSE clients in one process, steered by the driver over stdin.
+"""The load generator: N SSE or WebSocket clients in one process, steered by the driver
+over stdin.
 
 Clients are raw asyncio protocols on uvloop: each reads its response headers,
-waits for the stream's ready marker (Skybound's ``snapshot``, the peer's
-``: subscribed``; none for the bare writer), and from then on only looks for
-the ``"at"`` key every event's JSON carries. In the latency phase the value is
-parsed and ``time.time() - at`` recorded per delivery; in the burst phase
-events are only counted (``bytes.count``), so the clients cost as little as
-possible while the server is pushed to its peak.
+(WebSocket: sends its ``--send`` message, a subscribe or a Phoenix join), waits for
+the stream's ready marker (Skybound's ``snapshot``, the peer's ``: subscribed``,
+the compatible endpoint's ``Subscribed to PostgreSQL``; none for the bare writer),
+and from then on only looks for the timestamp key every event's JSON carries
+(``--at-key``: ``at``, or ``commit_timestamp`` in a ``postgres_changes`` message).
+In the latency phase the value is parsed and ``time.time() - at`` recorded per
+delivery; in the burst phase events are only counted (``bytes.count``), so the
+clients cost as little as possible while the server is pushed to its peak.
+
+WebSocket frames are not parsed one by one, for the same reason: every event is one
+text frame, so counting the key counts events. Clients keep the server's heartbeat
+quiet as real clients do (``--heartbeat``, a message every ``--heartbeat-seconds``,
+spread over the interval), and still answer a server ping (an empty ping frame,
+``\\x89\\x00``) with a pong.
 
     python -m bench.fanout.loadgen --port P --path /v1/streams/boards/DFW --clients N
 
@@ -35,12 +44,13 @@ from typing import Any
 
 import uvloop
 
-from bench.harness.load import Instants, answer_commands
+from bench.harness.load import Instants, answer_commands, raise_open_files_limit
+from bench.harness.websocket import PONG, upgrade_request, ws_client_frame
 
-AT = b'"at"'
 PING = b": ping"
-# The longest prefix of AT that can end a read without AT itself being complete.
-AT_TAIL = len(AT) - 1
+# aiohttp's heartbeat: a ping frame with no payload. Event frames cannot hold these two
+# bytes (JSON text never has a NUL, and no event is 35,072 bytes long).
+WS_PING = b"\x89\x00"
 HEAD_END = b"\r\n\r\n"
 MAX_HEAD_BYTES = 4 * 1024 * 1024
 LATENCY = "latency"
@@ -50,7 +60,12 @@ BURST = "burst"
 class Stats:
     """Counters shared by every client of this process; reset at each phase."""
 
-    def __init__(self) -> None:
+    def __init__(self, at_key: bytes, websocket: bool) -> None:
+        self.at = at_key
+        # What a WebSocket client answers a server's ping with; None for SSE.
+        self.pong = ws_client_frame(b"", PONG) if websocket else None
+        # The longest prefix of the key that can end a read without the key being complete.
+        self.at_tail = len(at_key) - 1
         self.mode = LATENCY
         self.events = 0
         self.bytes = 0
@@ -60,6 +75,7 @@ class Stats:
         self.lost: Counter[str] = Counter()
         self.bad_at = 0
         self.pings = 0
+        self.server_pings = 0
         self._instants = Instants()
 
     def reset(self, mode: str) -> None:
@@ -81,13 +97,34 @@ class Stats:
         return value
 
 
-class SseClient(asyncio.Protocol):
-    __slots__ = ("events", "head", "live", "marker", "ready", "stats", "tail", "transport")
+class StreamClient(asyncio.Protocol):
+    """An SSE stream, or a WebSocket when ``opening`` (its first message) is given."""
 
-    def __init__(self, stats: Stats, marker: bytes | None, ready: asyncio.Future[float]) -> None:
+    __slots__ = (
+        "answered",
+        "events",
+        "head",
+        "live",
+        "marker",
+        "opening",
+        "ready",
+        "stats",
+        "tail",
+        "transport",
+    )
+
+    def __init__(
+        self,
+        stats: Stats,
+        marker: bytes | None,
+        ready: asyncio.Future[float],
+        opening: bytes | None,
+    ) -> None:
         self.stats = stats
         self.marker = marker
         self.ready = ready
+        self.opening = opening
+        self.answered = False
         self.head = b""
         self.tail = b""
         self.live = False
@@ -102,17 +139,22 @@ class SseClient(asyncio.Protocol):
             self._events(data)
             return
         head = self.head = self.head + data
-        end = head.find(HEAD_END)
-        if end < 0 or self.ready.done():
-            self._check_size()
-            return
-        status = head.split(b" ", 2)[1] if head.count(b" ", 0, 32) >= 2 else b"?"
-        if status != b"200":
-            self.ready.set_exception(ConnectionError(f"HTTP {status.decode(errors='replace')}"))
-            return
-        start = end + len(HEAD_END)
+        if not self.answered:
+            end = head.find(HEAD_END)
+            if end < 0 or self.ready.done():
+                self._check_size()
+                return
+            status = head.split(b" ", 2)[1] if head.count(b" ", 0, 32) >= 2 else b"?"
+            if status != (b"200" if self.opening is None else b"101"):
+                self.ready.set_exception(ConnectionError(f"HTTP {status.decode(errors='replace')}"))
+                return
+            self.answered = True
+            if self.opening is not None and self.transport is not None:
+                self.transport.write(self.opening)
+            head = self.head = head[end + len(HEAD_END) :]
+        start = 0
         if self.marker is not None:
-            found = head.find(self.marker, start)
+            found = head.find(self.marker)
             if found < 0:
                 self._check_size()
                 return
@@ -131,11 +173,14 @@ class SseClient(asyncio.Protocol):
         stats = self.stats
         stats.bytes += len(data)
         buf = self.tail + data if self.tail else data
+        if stats.pong is not None and WS_PING in data and self.transport is not None:
+            stats.server_pings += 1
+            self.transport.write(stats.pong)
         if stats.mode == BURST:
-            found = buf.count(AT)
+            found = buf.count(stats.at)
             # Heartbeats are writes too: the driver sets them against the server's syscalls.
             stats.pings += data.count(PING)
-            self.tail = buf[-AT_TAIL:]
+            self.tail = buf[-stats.at_tail :]
         else:
             found = self._latencies(buf, time.time())
         if found:
@@ -148,15 +193,16 @@ class SseClient(asyncio.Protocol):
 
     def _latencies(self, buf: bytes, now: float) -> int:
         stats = self.stats
+        key = stats.at
         found = 0
         pos = 0
         while True:
-            at = buf.find(AT, pos)
+            at = buf.find(key, pos)
             if at < 0:
-                self.tail = buf[max(pos, len(buf) - AT_TAIL) :]
+                self.tail = buf[max(pos, len(buf) - stats.at_tail) :]
                 return found
             # "at":"2026-...Z" (Skybound) or "at": "2026-...+00:00" (PostgreSQL's jsonb).
-            opening = buf.find(b'"', at + len(AT))
+            opening = buf.find(b'"', at + len(key))
             closing = buf.find(b'"', opening + 1) if opening >= 0 else -1
             if closing < 0:
                 self.tail = buf[at:]
@@ -182,15 +228,38 @@ class LoadGenerator:
         self.clients_wanted: int = args.clients
         self.concurrency: int = args.concurrency
         self.marker: bytes | None = args.ready_marker.encode() if args.ready_marker else None
-        self.request = (
-            f"GET {args.path} HTTP/1.1\r\nHost: {args.host}:{args.port}\r\n"
-            "Accept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n"
-        ).encode()
-        self.stats = Stats()
-        self.clients: list[SseClient] = []
+        websocket = args.send is not None
+        self.opening = ws_client_frame(args.send.encode()) if websocket else None
+        self.heartbeat = ws_client_frame(args.heartbeat.encode()) if args.heartbeat else None
+        self.heartbeat_seconds: int = args.heartbeat_seconds
+        if websocket:
+            self.request = upgrade_request(args.host, args.port, args.path)
+        else:
+            self.request = (
+                f"GET {args.path} HTTP/1.1\r\nHost: {args.host}:{args.port}\r\n"
+                "Accept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n"
+            ).encode()
+        self.stats = Stats(f'"{args.at_key}"'.encode(), websocket)
+        self.clients: list[StreamClient] = []
+        self.heartbeats_sent = 0
 
-    def open_clients(self) -> list[SseClient]:
+    def open_clients(self) -> list[StreamClient]:
         return [c for c in self.clients if c.live]
+
+    async def keep_alive(self) -> None:
+        """Each client sends its heartbeat once per ``heartbeat_seconds``, the clients
+        spread over the interval (one slice a second), as independent browsers would."""
+        if self.heartbeat is None:
+            return
+        tick = 0
+        while True:
+            await asyncio.sleep(1.0)
+            slices = self.heartbeat_seconds
+            for client in self.clients[tick % slices :: slices]:
+                if client.live and client.transport is not None:
+                    client.transport.write(self.heartbeat)
+                    self.heartbeats_sent += 1
+            tick += 1
 
     async def connect(self, within: float) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
@@ -210,7 +279,9 @@ class LoadGenerator:
                 try:
                     transport, client = await asyncio.wait_for(
                         loop.create_connection(
-                            lambda: SseClient(self.stats, self.marker, ready), self.host, self.port
+                            lambda: StreamClient(self.stats, self.marker, ready, self.opening),
+                            self.host,
+                            self.port,
                         ),
                         remaining,
                     )
@@ -277,6 +348,8 @@ class LoadGenerator:
             "lost": dict(stats.lost),
             "bad_at": stats.bad_at,
             "pings": stats.pings,
+            "server_pings": stats.server_pings,
+            "heartbeats_sent": self.heartbeats_sent,
         }
 
     def close(self) -> None:
@@ -287,6 +360,7 @@ class LoadGenerator:
 
 async def run(args: argparse.Namespace) -> None:
     generator = LoadGenerator(args)
+    keep_alive = asyncio.create_task(generator.keep_alive(), name="heartbeats")
     try:
         await answer_commands(
             {
@@ -297,6 +371,7 @@ async def run(args: argparse.Namespace) -> None:
             }
         )
     finally:
+        keep_alive.cancel()
         generator.close()
         with contextlib.suppress(Exception):
             await asyncio.sleep(0.1)  # let the aborts reach the server
@@ -310,6 +385,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--clients", type=int, required=True)
     parser.add_argument("--concurrency", type=int, default=100, help="handshakes in flight")
     parser.add_argument("--ready-marker", help="bytes after the headers that mean subscribed")
+    parser.add_argument("--at-key", default="at", help="the JSON key of an event's timestamp")
+    parser.add_argument(
+        "--send", help="WebSocket: the text message each client sends once upgraded"
+    )
+    parser.add_argument("--heartbeat", help="WebSocket: the text message that keeps it alive")
+    parser.add_argument("--heartbeat-seconds", type=int, default=20)
+    raise_open_files_limit()
     uvloop.run(run(parser.parse_args(argv)))
 
 

@@ -12,11 +12,9 @@ thousands of events a second.
 from __future__ import annotations
 
 import asyncio
-import base64
 import bisect
 import contextlib
 import math
-import os
 import socket
 import struct
 import time
@@ -27,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from bench.harness.load import Instants
+from bench.harness.websocket import upgrade_request, ws_client_frame
 
 if TYPE_CHECKING:
     from bench.soak.loadgen import LoadGenerator
@@ -322,33 +321,12 @@ def _sse_error_code(piece: bytes) -> str:
     return piece[k + 8 : piece.find(b'"', k + 8)].decode(errors="replace")
 
 
-def ws_client_frame(payload: bytes, opcode: int = 0x1) -> bytes:
-    """A masked, unfragmented client frame (RFC 6455 5.3: clients must mask)."""
-    key = os.urandom(4)
-    length = len(payload)
-    if length < 126:
-        header = bytes((0x80 | opcode, 0x80 | length))
-    elif length < 1 << 16:
-        header = bytes((0x80 | opcode, 0x80 | 126)) + length.to_bytes(2, "big")
-    else:
-        header = bytes((0x80 | opcode, 0x80 | 127)) + length.to_bytes(8, "big")
-    repeated = (key * (length // 4 + 1))[:length]
-    masked = (int.from_bytes(payload, "big") ^ int.from_bytes(repeated, "big")).to_bytes(
-        length, "big"
-    )
-    return header + key + masked
-
-
 class WsConnection(Connection):
     expected_status = "101"
 
     def request(self) -> bytes:
-        key = base64.b64encode(os.urandom(16)).decode()
         gen = self.client.gen
-        return (
-            f"GET /v1/ws HTTP/1.1\r\nHost: {gen.host}:{gen.port}\r\nUpgrade: websocket\r\n"
-            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        ).encode()
+        return upgrade_request(gen.host, gen.port, "/v1/ws")
 
     def opening(self) -> None:
         self.waiting = {sub.topic for sub in self.client.subscriptions}
