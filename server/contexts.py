@@ -71,7 +71,7 @@ from streams.caps import Caps, StreamCaps
 from streams.events import ChangeEvent
 from streams.hub import Hub
 from streams.listener import ChangeListener
-from streams.phoenix.bindings import load_columns, publish_tables
+from streams.phoenix.bindings import load_columns, load_old_record_keys, publish_tables
 from streams.phoenix.relay import Relay
 from streams.phoenix.server import PhoenixServer
 from streams.realtime import (
@@ -661,6 +661,7 @@ async def realtime_compat(app: web.Application) -> AsyncIterator[None]:
         # Auth, the project's configured keys.
         keys=app.get(keys.api_keys_key) or await load_api_keys(settings, pool),
         columns=await load_columns(pool),
+        old_record_keys=await load_old_record_keys(pool),
         max_channels=settings.realtime_max_channels,
         max_payload_bytes=settings.realtime_max_payload_bytes,
         max_events_per_second=settings.realtime_max_events_per_second,

@@ -16,6 +16,7 @@ from realtime import AsyncRealtimeChannel, AsyncRealtimeClient, RealtimeSubscrib
 
 from api.keys import phoenix_key
 from foundation.settings import Settings
+from server.app import create_app
 from streams.phoenix.bindings import TABLES
 from tests.factories import add_flight, add_world
 from tests.tokens import access_token
@@ -80,11 +81,52 @@ async def test_postgres_changes_arrive_for_a_filtered_binding_only(
     data = change["data"]
     assert (data["schema"], data["table"], data["type"]) == ("public", "flights", "UPDATE")
     assert data["record"]["departure_gate"] == "A1"
-    assert data["old_record"]["departure_gate"] is None
+    assert data["old_record"] == {"id": jfk}  # the key, as Supabase without FULL identity
     assert {"name": "origin", "type": "bpchar"} in data["columns"]
     assert data["errors"] is None
     assert len(change["ids"]) == 2  # both bindings match; the client calls each once
     assert from_jfk.empty()  # the LHR departure matched only the unfiltered binding
+
+
+async def test_a_filtered_delete_arrives_with_the_old_rows_key(
+    realtime: AsyncRealtimeClient, db: asyncpg.Connection
+) -> None:
+    await add_world(db)
+    jfk = await add_flight(db, origin="JFK", destination="LHR", number=1, departure=SOON)
+    lhr = await add_flight(db, origin="LHR", destination="JFK", number=2, departure=SOON)
+    deleted: asyncio.Queue[Any] = asyncio.Queue()
+    channel = realtime.channel("gone")
+    channel.on_postgres_changes("DELETE", deleted.put_nowait, table="flights",
+                                filter="origin=eq.JFK")  # fmt: skip
+    assert await subscribed(channel) == [(RealtimeSubscribeStates.SUBSCRIBED, None)]
+    await db.execute("DELETE FROM flights WHERE id = $1", lhr)
+    await db.execute("DELETE FROM flights WHERE id = $1", jfk)
+    data = (await next_item(deleted))["data"]
+    # The filter saw the whole old row (origin); the client gets its key.
+    assert (data["type"], data["old_record"]) == ("DELETE", {"id": jfk})
+    assert "record" not in data
+    assert deleted.empty()
+
+
+async def test_a_replica_identity_full_table_sends_the_whole_old_row(
+    aiohttp_client: Any, settings: Settings, db: asyncpg.Connection
+) -> None:
+    await add_world(db)
+    jfk = await add_flight(db, origin="JFK", destination="LHR", number=1, departure=SOON)
+    await db.execute("ALTER TABLE flights REPLICA IDENTITY FULL")
+    client = await aiohttp_client(create_app(settings))  # reads the identity at start
+    socket = AsyncRealtimeClient(socket_url(client), anon_key(client), auto_reconnect=False)
+    await socket.connect()
+    try:
+        changes: asyncio.Queue[Any] = asyncio.Queue()
+        channel = socket.channel("full")
+        channel.on_postgres_changes("UPDATE", changes.put_nowait, table="flights")
+        assert await subscribed(channel) == [(RealtimeSubscribeStates.SUBSCRIBED, None)]
+        await db.execute("UPDATE flights SET departure_gate = 'B2' WHERE id = $1", jfk)
+        old = (await next_item(changes))["data"]["old_record"]
+        assert (old["id"], old["origin"], old["departure_gate"]) == (jfk, "JFK", None)
+    finally:
+        await socket.close()
 
 
 async def test_a_join_reply_echoes_each_binding_with_an_id_then_says_subscribed(

@@ -32,6 +32,10 @@ _FILTER = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(eq|neq|lt|lte|gt|gte|in)\.(.*)
 Columns = Mapping[str, Sequence[tuple[str, str]]]
 """Each exposed table's columns, as (name, type) in table order."""
 
+OldRecordKeys = Mapping[str, tuple[str, ...] | None]
+"""Per exposed table, the columns an UPDATE's or DELETE's ``old_record`` carries: its
+primary key, or None for the whole old row (``REPLICA IDENTITY FULL``)."""
+
 
 class BindingError(ValueError):
     """A binding the server cannot subscribe (Supabase answers with a system error)."""
@@ -166,8 +170,13 @@ def _filter(text: object, types: Mapping[str, str]) -> RowFilter:
 RowEncoder = Callable[[ChangeEvent, str], bytes]
 
 
-def row_data(event: ChangeEvent, columns: Columns) -> tuple[dict[str, Any], bytes]:
-    """A row event's change and its ``data`` JSON; computed once per event."""
+def row_data(
+    event: ChangeEvent, columns: Columns, old_keys: OldRecordKeys
+) -> tuple[dict[str, Any], bytes]:
+    """A row event's change and its ``data`` JSON; computed once per event. The change
+    keeps the whole old row, so filters match DELETEs too; what is sent of it follows
+    the table's replica identity, as Supabase does: its primary key unless the table is
+    ``REPLICA IDENTITY FULL``. (The old row is also most of the bytes a socket writes.)"""
     memo = event.memo.get("pg")
     if memo is None:
         rendered = orjson.loads(event.data)
@@ -182,7 +191,8 @@ def row_data(event: ChangeEvent, columns: Columns) -> tuple[dict[str, Any], byte
         if "record" in row:
             data["record"] = row["record"]
         if "old_record" in row:
-            data["old_record"] = row["old_record"]
+            old, keys = row["old_record"], old_keys.get(row["table"])
+            data["old_record"] = old if keys is None else {k: old.get(k) for k in keys}
         data["errors"] = None
         data["position"] = event.position
         memo = event.memo["pg"] = (row, orjson.dumps(data))
@@ -190,7 +200,11 @@ def row_data(event: ChangeEvent, columns: Columns) -> tuple[dict[str, Any], byte
 
 
 def row_encoder(
-    vsn: Vsn, channel_topic: str, bindings: Sequence[Binding], columns: Columns
+    vsn: Vsn,
+    channel_topic: str,
+    bindings: Sequence[Binding],
+    columns: Columns,
+    old_keys: OldRecordKeys,
 ) -> RowEncoder:
     """Frames a row event for a channel: ``{ids, data}`` naming the bindings it matches,
     nothing at all when it matches none."""
@@ -198,7 +212,7 @@ def row_encoder(
     def encode(event: ChangeEvent, _hub_topic: str) -> bytes:
         if not event.type.startswith("row."):
             return b""
-        row, data = row_data(event, columns)
+        row, data = row_data(event, columns, old_keys)
         subject = row.get("record") or row.get("old_record") or {}
         ids = [b.id for b in bindings if b.matches(row["table"], row["type"], subject)]
         if not ids:
@@ -229,6 +243,23 @@ async def load_columns(conn: Any) -> dict[str, list[tuple[str, str]]]:
         if (row["table_name"], row["name"]) not in hidden:
             columns[row["table_name"]].append((row["name"], row["type"]))
     return columns
+
+
+async def load_old_record_keys(conn: Any) -> dict[str, tuple[str, ...] | None]:
+    """Each exposed table's primary key, or None where its replica identity is FULL
+    (``ALTER TABLE flights REPLICA IDENTITY FULL`` then a restart sends whole old rows)."""
+    rows = await conn.fetch(
+        """SELECT c.relname AS table_name, c.relreplident = 'f' AS full_row,
+                  ARRAY(SELECT a.attname FROM unnest(i.indkey) WITH ORDINALITY k(attnum, n)
+                        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
+                        ORDER BY k.n) AS key
+           FROM pg_class c
+           JOIN pg_namespace n ON n.oid = c.relnamespace
+           LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary
+           WHERE n.nspname = 'public' AND c.relname = ANY($1::text[])""",
+        list(TABLES),
+    )
+    return {r["table_name"]: None if r["full_row"] else tuple(r["key"]) for r in rows}
 
 
 async def publish_tables(conn: Any, tables: Sequence[str]) -> None:

@@ -10,7 +10,7 @@ import asyncpg
 
 from domain.identity.api_keys import ApiKeys
 from streams.hub import Encoder
-from streams.phoenix.bindings import Columns
+from streams.phoenix.bindings import Columns, OldRecordKeys
 from streams.phoenix.relay import Relay
 from streams.phoenix.wake import WakeFeed
 from streams.realtime import Realtime
@@ -27,6 +27,7 @@ class PhoenixServer:
     relay: Relay
     keys: ApiKeys
     columns: Columns
+    old_record_keys: OldRecordKeys
     max_channels: int
     max_payload_bytes: int
     max_events_per_second: int

@@ -266,7 +266,9 @@ class Session:
         for hub_topic in hub_topics:
             encoder = self.server.shared_encoder(
                 ("pg", self.vsn, topic, tuple(b.id for b in bindings)),
-                lambda: pg.row_encoder(self.vsn, topic, bindings, self.server.columns),
+                lambda: pg.row_encoder(
+                    self.vsn, topic, bindings, self.server.columns, self.server.old_record_keys
+                ),
             )
             channel.subscriptions.append(hub.subscribe(hub_topic, self.sink, encoder))
         if skybound_topic is not None and (private or skybound_topic.private_to is None):
