@@ -8,6 +8,16 @@ from typing import Any
 
 from domain.bookings.examples import BOOKING_PAGE
 
+AGENT_CANCELLATION: dict[str, Any] = {
+    "quote_id": "e4dfebbd-7f56-4dfd-94b4-6c901eb39635",
+    "reason": "Passenger called: family emergency",
+}
+
+AGENT_CHANGE: dict[str, Any] = {
+    "quote_id": "f09239b0-7910-4b55-ad28-a29e4a45ce94",
+    "reason": "Passenger called: new email address",
+}
+
 AUDIT_PAGE: dict[str, Any] = {
     "entries": [
         {
@@ -59,6 +69,20 @@ BULK_DELAY_RESULT: dict[str, Any] = {
     ],
 }
 
+BOOKING_HISTORY: dict[str, Any] = {
+    "booking_id": "fab242d8-6f31-4bbb-85d9-8a5ce0694327",
+    "entries": [
+        {
+            "at": "2026-12-02T12:05:37.417916Z",
+            "kind": "change",
+            "quote_id": "f09239b0-7910-4b55-ad28-a29e4a45ce94",
+            "actor": "d281095a-1911-4cd7-9439-963d70d5ec18",
+            "on_behalf": True,
+            "reason": "Passenger called: new email address",
+        }
+    ],
+}
+
 CANCELLATION: dict[str, Any] = {"reason": "Crew unavailable"}
 
 DELAY_NOTICE: dict[str, Any] = {
@@ -98,6 +122,19 @@ NEW_LEG: dict[str, Any] = {
     "reason": "Extra section for the holidays",
 }
 
+REFUND_REPORT: dict[str, Any] = {
+    "days": [
+        {
+            "day": "2026-12-02",
+            "currency": "USD",
+            "cause": "within_24_hours",
+            "cancellations": 1,
+            "refunds": 1,
+            "refunded_minor": 26000,
+        }
+    ]
+}
+
 SALES_REPORT: dict[str, Any] = {
     "days": [
         {
@@ -118,6 +155,24 @@ SCHEDULE_EDIT: dict[str, Any] = {
     "reason": "Slot moved by the airport",
 }
 
+SEAT_REPORT: dict[str, Any] = {
+    "rows": [
+        {
+            "origin": "JFK",
+            "destination": "LHR",
+            "flight_id": 1,
+            "designator": "SB1",
+            "flights": 1,
+            "passengers": 1,
+            "seated": 0,
+            "paid": 0,
+            "seated_share": 0.0,
+            "paid_share": 0.0,
+        }
+    ],
+    "truncated": False,
+}
+
 SESSIONS_REVOKED: dict[str, Any] = {
     "sessions_revoked": 1,
     "tokens_revoked_at": "2026-12-02T11:26:37.457607Z",
@@ -127,6 +182,12 @@ STAND_CHANGE: dict[str, Any] = {
     "departure_terminal": "4",
     "departure_gate": "B22",
     "reason": "Gate B20 closed for maintenance",
+}
+
+TOP_ROUTES: dict[str, Any] = {
+    "routes": [
+        {"origin": "JFK", "destination": "LHR", "bookings": 2, "passengers": 2, "cancellations": 1}
+    ]
 }
 
 UNBAN: dict[str, Any] = {"reason": "Investigation closed"}

@@ -12,8 +12,9 @@ from datetime import datetime
 from typing import Annotated
 
 import asyncpg
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from domain.admin import examples
 from domain.admin.audit import Actor, record
 from domain.bookings.changes import ChangeConfirmation
 from domain.bookings.errors import BookingNotFound
@@ -27,11 +28,16 @@ Reason = Annotated[
 
 
 class AgentCancellation(StrictModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.AGENT_CANCELLATION]})
+
     quote_id: uuid.UUID
     reason: Reason
 
 
 class AgentChange(ChangeConfirmation):
+    # Not the passenger's example: an agent must say why.
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.AGENT_CHANGE]})
+
     reason: Reason
 
 
@@ -45,6 +51,8 @@ class HistoryEntry(BaseModel):
 
 
 class BookingHistory(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.BOOKING_HISTORY]})
+
     booking_id: uuid.UUID
     entries: list[HistoryEntry] = Field(description="Oldest first.")
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import asyncpg
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from domain.admin import examples
 from domain.admin.statistics import MAX_LOAD_ROWS, Iata, LoadQuery, SalesQuery
 
 
@@ -31,6 +32,8 @@ class RouteSales(BaseModel):
 
 
 class TopRoutesReport(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.TOP_ROUTES]})
+
     routes: list[RouteSales] = Field(description="Most bookings first.")
 
 
@@ -76,6 +79,8 @@ class SeatTakeUp(BaseModel):
 
 
 class SeatReport(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.SEAT_REPORT]})
+
     rows: list[SeatTakeUp] = Field(description="Most passengers first, at most 1000.")
     truncated: bool
 

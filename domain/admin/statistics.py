@@ -99,6 +99,8 @@ class RefundDay(BaseModel):
 
 
 class RefundReport(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.REFUND_REPORT]})
+
     days: list[RefundDay] = Field(description="By day, currency and cause; empty ones left out.")
 
 
