@@ -288,9 +288,9 @@ def _measure_running(
         for r in replies:
             failures.update(r["failures"])
         if failures:
-            row.notes.append(
-                f"{sum(failures.values()):,} clients failed to connect: {dict(failures)}"
-            )
+            note = f"{sum(failures.values()):,} clients failed to connect: {dict(failures)}"
+            row.notes.append(note)
+            print(f"  {note}", flush=True)
         if not server.alive:
             raise BenchError(f"{target.label} exited while clients connected:\n{tail(server.log)}")
         if not row.connected:

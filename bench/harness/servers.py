@@ -55,6 +55,9 @@ def skybound_env(home: Path, **settings: str) -> dict[str, str]:
     settings; ``settings`` on top."""
     env = {k: v for k, v in peer_env().items() if not k.startswith(SETTINGS_PREFIXES)}
     env.update(SKYBOUND_HOME=str(home), SKYBOUND_ACCESS_LOG="false", SKYBOUND_LOG_LEVEL="WARNING")
+    # A bench's thousands of streams all come from 127.0.0.1 (and often one user): the
+    # per-address and per-user stream caps would admit the first hundred and measure those.
+    env.update(SKYBOUND_STREAM_CAP_PER_ADDRESS="1000000", SKYBOUND_STREAM_CAP_PER_USER="1000000")
     env.update(settings)
     return env
 
