@@ -73,6 +73,16 @@ async def database_url(postgres: TestPostgres, migrated_template: str) -> AsyncI
 
 
 @pytest.fixture
+async def empty_database_url(postgres: TestPostgres) -> AsyncIterator[str]:
+    """URL of a fresh database with nothing in it, not even the schema."""
+    database = await postgres.create_database("template0")
+    try:
+        yield with_database(postgres.admin_url, database)
+    finally:
+        await postgres.drop_database(database)
+
+
+@pytest.fixture
 async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
     """A connection to this test's database, with Skybound's codecs."""
     conn = await connect(database_url)

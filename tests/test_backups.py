@@ -9,19 +9,16 @@ import io
 import os
 import sys
 import tarfile
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-import pytest
 from aiohttp.test_utils import TestClient
 
 from api.keys import realtime_key
 from foundation.database import connect
 from foundation.settings import Settings
 from server.app import create_app
-from tests.postgres import TestPostgres, with_database
 from tests.test_documents import Trip, bearer, trip  # noqa: F401 - the trip fixture
 from tests.test_streams_catchup import _sse_catch_up
 
@@ -57,18 +54,8 @@ async def table_digests(url: str) -> dict[str, tuple[int, str]]:
         await conn.close()
 
 
-@pytest.fixture
-async def empty_url(postgres: TestPostgres) -> AsyncIterator[str]:
-    """A database with nothing in it, not even the schema."""
-    database = await postgres.create_database("template0")
-    try:
-        yield with_database(postgres.admin_url, database)
-    finally:
-        await postgres.drop_database(database)
-
-
 async def test_a_restore_reproduces_every_table_and_file_under_a_new_epoch(
-    client: TestClient, trip: Trip, settings: Settings, database_url: str, empty_url: str,  # noqa: F811
+    client: TestClient, trip: Trip, settings: Settings, database_url: str, empty_database_url: str,  # noqa: F811
     tmp_path: Path, aiohttp_client: Any,
 ) -> None:  # fmt: skip
     owner = bearer(trip.owner_id)
@@ -92,11 +79,11 @@ async def test_a_restore_reproduces_every_table_and_file_under_a_new_epoch(
     assert any(name.startswith("files/") for name in names)
 
     new_home = tmp_path / "restored-home"
-    code, out, err = await skybound(new_home, empty_url, "restore", str(archive))
+    code, out, err = await skybound(new_home, empty_database_url, "restore", str(archive))
     assert code == 0, err
     assert "change log epoch now" in out
 
-    before, after = await table_digests(database_url), await table_digests(empty_url)
+    before, after = await table_digests(database_url), await table_digests(empty_database_url)
     assert before.keys() == after.keys()
     assert {t: v for t, v in after.items() if t != "change_log_state"} == {
         t: v for t, v in before.items() if t != "change_log_state"
@@ -105,7 +92,9 @@ async def test_a_restore_reproduces_every_table_and_file_under_a_new_epoch(
 
     restored = [p for p in (new_home / "storage").rglob("*") if p.is_file()]
     assert [p.read_bytes() for p in restored] == [p.read_bytes() for p in stored]
-    restored_settings = settings.model_copy(update={"database_url": empty_url, "home": new_home})
+    restored_settings = settings.model_copy(
+        update={"database_url": empty_database_url, "home": new_home}
+    )
     other = await aiohttp_client(create_app(restored_settings))
     response = await other.get(ticket, headers=owner)
     assert response.status == 200
@@ -137,7 +126,7 @@ async def test_restore_refuses_a_non_empty_database_unless_forced(
 
 
 async def test_a_damaged_archive_is_refused_before_anything_is_restored(
-    trip: Trip, settings: Settings, database_url: str, empty_url: str, tmp_path: Path,  # noqa: F811
+    trip: Trip, settings: Settings, database_url: str, empty_database_url: str, tmp_path: Path,  # noqa: F811
 ) -> None:  # fmt: skip
     archive = tmp_path / "backup.tar"
     assert (await skybound(settings.home, database_url, "backup", "-o", str(archive)))[0] == 0
@@ -148,10 +137,10 @@ async def test_a_damaged_archive_is_refused_before_anything_is_restored(
             if member.name == "database.dump":
                 data = data[:-1] + bytes([data[-1] ^ 1])
             target.addfile(member, io.BytesIO(data))
-    code, _, err = await skybound(tmp_path / "other", empty_url, "restore", str(damaged))
+    code, _, err = await skybound(tmp_path / "other", empty_database_url, "restore", str(damaged))
     assert code == 1
     assert "database.dump does not match its checksum" in err
-    conn = await asyncpg.connect(empty_url)
+    conn = await asyncpg.connect(empty_database_url)
     try:
         assert (
             await conn.fetchval("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == 0
