@@ -17,7 +17,7 @@ from bench.harness.processes import run_bounded
 from bench.harness.report import display, invocation, now, write
 from bench.harness.versions import machine, postgres
 from bench.versus.checkout import Side, default_cache, prepared, this_checkout
-from bench.versus.report import Run, Versus, render
+from bench.versus.report import Run, Versus, render, reread
 from bench.versus.tables import SPECS, figures
 
 
@@ -49,7 +49,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m bench.versus",
         description="Run a bench on two commits in turn and report after/before per round.",
         epilog="Example: python -m bench.versus --before edd69ca --rounds 3 -- bench.booking "
-        "--rounds 1",
+        "--rounds 1. python -m bench.versus --reread bench/results/versus-NAME-A-B.json writes "
+        "that report again from its runs' reports.",
     )
     add = parser.add_argument
     add("--before", required=True, help="the commit measured as before")
@@ -57,12 +58,16 @@ def _parser() -> argparse.ArgumentParser:
     add("--rounds", type=int, default=3, help="rounds, each one run of each side (3)")
     add("--cache-dir", type=Path, default=default_cache(), help="worktrees and virtualenvs")
     add("--timeout", type=float, default=3600.0, help="longest run of the bench, s (3600)")
-    add("--output", type=Path, help="report file (bench/results/versus-NAME.md)")
+    add("--output", type=Path, help="report (bench/results/versus-NAME-BEFORE-AFTER.md)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if len(argv) == 2 and argv[0] == "--reread":
+        saved = Path(argv[1])
+        write(render(reread(json.loads(saved.read_text()))), saved.with_suffix(".md"))
+        return 0
     if "--" not in argv:
         _parser().error("the bench follows --: -- bench.booking [its options]")
     split = argv.index("--")
@@ -71,9 +76,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if bench not in SPECS:
         _parser().error(f"bench must be one of {', '.join(SPECS)}")
     name = bench.removeprefix("bench.")
-    output = args.output or RESULTS_DIR / f"versus-{name}.md"
-    work = RESULTS_DIR / "versus" / name
-    work.mkdir(parents=True, exist_ok=True)
     try:
         sides = {
             "before": prepared("before", args.before, args.cache_dir),
@@ -86,6 +88,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    pair = f"{name}-{sides['before'].short}-{sides['after'].short}"
+    output = args.output or RESULTS_DIR / f"versus-{pair}.md"
+    # Each comparison keeps its runs' reports apart, so that --reread finds them.
+    work = RESULTS_DIR / "versus" / pair
+    work.mkdir(parents=True, exist_ok=True)
     versus = Versus(
         bench=bench,
         bench_args=bench_args,

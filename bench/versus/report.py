@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from bench.harness.report import header, notes_section
 from bench.harness.stats import median
 from bench.versus.checkout import Side
-from bench.versus.tables import HIGHER, NOISE, Figures
+from bench.versus.tables import HIGHER, NOISE, Figures, figures
 
 
 @dataclass
@@ -65,7 +67,17 @@ class Versus:
         return {
             "bench": self.bench,
             "bench_args": self.bench_args,
-            "sides": {k: {"commit": s.commit, "subject": s.subject} for k, s in self.sides.items()},
+            "command": self.command,
+            "settings": self.settings,
+            "sides": {
+                k: {
+                    "commit": s.commit,
+                    "subject": s.subject,
+                    "directory": str(s.directory),
+                    "python": str(s.python),
+                }
+                for k, s in self.sides.items()
+            },
             "runs": [
                 {
                     "round": r.round,
@@ -80,8 +92,33 @@ class Versus:
                 }
                 for r in self.runs
             ],
+            "notes": self.notes,
             "ratios": {name: self.ratios(name) for name in self.names()},
         }
+
+
+def reread(saved: dict[str, Any]) -> Versus:
+    """A finished comparison from its JSON, its figures read again from the runs' reports
+    (so a figure added to the table specs later shows for runs already made)."""
+    sides = {
+        label: Side(
+            label,
+            s["commit"],
+            s["subject"],
+            Path(s.get("directory", "")),
+            Path(s.get("python", "")),
+        )
+        for label, s in saved["sides"].items()
+    }
+    versus = Versus(saved["bench"], saved["bench_args"], saved.get("command", ""),
+                    saved.get("settings", {}),
+                    sides, notes=saved.get("notes", []))  # fmt: skip
+    for r in saved["runs"]:
+        report = Path(r["report"])
+        found = figures(saved["bench"], report.read_text()) if report.exists() else None
+        versus.runs.append(Run(r["round"], r["side"], r["started"], r["wall"],
+                               r["loadavg_1min"], r["exit"], r["report"], found))  # fmt: skip
+    return versus
 
 
 def _num(value: float | None, digits: int = 2) -> str:
