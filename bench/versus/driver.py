@@ -90,8 +90,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     pair = f"{name}-{sides['before'].short}-{sides['after'].short}"
     output = args.output or RESULTS_DIR / f"versus-{pair}.md"
-    # Each comparison keeps its runs' reports apart, so that --reread finds them.
-    work = RESULTS_DIR / "versus" / pair
+    # Each report keeps its runs' reports apart, so that --reread finds them: another
+    # --output for the same pair gets a directory of its own.
+    work = RESULTS_DIR / "versus" / output.stem.removeprefix("versus-")
     work.mkdir(parents=True, exist_ok=True)
     versus = Versus(
         bench=bench,
