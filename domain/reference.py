@@ -94,6 +94,10 @@ class TaxTable:
     arriving_country: dict[str, list[TaxRule]] = field(default_factory=dict)
     carrier: dict[str, list[TaxRule]] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)  # code -> name
+    # (origin, destination, carrier, premium) -> the rules that apply to such a leg, filled
+    # by domain.search.taxes as legs are priced: a table is replaced, not changed, when the
+    # reference data reloads, so what is remembered here never goes stale.
+    routes: dict[tuple[str, str, str, bool], tuple[TaxRule, ...]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, rules: list[TaxRule]) -> TaxTable:

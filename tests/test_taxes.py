@@ -9,7 +9,8 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 
-from domain.search.taxes import Tax, capped
+from domain.reference import AirportInfo, ReferenceData, TaxRule, TaxTable
+from domain.search.taxes import Tax, applicable, capped
 from tests.booking_helpers import GOOD_CARD, adult, bearer, book, booking_body, offer_for
 from tests.factories import add_tax_rule
 from tests.search_world import DAY, RETURN, one_way, search
@@ -167,3 +168,33 @@ async def test_a_flight_change_records_the_new_fares_taxes(
     assert {t["code"] for t in changed["fare"]["price_breakdown"][0]["taxes"]} == {
         "US", "AY", "XF",
     }  # fmt: skip
+
+
+def _rule(rule_id: int, code: str, **where: Any) -> TaxRule:
+    fields: dict[str, Any] = {
+        "kind": "government", "name": code, "levied_on": "departure", "country": None,
+        "airport": None, "carrier": None, "route": "any", "premium": None,
+        "amount_minor": 1000, "currency": "USD", "percent_bp": None, "children": True,
+        "infants": False, "max_per_slice": None,
+    }  # fmt: skip
+    return TaxRule(id=rule_id, code=code, **{**fields, **where})
+
+
+def test_the_rules_of_a_route_are_found_once_per_cabin_class_and_carrier() -> None:
+    london = AirportInfo("LHR", "Heathrow", "London", "GB", "Europe/London", 51.47, -0.45)
+    new_york = AirportInfo("JFK", "Kennedy", "New York", "US", "America/New_York", 40.64, -73.78)
+    rules = [
+        _rule(1, "GB", country="GB", route="long_haul", premium=False),
+        _rule(2, "GB", country="GB", route="long_haul", premium=True, amount_minor=2000),
+        _rule(3, "YQ", kind="carrier", carrier="SB"),
+        _rule(4, "GB", country="GB", route="short_haul"),
+    ]
+    ref = ReferenceData(airports={"LHR": london, "JFK": new_york}, carriers={}, aircraft={},
+                        brands={}, rates={}, taxes=TaxTable.of(rules))  # fmt: skip
+    # Asked twice, in either order: the remembered answer is the one for that key.
+    for _ in range(2):
+        assert [r.id for r in applicable(ref, "LHR", "JFK", "SB", False)] == [1, 3]
+        assert [r.id for r in applicable(ref, "LHR", "JFK", "SB", True)] == [2, 3]
+        assert [r.id for r in applicable(ref, "LHR", "JFK", "KA", True)] == [2]
+        assert applicable(ref, "JFK", "LHR", "KA", False) == ()
+    assert len(ref.taxes.routes) == 4

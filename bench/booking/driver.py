@@ -27,6 +27,7 @@ from bench.harness.processes import run_bounded
 from bench.harness.pyspy import MISSING, py_spy_bin, recording
 from bench.harness.report import display, fresh_dir, invocation, write
 from bench.harness.servers import (
+    NO_RATE_LIMITS,
     Server,
     free_port,
     seed_home,
@@ -67,7 +68,7 @@ def mint(count: int) -> list[tuple[uuid.UUID, str]]:
 
 
 def booking_server_env(home: Path) -> dict[str, str]:
-    return skybound_env(home, SUPABASE_JWT_SECRET=SECRET)
+    return skybound_env(home, SUPABASE_JWT_SECRET=SECRET, **NO_RATE_LIMITS)
 
 
 # --- offers -----------------------------------------------------------------------------------
@@ -452,8 +453,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             **run_settings(postgres()),
             "server": (
                 f"`skybound serve --workers {args.workers}` on the embedded PostgreSQL, "
-                "SKYBOUND_ACCESS_LOG=false SKYBOUND_LOG_LEVEL=WARNING, other settings at "
-                "their defaults (pool of 10 per process), simulated payments with "
+                "SKYBOUND_ACCESS_LOG=false SKYBOUND_LOG_LEVEL=WARNING, rate limits off, other "
+                "settings at their defaults (pool of 10 per process), simulated payments with "
                 + (
                     f"{args.payment_latency_ms} ms latency"
                     if args.payment_latency_ms

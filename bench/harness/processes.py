@@ -65,14 +65,15 @@ def end_group(proc: subprocess.Popen[bytes], sig: signal.Signals, timeout: float
 
 
 def run_bounded(
-    argv: list[str], env: dict[str, str], timeout: float, log: Path
+    argv: list[str], env: dict[str, str], timeout: float, log: Path, cwd: Path | None = None
 ) -> tuple[int, str, float]:
-    """Run a command to completion in its own process group; (exit code, output, wall seconds)."""
+    """Run a command to completion in its own process group, in ``cwd`` (the project by
+    default); (exit code, output, wall seconds)."""
     started = time.monotonic()
     with log.open("wb") as out:
         proc = subprocess.Popen(
             argv,
-            cwd=PROJECT_DIR,
+            cwd=cwd or PROJECT_DIR,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=out,

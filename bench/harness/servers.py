@@ -29,6 +29,10 @@ READY_TIMEOUT_S = 180.0
 FOREIGN_ENV = ("DATABASE_URL", "LISTEN_DATABASE_URL", "TEST_DATABASE_URL", "REDIS_URL")
 # Settings a server reads from the environment: none is inherited, the bench sets its own.
 SETTINGS_PREFIXES = ("SKYBOUND_", "SUPABASE_")
+# One client address sends all of a throughput bench's load, which the per-address budgets
+# (on by default since the rate limits) would answer with 429: benches that measure a
+# route's own cost turn them off; bench.ratelimit measures what counting costs.
+NO_RATE_LIMITS = {"SKYBOUND_RATE_LIMITS_ENABLED": "false"}
 SEED_LINE = re.compile(
     r"seeded (?P<flights>[\d,]+) flights \((?P<cabins>[\d,]+) cabins\) in "
     r"(?P<seconds>[\d.]+) s: (?P<rate>[\d,.]+) legs/s"

@@ -22,6 +22,7 @@ from bench.harness.processes import run_bounded
 from bench.harness.pyspy import MISSING, py_spy_bin, recording
 from bench.harness.report import display, fresh_dir, invocation, write
 from bench.harness.servers import (
+    NO_RATE_LIMITS,
     Server,
     free_port,
     seed_home,
@@ -316,7 +317,7 @@ def profile(plan: Plan, server: Server, url: str, title: str, name: str, mix: Pa
 def _serve(plan: Plan, workers: int, name: str, **settings: str) -> tuple[Server, str, str]:
     port = free_port()
     argv = [skybound_bin(), "serve", "--port", str(port), "--workers", str(workers)]
-    env = skybound_env(plan.home, **settings)
+    env = skybound_env(plan.home, **NO_RATE_LIMITS, **settings)
     base = f"http://{HOST}:{port}"
     server = Server(name, argv, env, f"{base}/readyz", WORK_DIR / f"{name}.log")
     plan.report.commands.append(f"{shown_env(env)} {display(argv)} &")
@@ -512,7 +513,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             ),
             "server": (
                 "`skybound serve --workers W` on the embedded PostgreSQL, SKYBOUND_ACCESS_LOG="
-                "false SKYBOUND_LOG_LEVEL=WARNING, other settings at their defaults (2 s search "
+                "false SKYBOUND_LOG_LEVEL=WARNING, rate limits off, other settings at their "
+                "defaults (2 s search "
                 "budget, pool of 10 per process)"
             ),
             "variants": (

@@ -68,6 +68,27 @@ def _candidates(ref: ReferenceData, origin: AirportInfo, destination: AirportInf
     yield from taxes.carrier.get(carrier, ())
 
 
+def applicable(
+    ref: ReferenceData, origin: str, destination: str, carrier: str, premium: bool
+) -> tuple[TaxRule, ...]:
+    """The rules levied on a leg of this route, carrier and cabin class, whatever its fare:
+    found once per reference table, since a search prices thousands of legs over a few
+    hundred routes (the distance and the route type were most of a leg's pricing)."""
+    key = (origin, destination, carrier, premium)
+    rules = ref.taxes.routes.get(key)
+    if rules is None:
+        here, there = ref.airports[origin], ref.airports[destination]
+        domestic = here.country == there.country
+        miles = miles_between(here, there)
+        rules = ref.taxes.routes[key] = tuple(
+            rule
+            for rule in _candidates(ref, here, there, carrier, domestic)
+            if _route_matches(rule, domestic, miles)
+            and (rule.premium is None or rule.premium == premium)
+        )
+    return rules
+
+
 def leg_taxes(
     ref: ReferenceData,
     *,
@@ -84,16 +105,8 @@ def leg_taxes(
     fares in ``base_currency``; ``passengers``: how many of each type travel."""
     if not ref.taxes:
         return ()
-    here, there = ref.airports[origin], ref.airports[destination]
-    domestic = here.country == there.country
-    miles = miles_between(here, there)
-    premium = cabin != "economy"
     found = []
-    for rule in _candidates(ref, here, there, carrier, domestic):
-        if not _route_matches(rule, domestic, miles):
-            continue
-        if rule.premium is not None and rule.premium != premium:
-            continue
+    for rule in applicable(ref, origin, destination, carrier, cabin != "economy"):
         if rule.percent_bp is not None:
             each = [ref.convert(half_even(fare * rule.percent_bp, 10_000), base_currency,
                                 currency) for fare in base]  # fmt: skip

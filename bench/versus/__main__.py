@@ -1,0 +1,3 @@
+from bench.versus.driver import main
+
+raise SystemExit(main())
