@@ -12,7 +12,7 @@ from domain.bookings.examples import BOOKING
 PULL_REQUEST: dict[str, Any] = {
     "cursor": None,
     "collections": ["trips", "boarding_passes"],
-    "schema_version": 1,
+    "schema_version": 2,
 }
 
 PULL_RESPONSE: dict[str, Any] = {
@@ -29,12 +29,12 @@ PULL_RESPONSE: dict[str, Any] = {
     "has_more": False,
     "reset": False,
     "last_mutation_ids": {},
-    "schema_version": 1,
+    "schema_version": 2,
 }
 
 PUSH_REQUEST: dict[str, Any] = {
     "client_id": "phone-1",
-    "schema_version": 1,
+    "schema_version": 2,
     "mutations": [
         {
             "id": 1,
