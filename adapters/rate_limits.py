@@ -51,10 +51,12 @@ REDIS_TIMEOUT_SECONDS = 0.25
 WARN_EVERY_SECONDS = 10.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Verdict:
     """One budget's answer for one request; how soon it resets is read only for a
-    refusal (another round trip to the storage, which an allowed request is spared)."""
+    refusal (another round trip to the storage, which an allowed request is spared).
+    Compared and hashed by identity: an allowed verdict is one shared object per policy,
+    which makes it a cheap cache key."""
 
     policy: str
     limit: int

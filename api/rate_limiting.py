@@ -86,10 +86,10 @@ def _policy_fields(verdicts: tuple[Verdict, ...]) -> dict[str, str]:
     return rate_limit_policy([(v.policy, v.limit, v.window_seconds) for v in verdicts])
 
 
-def _enforce(request: web.Request, verdict: Verdict | None) -> None:
+def _enforce(verdicts: list[Verdict], verdict: Verdict | None) -> None:
     if verdict is None:  # the storage failed: let it through
         return
-    request.setdefault(verdicts_key, []).append(verdict)
+    verdicts.append(verdict)
     if not verdict.allowed:
         raise RateLimitExceeded(verdict.policy, verdict.limit, verdict.window_seconds,
                                 verdict.reset_seconds)  # fmt: skip
@@ -104,9 +104,10 @@ async def rate_limit(request: web.Request, handler: Handler) -> web.StreamRespon
     if limiter is None or kind is None:
         return await handler(request)
     request[endpoint_class_key] = kind
-    _enforce(request, await limiter.take(limiter.policy_of("address", kind), client_ip(request)))
+    verdicts: list[Verdict] = []
+    request[verdicts_key] = verdicts
+    _enforce(verdicts, await limiter.take(limiter.policy_of("address", kind), client_ip(request)))
     response = await handler(request)
-    verdicts = request.get(verdicts_key)
     if verdicts and not response.prepared:  # a refusal was raised: all of them allowed
         response.headers.update(_policy_fields(tuple(verdicts)))
     return response
@@ -120,11 +121,12 @@ async def limit_user(request: web.Request, claims: Claims) -> None:
     if limiter is None or kind is None:
         return
     del request[endpoint_class_key]  # taken
+    verdicts = request[verdicts_key]
     user = str(claims.user_id)
     if claims.app_roles & STAFF_ROLES:
-        _enforce(request, await limiter.take("staff", user))
+        _enforce(verdicts, await limiter.take("staff", user))
         return
-    _enforce(request, await limiter.take("user", user))
+    _enforce(verdicts, await limiter.take("user", user))
     classed = limiter.policy_of("user", kind)
     if classed != "user":
-        _enforce(request, await limiter.take(classed, user))
+        _enforce(verdicts, await limiter.take(classed, user))
