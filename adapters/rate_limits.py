@@ -3,9 +3,10 @@ Redis so that every worker and instance shares one budget.
 
 A budget (a policy) is a name and a limit ("120/minute"); it is counted per key (a
 client address, a user id) with a sliding window counter, which costs one counter
-pair per key however busy it is. A storage that fails (Redis down) fails open: the
-request goes through and a warning is logged, since refusing every request would
-turn a cache outage into an API outage.
+pair per key however busy it is. Large budgets are taken from the storage a share at
+a time and spent locally (see SHARE_OF_LIMIT), in memory as in Redis. A storage that
+fails (Redis down) fails open: the request goes through and a warning is logged, since
+refusing every request would turn a cache outage into an API outage.
 """
 
 from __future__ import annotations
@@ -50,10 +51,12 @@ REDIS_TIMEOUT_SECONDS = 0.25
 WARN_EVERY_SECONDS = 10.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Verdict:
     """One budget's answer for one request; how soon it resets is read only for a
-    refusal (another round trip to the storage, which an allowed request is spared)."""
+    refusal (another round trip to the storage, which an allowed request is spared).
+    Compared and hashed by identity: an allowed verdict is one shared object per policy,
+    which makes it a cheap cache key."""
 
     policy: str
     limit: int
@@ -157,10 +160,12 @@ class HitBatch:
             await asyncio.gather(*self._sending, return_exceptions=True)
 
 
-# Large budgets are taken from Redis a share at a time (1% of the limit, at most 50) and
-# spent locally; a share not spent within a second is dropped. A worker never admits a
-# request Redis did not count, so the shared budget holds; at most one share less one
-# per worker and key may be refused early, or counted up to a second early.
+# Large budgets are taken from the storage a share at a time (1% of the limit, at most 50)
+# and spent locally; a share not spent within a second is dropped. A worker never admits a
+# request the storage did not count, so the budget holds; at most one share less one per
+# worker and key may be refused early, or counted up to a second early. With Redis this
+# spares round trips; in memory it spares the library's per-hit work (a lock, a dozen
+# calls and an expiry task per hit), which cost more than the rest of a cheap request.
 SHARE_OF_LIMIT = 100
 MAX_SHARE = 50
 SHARE_SECONDS = 1.0
@@ -188,6 +193,10 @@ class RateLimiter:
             )  # fmt: skip
         self._strategy = SlidingWindowCounterRateLimiter(self._storage)
         self.batch = HitBatch(self._storage) if isinstance(self._storage, RedisStorage) else None
+        # An allowed request's verdict depends only on its policy: built once.
+        self._allowed = {name: Verdict(name, item.amount, item.get_expiry(), allowed=True)
+                         for name, item in self.limits.items()}  # fmt: skip
+        self._named: dict[tuple[str, str], str] = {}
         self._shares: dict[tuple[str, str], _Share] = {}
         self._asking: dict[tuple[str, str], asyncio.Future[None]] = {}
         self._warned_at = -math.inf
@@ -196,18 +205,21 @@ class RateLimiter:
     def has(self, policy: str) -> bool:
         return policy in self.limits
 
+    def policy_of(self, scope: str, kind: str) -> str:
+        """``scope.kind`` (``address.search``) when that budget exists, else ``scope``."""
+        named = self._named.get((scope, kind))
+        if named is None:
+            named = f"{scope}.{kind}"
+            self._named[scope, kind] = named = named if named in self.limits else scope
+        return named
+
     async def take(self, policy: str, key: str) -> Verdict | None:
         """Count one request of ``key`` against ``policy``; None when the storage failed
         (the request goes through)."""
         item = self.limits[policy]
-        verdict = Verdict(policy, item.amount, item.get_expiry(), allowed=True)
         try:
-            if self.batch is None:
-                allowed = await self._strategy.hit(item, policy, key)
-            else:
-                allowed = await self._take_shared(item, policy, key)
-            if allowed:
-                return verdict
+            if await self._take_shared(item, policy, key):
+                return self._allowed[policy]
             stats = await self._strategy.get_window_stats(item, policy, key)
         except (StorageError, OSError, TimeoutError) as exc:
             self._storage_failed(exc)
@@ -216,9 +228,9 @@ class RateLimiter:
         return Verdict(policy, item.amount, item.get_expiry(), allowed=False, reset_seconds=reset)
 
     async def _take_shared(self, item: RateLimitItem, policy: str, key: str) -> bool:
-        """One unit of a share held here, or a new share from Redis (one request asks for
-        a key at a time; the others wait and spend it), or near the limit a single hit."""
-        assert self.batch is not None
+        """One unit of a share held here, or a new share from the storage (one request
+        asks for a key at a time; the others wait and spend it), or near the limit a
+        single hit."""
         slot = (policy, key)
         while (asking := self._asking.get(slot)) is not None:
             await asyncio.shield(asking)
@@ -229,20 +241,25 @@ class RateLimiter:
             return True
         size = min(MAX_SHARE, item.amount // SHARE_OF_LIMIT)
         if size <= 1:
-            return await self.batch.hit(item, policy, key)
+            return await self._hit(item, policy, key)
         asked: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._asking[slot] = asked
         try:
-            if await self.batch.hit(item, policy, key, amount=size):
+            if await self._hit(item, policy, key, size):
                 if len(self._shares) >= MAX_SHARES_KEPT:
                     self._forget_spent(now)
                 self._shares[slot] = _Share(size - 1, now + SHARE_SECONDS)
                 return True
             self._shares.pop(slot, None)
-            return await self.batch.hit(item, policy, key)  # what is left, one at a time
+            return await self._hit(item, policy, key)  # what is left, one at a time
         finally:
             del self._asking[slot]
             asked.set_result(None)
+
+    async def _hit(self, item: RateLimitItem, policy: str, key: str, amount: int = 1) -> bool:
+        if self.batch is None:
+            return await self._strategy.hit(item, policy, key, cost=amount)
+        return await self.batch.hit(item, policy, key, amount=amount)
 
     def _forget_spent(self, now: float) -> None:
         for slot, share in tuple(self._shares.items()):

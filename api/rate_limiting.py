@@ -18,6 +18,7 @@ stream's cost is bounded instead by its send buffer and topic count.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from aiohttp import web
@@ -49,6 +50,11 @@ _CLASSES: tuple[tuple[str | None, re.Pattern[str]], ...] = (
 )
 _STREAM = re.compile(r"^/v1/streams/(boards|flights|me)(/|$)")
 
+# Classes of the paths of static routes (bounded by the routes), as classifying costs
+# a few regular expressions per request.
+_static_classes: dict[tuple[str, str], str | None] = {}
+MAX_STATIC_CLASSES = 1000
+
 verdicts_key: web.RequestKey[list[Verdict]] = web.RequestKey("rate_limit_verdicts")
 endpoint_class_key: web.RequestKey[str] = web.RequestKey("rate_limit_class")
 
@@ -63,10 +69,27 @@ def endpoint_class(method: str, path: str) -> str | None:
     return "default"
 
 
-def _enforce(request: web.Request, verdict: Verdict | None) -> None:
+def _class_of(request: web.Request) -> str | None:
+    key = (request.method, request.path)
+    if key in _static_classes:
+        return _static_classes[key]
+    kind = endpoint_class(*key)
+    if (isinstance(request.match_info.route.resource, web.PlainResource)
+            and len(_static_classes) < MAX_STATIC_CLASSES):  # fmt: skip
+        _static_classes[key] = kind
+    return kind
+
+
+@functools.lru_cache(maxsize=256)
+def _policy_fields(verdicts: tuple[Verdict, ...]) -> dict[str, str]:
+    """The RateLimit-Policy of an allowed request's verdicts (one per policy, so few)."""
+    return rate_limit_policy([(v.policy, v.limit, v.window_seconds) for v in verdicts])
+
+
+def _enforce(verdicts: list[Verdict], verdict: Verdict | None) -> None:
     if verdict is None:  # the storage failed: let it through
         return
-    request.setdefault(verdicts_key, []).append(verdict)
+    verdicts.append(verdict)
     if not verdict.allowed:
         raise RateLimitExceeded(verdict.policy, verdict.limit, verdict.window_seconds,
                                 verdict.reset_seconds)  # fmt: skip
@@ -77,18 +100,16 @@ async def rate_limit(request: web.Request, handler: Handler) -> web.StreamRespon
     """The client address's budget for the endpoint's class; the budgets spent, in
     RateLimit-Policy, on the answer (the user's, if any, is taken by ``limit_user``)."""
     limiter = request.app.get(keys.rate_limiter_key)
-    kind = endpoint_class(request.method, request.path) if limiter is not None else None
+    kind = _class_of(request) if limiter is not None else None
     if limiter is None or kind is None:
         return await handler(request)
     request[endpoint_class_key] = kind
-    policy = f"address.{kind}" if limiter.has(f"address.{kind}") else "address"
-    _enforce(request, await limiter.take(policy, client_ip(request)))
+    verdicts: list[Verdict] = []
+    request[verdicts_key] = verdicts
+    _enforce(verdicts, await limiter.take(limiter.policy_of("address", kind), client_ip(request)))
     response = await handler(request)
-    verdicts = request.get(verdicts_key)
-    if verdicts and not response.prepared:
-        response.headers.update(
-            rate_limit_policy([(v.policy, v.limit, v.window_seconds) for v in verdicts])
-        )
+    if verdicts and not response.prepared:  # a refusal was raised: all of them allowed
+        response.headers.update(_policy_fields(tuple(verdicts)))
     return response
 
 
@@ -100,10 +121,12 @@ async def limit_user(request: web.Request, claims: Claims) -> None:
     if limiter is None or kind is None:
         return
     del request[endpoint_class_key]  # taken
+    verdicts = request[verdicts_key]
     user = str(claims.user_id)
     if claims.app_roles & STAFF_ROLES:
-        _enforce(request, await limiter.take("staff", user))
+        _enforce(verdicts, await limiter.take("staff", user))
         return
-    _enforce(request, await limiter.take("user", user))
-    if limiter.has(f"user.{kind}"):
-        _enforce(request, await limiter.take(f"user.{kind}", user))
+    _enforce(verdicts, await limiter.take("user", user))
+    classed = limiter.policy_of("user", kind)
+    if classed != "user":
+        _enforce(verdicts, await limiter.take(classed, user))

@@ -179,6 +179,21 @@ async def test_large_budgets_taken_in_shares_never_admit_more_than_the_budget(
         await second.close()
 
 
+async def test_large_budgets_in_memory_are_spent_in_shares_within_the_budget() -> None:
+    limiter = RateLimiter(parse_limits({"address": "300/minute"}))  # shares of 3
+    try:
+        verdicts = [await limiter.take("address", "192.0.2.9") for _ in range(400)]
+        admitted = [v is not None and v.allowed for v in verdicts]
+        # Every admitted request was counted; at most a share less one held back.
+        assert 300 - 2 <= sum(admitted) <= 300
+        assert admitted[: sum(admitted)] == [True] * sum(admitted)
+        refused = [v for v in verdicts if v is not None and not v.allowed]
+        assert len(refused) == 400 - sum(admitted)
+        assert refused[-1].reset_seconds >= 1
+    finally:
+        await limiter.close()
+
+
 async def test_a_redis_outage_fails_open_with_a_warning(
     aiohttp_client: Any, settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
