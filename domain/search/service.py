@@ -37,7 +37,14 @@ from domain.search.models import (
     SliceRequest,
     TaxLine,
 )
-from domain.search.pricing import Price, PriceBook, brand_names, combine, unit_prices
+from domain.search.pricing import (
+    Price,
+    PriceBook,
+    brand_names,
+    combine,
+    combined_total,
+    unit_prices,
+)
 from domain.search.tokens import Signer, TamperedToken
 from domain.times import Instant, zone
 from foundation.errors import FieldError, ServiceUnavailable, ValidationFailed
@@ -69,7 +76,9 @@ class _Candidate:
     score: float
     tiebreak: str
     itineraries: tuple[Itinerary, ...]
-    price: Price
+    # The slices' fare components: combined into the journey's price only for the offers
+    # of the page asked for.
+    components: tuple[Price, ...]
 
 
 @dataclass
@@ -332,7 +341,7 @@ class SearchService:
                 priced = []
                 for it in options:
                     if name in brands[n][it]:
-                        p = book.itineraries([it], name)
+                        p = book.itinerary(it, name)
                         priced.append((self._score(request, ref, n, it, p.total), it, p))
                 priced.sort(key=lambda entry: (entry[0], entry[1].key))
                 lists.append(priced[: self.limits.options_per_slice])
@@ -353,12 +362,11 @@ class SearchService:
                     b.departure >= a.arrival + MIN_SLICE_GAP
                     for a, b in itertools.pairwise(itineraries)
                 ):
-                    total = combine([entry[2] for entry in chosen])
-                    if (low is None or total.total >= low) and (
-                        high is None or total.total <= high
-                    ):
+                    components = tuple(entry[2] for entry in chosen)
+                    total = combined_total(components)
+                    if (low is None or total >= low) and (high is None or total <= high):
                         tiebreak = name + "/" + "|".join(it.key for it in itineraries)
-                        out.append(_Candidate(score, tiebreak, itineraries, total))
+                        out.append(_Candidate(score, tiebreak, itineraries, components))
                         found += 1
                 for i in range(len(lists)):
                     if index[i] + 1 < len(lists[i]):
@@ -384,7 +392,7 @@ class SearchService:
         currency = request.currency
         pax = request.passengers
         expires = now + self.limits.offer_ttl
-        p = candidate.price
+        p = combine(candidate.components)
 
         def money(amount: int) -> Money:
             return Money(amount_minor=amount, currency=currency)
