@@ -20,7 +20,7 @@ import asyncpg
 import orjson
 
 from domain.flights import Carrier
-from domain.reference import ReferenceCache, ReferenceData
+from domain.reference import ReferenceCache, ReferenceData, TaxKind
 from domain.search.cache import CachedSlice, CatchUp, ResponseCache, SearchCache, SliceKey
 from domain.search.itineraries import ConnectionRules, Itinerary, SliceSearch
 from domain.search.models import (
@@ -388,6 +388,7 @@ class SearchService:
         candidate: _Candidate,
         now: datetime,
         codes: Mapping[int, Mapping[str, int]],
+        tax_lines: dict[tuple[str, TaxKind, int], TaxLine],
     ) -> Offer:
         currency = request.currency
         pax = request.passengers
@@ -449,11 +450,20 @@ class SearchService:
                 )
             )
         names = ref.taxes.names
+
+        def tax_line(code: str, kind: TaxKind, amount: int) -> TaxLine:
+            # The offers of a page share most of their tax lines: each is built once.
+            found = tax_lines.get((code, kind, amount))
+            if found is None:
+                found = tax_lines[(code, kind, amount)] = TaxLine(
+                    code=code, name=names.get(code, code), kind=kind, amount=money(amount)
+                )
+            return found
+
         lines = [
             PriceLine(
                 passenger_type=line.passenger_type, count=line.count, base=money(line.base),
-                taxes=[TaxLine(code=code, name=names.get(code, code), kind=kind,
-                               amount=money(amount)) for code, kind, amount in line.taxes],
+                taxes=[tax_line(*tax) for tax in line.taxes],
                 unit=money(line.unit), total=money(line.unit * line.count),
             )
             for line in unit_prices(p, pax)
@@ -536,7 +546,8 @@ class SearchService:
         codes = await self._codeshares(
             {leg.id for c in page for it in c.itineraries for leg in it.legs}
         )
-        offers = [self._offer(request, ref, c, now, codes) for c in page]
+        tax_lines: dict[tuple[str, TaxKind, int], TaxLine] = {}
+        offers = [self._offer(request, ref, c, now, codes, tax_lines) for c in page]
         self.stats.durations.append(time.monotonic() - started)
         del self.stats.durations[:-1000]
         results = SearchResults.model_construct(
