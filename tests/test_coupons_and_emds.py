@@ -114,6 +114,40 @@ async def test_a_fifth_segment_goes_on_a_conjunction_ticket(
     ]  # fmt: skip
 
 
+async def test_tickets_of_two_bookings_issued_in_one_statement_get_their_own_coupons(
+    client: TestClient, db: asyncpg.Connection, seated_world: dict[str, int]
+) -> None:
+    first = uuid.UUID(
+        (await book(client, uuid.uuid4(), booking_body(await offer_for(client))))["id"]
+    )
+    second = uuid.UUID(
+        (await book(client, uuid.uuid4(), booking_body(await offer_for(client))))["id"]
+    )
+    await db.execute(
+        """INSERT INTO booking_segments (booking_id, segment_no, slice_no, flight_id, cabin,
+                                         fare_brand)
+           VALUES ($1, 2, 2, $2, 'economy', 'SB_ECO_STANDARD')""",
+        second, seated_world["lhr_jfk"],
+    )  # fmt: skip
+    await db.execute(
+        """INSERT INTO tickets (ticket_number, booking_id, passenger_id)
+           SELECT CASE booking_id WHEN $1 THEN '9010999999980' ELSE '9010999999985' END,
+                  booking_id, id
+           FROM passengers WHERE booking_id IN ($1, $2)""",
+        first, second,
+    )  # fmt: skip
+    coupons = await db.fetch(
+        """SELECT ticket_number, coupon_no, booking_id, segment_no, flight_id
+           FROM ticket_coupons WHERE ticket_number IN ('9010999999980', '9010999999985')
+           ORDER BY ticket_number, coupon_no"""
+    )
+    assert [tuple(c.values()) for c in coupons] == [
+        ("9010999999980", 1, first, 1, seated_world["jfk_lhr"]),
+        ("9010999999985", 1, second, 1, seated_world["jfk_lhr"]),
+        ("9010999999985", 2, second, 2, seated_world["lhr_jfk"]),
+    ]
+
+
 async def test_a_refundable_fare_gives_back_the_fare_not_the_seat(
     client: TestClient, db: asyncpg.Connection, seated_world: dict[str, int]
 ) -> None:

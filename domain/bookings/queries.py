@@ -74,14 +74,7 @@ SELECT b.id, b.record_locator, b.status, b.user_id, b.total_minor, b.currency, b
                    'cabin', s.cabin, 'fare_brand', s.fare_brand, 'flight_status', f.status,
                    'booking_class', s.booking_class, 'fare_basis', s.fare_basis,
                    'carrier_name', al.name,
-                   'marketing', (SELECT rtrim(c.marketing_carrier) || c.marketing_number
-                                   FROM codeshares c
-                                  WHERE c.flight_id = f.id
-                                    AND c.marketing_carrier = (
-                                        SELECT f1.carrier FROM booking_segments s1
-                                        JOIN flights f1 ON f1.id = s1.flight_id
-                                        WHERE s1.booking_id = b.id
-                                        ORDER BY s1.segment_no LIMIT 1)),
+                   'marketing', rtrim(cs.marketing_carrier) || cs.marketing_number,
                    'seats', (SELECT coalesce(jsonb_agg(jsonb_build_object(
                                         'passenger_no', p.passenger_no, 'seat', a.seat)
                                     ORDER BY p.passenger_no), '[]')
@@ -94,6 +87,13 @@ SELECT b.id, b.record_locator, b.status, b.user_id, b.total_minor, b.currency, b
           JOIN airlines al ON al.code = f.carrier
           JOIN airports o ON o.iata = f.origin
           JOIN airports d ON d.iata = f.destination
+          -- The seller (the first segment's carrier) found once, not per segment.
+          CROSS JOIN (SELECT f1.carrier FROM booking_segments s1
+                        JOIN flights f1 ON f1.id = s1.flight_id
+                       WHERE s1.booking_id = b.id
+                       ORDER BY s1.segment_no LIMIT 1) seller
+          LEFT JOIN codeshares cs
+                 ON cs.flight_id = f.id AND cs.marketing_carrier = seller.carrier
          WHERE s.booking_id = b.id) AS segments,
        (SELECT coalesce(jsonb_agg(jsonb_build_object(
                    'id', pay.id, 'kind', pay.kind, 'amount_minor', pay.amount_minor,

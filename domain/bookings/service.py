@@ -87,8 +87,11 @@ WITH booking AS (
                          $13::text[], $14::text[], $21::int[]) AS x(n, t, g, f, d, e, p, a)
     RETURNING id, passenger_no
 ), legs AS (
-    INSERT INTO booking_segments (booking_id, segment_no, slice_no, flight_id, cabin, fare_brand)
-    SELECT booking.id, n, s, f, $18, fb.code
+    -- Classes stamped here, from the brand row at hand, so the trigger need not look it up.
+    INSERT INTO booking_segments (booking_id, segment_no, slice_no, flight_id, cabin, fare_brand,
+                                  booking_class, fare_basis)
+    SELECT booking.id, n, s, f, $18, fb.code, booking_class_of($18, fb.name),
+           fare_basis_of(booking_class_of($18, fb.name), fb.name)
     FROM booking, unnest($15::int[], $16::int[], $17::bigint[]) AS x(n, s, f)
     JOIN flights fl ON fl.id = x.f
     JOIN fare_brands fb ON fb.carrier = fl.carrier AND fb.cabin = $18 AND fb.name = $19

@@ -42,10 +42,8 @@ class Price:
     changeable: bool
     checked_bags: int
     taxes: tuple[Tax, ...] = ()
-
-    @property
-    def taxes_total(self) -> int:
-        return sum(tax.total for tax in self.taxes)
+    # Carried rather than summed again from ``taxes`` at every join of a search.
+    taxes_total: int = 0
 
 
 def _percent(amount: int, pct: int) -> int:
@@ -104,54 +102,62 @@ class PriceBook:
                   _percent(adult_fare, brand.infant_pct)),
             passengers=(pax.adults, pax.children, pax.infants),
         )  # fmt: skip
+        taxes_total = sum(tax.total for tax in taxes)
         return Price(
             name, adult, child, infant,
-            adult * pax.adults + child * pax.children + infant * pax.infants
-            + sum(tax.total for tax in taxes),
+            adult * pax.adults + child * pax.children + infant * pax.infants + taxes_total,
             ref.convert(brand.change_fee_minor, carrier_currency, currency),
             ref.convert(brand.cancellation_fee_minor, carrier_currency, currency),
-            brand.refundable, brand.changeable, brand.checked_bags, taxes,
+            brand.refundable, brand.changeable, brand.checked_bags, taxes, taxes_total,
         )  # fmt: skip
 
+    def itinerary(self, itinerary: Itinerary, name: str) -> Price:
+        """One itinerary is one slice, so one fare component."""
+        return fare_component([self.leg(leg, name) for leg in itinerary.legs])
+
     def itineraries(self, itineraries: Sequence[Itinerary], name: str) -> Price:
-        """Each itinerary is one slice, so one fare component."""
-        return combine([fare_component([self.leg(leg, name) for leg in it.legs])
-                        for it in itineraries])  # fmt: skip
+        return combine([self.itinerary(it, name) for it in itineraries])
 
 
 def _join(
     parts: Sequence[Price],
     fee: Callable[[Iterable[int]], int],
-    taxes: Callable[[Sequence[tuple[Tax, ...]]], tuple[Tax, ...]],
+    kept: tuple[Tax, ...],
+    taxes_total: int,
 ) -> Price:
     first = parts[0]
-    if len(parts) == 1:  # one leg carries each rule once: nothing to cap
-        return first
-    kept = taxes([p.taxes for p in parts])
     base = sum(p.total - p.taxes_total for p in parts)
     return Price(
         first.brand,
         sum(p.adult for p in parts), sum(p.child for p in parts), sum(p.infant for p in parts),
-        base + sum(tax.total for tax in kept), fee(p.change_fee for p in parts),
+        base + taxes_total, fee(p.change_fee for p in parts),
         fee(p.cancellation_fee for p in parts), all(p.refundable for p in parts),
-        all(p.changeable for p in parts), min(p.checked_bags for p in parts), kept,
+        all(p.changeable for p in parts), min(p.checked_bags for p in parts), kept, taxes_total,
     )  # fmt: skip
-
-
-def _concatenated(parts: Sequence[tuple[Tax, ...]]) -> tuple[Tax, ...]:
-    return tuple(tax for taxes in parts for tax in taxes)
 
 
 def fare_component(legs: Sequence[Price]) -> Price:
     """The legs of one through fare: fares add up; one fee each, the strictest leg's;
     taxes capped per direction of travel."""
-    return _join(legs, max, capped)
+    if len(legs) == 1:  # one leg carries each rule once: nothing to cap
+        return legs[0]
+    kept = capped([p.taxes for p in legs])
+    return _join(legs, max, kept, sum(tax.total for tax in kept))
 
 
 def combine(components: Sequence[Price]) -> Price:
     """Fare components of a journey: fares, fees and taxes add up; conditions are the
-    strictest."""
-    return _join(components, sum, _concatenated)
+    strictest. Its total is the components' totals added up (see ``combined_total``)."""
+    if len(components) == 1:
+        return components[0]
+    kept = tuple(tax for p in components for tax in p.taxes)
+    return _join(components, sum, kept, sum(p.taxes_total for p in components))
+
+
+def combined_total(components: Sequence[Price]) -> int:
+    """``combine(components).total`` without building the journey's price: a search
+    ranks and filters hundreds of combinations and shows a page of them."""
+    return sum(p.total for p in components)
 
 
 def price(

@@ -20,7 +20,7 @@ import asyncpg
 import orjson
 
 from domain.flights import Carrier
-from domain.reference import ReferenceCache, ReferenceData
+from domain.reference import ReferenceCache, ReferenceData, TaxKind
 from domain.search.cache import CachedSlice, CatchUp, ResponseCache, SearchCache, SliceKey
 from domain.search.itineraries import ConnectionRules, Itinerary, SliceSearch
 from domain.search.models import (
@@ -37,7 +37,14 @@ from domain.search.models import (
     SliceRequest,
     TaxLine,
 )
-from domain.search.pricing import Price, PriceBook, brand_names, combine, unit_prices
+from domain.search.pricing import (
+    Price,
+    PriceBook,
+    brand_names,
+    combine,
+    combined_total,
+    unit_prices,
+)
 from domain.search.tokens import Signer, TamperedToken
 from domain.times import Instant, zone
 from foundation.errors import FieldError, ServiceUnavailable, ValidationFailed
@@ -69,7 +76,9 @@ class _Candidate:
     score: float
     tiebreak: str
     itineraries: tuple[Itinerary, ...]
-    price: Price
+    # The slices' fare components: combined into the journey's price only for the offers
+    # of the page asked for.
+    components: tuple[Price, ...]
 
 
 @dataclass
@@ -332,7 +341,7 @@ class SearchService:
                 priced = []
                 for it in options:
                     if name in brands[n][it]:
-                        p = book.itineraries([it], name)
+                        p = book.itinerary(it, name)
                         priced.append((self._score(request, ref, n, it, p.total), it, p))
                 priced.sort(key=lambda entry: (entry[0], entry[1].key))
                 lists.append(priced[: self.limits.options_per_slice])
@@ -353,12 +362,11 @@ class SearchService:
                     b.departure >= a.arrival + MIN_SLICE_GAP
                     for a, b in itertools.pairwise(itineraries)
                 ):
-                    total = combine([entry[2] for entry in chosen])
-                    if (low is None or total.total >= low) and (
-                        high is None or total.total <= high
-                    ):
+                    components = tuple(entry[2] for entry in chosen)
+                    total = combined_total(components)
+                    if (low is None or total >= low) and (high is None or total <= high):
                         tiebreak = name + "/" + "|".join(it.key for it in itineraries)
-                        out.append(_Candidate(score, tiebreak, itineraries, total))
+                        out.append(_Candidate(score, tiebreak, itineraries, components))
                         found += 1
                 for i in range(len(lists)):
                     if index[i] + 1 < len(lists[i]):
@@ -380,11 +388,12 @@ class SearchService:
         candidate: _Candidate,
         now: datetime,
         codes: Mapping[int, Mapping[str, int]],
+        tax_lines: dict[tuple[str, TaxKind, int], TaxLine],
     ) -> Offer:
         currency = request.currency
         pax = request.passengers
         expires = now + self.limits.offer_ttl
-        p = candidate.price
+        p = combine(candidate.components)
 
         def money(amount: int) -> Money:
             return Money(amount_minor=amount, currency=currency)
@@ -441,11 +450,20 @@ class SearchService:
                 )
             )
         names = ref.taxes.names
+
+        def tax_line(code: str, kind: TaxKind, amount: int) -> TaxLine:
+            # The offers of a page share most of their tax lines: each is built once.
+            found = tax_lines.get((code, kind, amount))
+            if found is None:
+                found = tax_lines[(code, kind, amount)] = TaxLine(
+                    code=code, name=names.get(code, code), kind=kind, amount=money(amount)
+                )
+            return found
+
         lines = [
             PriceLine(
                 passenger_type=line.passenger_type, count=line.count, base=money(line.base),
-                taxes=[TaxLine(code=code, name=names.get(code, code), kind=kind,
-                               amount=money(amount)) for code, kind, amount in line.taxes],
+                taxes=[tax_line(*tax) for tax in line.taxes],
                 unit=money(line.unit), total=money(line.unit * line.count),
             )
             for line in unit_prices(p, pax)
@@ -528,7 +546,8 @@ class SearchService:
         codes = await self._codeshares(
             {leg.id for c in page for it in c.itineraries for leg in it.legs}
         )
-        offers = [self._offer(request, ref, c, now, codes) for c in page]
+        tax_lines: dict[tuple[str, TaxKind, int], TaxLine] = {}
+        offers = [self._offer(request, ref, c, now, codes, tax_lines) for c in page]
         self.stats.durations.append(time.monotonic() - started)
         del self.stats.durations[:-1000]
         results = SearchResults.model_construct(
