@@ -30,6 +30,10 @@ TaskState = Literal["running", "restarting", "stopping", "stopped"]
 
 # A task that ran this long without failing starts its backoff afresh.
 HEALTHY_AFTER_SECONDS = 60.0
+# How long a cancelled task may take to end before shutdown goes on without it. A task
+# that swallows its cancellation (or awaits something that does) would otherwise hold
+# the process's stop forever, past any orchestrator's grace, with nothing in the log.
+STOP_WAIT_SECONDS = 5.0
 
 
 @dataclass
@@ -66,10 +70,12 @@ class Supervisor:
         *,
         min_backoff: float = 0.1,
         max_backoff: float = 30.0,
+        stop_wait: float = STOP_WAIT_SECONDS,
     ) -> None:
         self._metrics = metrics
         self.min_backoff = min_backoff
         self.max_backoff = max_backoff
+        self.stop_wait = stop_wait
         self.tasks: dict[str, SupervisedTask] = {}
         metrics.watch_tasks(self)
 
@@ -99,8 +105,9 @@ class Supervisor:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(task), grace)
         task.cancel()
-        # gather() absorbs the task's own cancellation but not one aimed at us.
-        await asyncio.gather(task, return_exceptions=True)
+        if not await _ended(task, self.stop_wait):
+            log.error("background task did not stop when cancelled; going on without it",
+                      extra={"task": name, "waited_seconds": self.stop_wait})  # fmt: skip
         supervised.state = "stopped"
 
     async def stop_all(self) -> None:
@@ -143,11 +150,23 @@ class Supervisor:
             await asyncio.sleep(backoff * random.uniform(0.5, 1.0))
 
 
-async def end_scoped_task(task: asyncio.Task[None], what: str) -> None:
+async def end_scoped_task(
+    task: asyncio.Task[None], what: str, *, within: float = STOP_WAIT_SECONDS
+) -> None:
     """End a task that lives only as long as one piece of work (a socket's reader, an
     import's progress reports): cancel it, wait for it, and log an exception it died of
     rather than drop it. Long-lived tasks belong to the Supervisor instead."""
     task.cancel()
-    (outcome,) = await asyncio.gather(task, return_exceptions=True)
-    if isinstance(outcome, Exception):
-        log.error("%s failed", what, exc_info=outcome)
+    if not await _ended(task, within):
+        log.error("%s did not stop when cancelled; going on without it", what)
+        return
+    if not task.cancelled() and isinstance(task.exception(), Exception):
+        log.error("%s failed", what, exc_info=task.exception())
+
+
+async def _ended(task: asyncio.Task[None], within: float) -> bool:
+    """Wait for a cancelled task to end, at most ``within`` seconds. asyncio.wait()
+    neither raises the task's exception nor cancels it on timeout; a cancellation aimed
+    at the caller still reaches the caller."""
+    done, _ = await asyncio.wait({task}, timeout=within)
+    return bool(done)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 import pytest
@@ -154,3 +155,34 @@ async def test_a_scoped_task_that_died_is_logged_when_ended(
         await end_scoped_task(asyncio.create_task(waiting()), "a quiet task")
     assert [r.getMessage() for r in caplog.records] == ["the test reader failed"]
     assert caplog.records[0].exc_info is not None
+
+
+async def test_a_task_that_ignores_cancellation_does_not_hold_the_stop(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A task that swallows its cancellation would otherwise hang the process's
+    shutdown forever, past any orchestrator's grace, with nothing logged."""
+    release = asyncio.Event()
+
+    async def stubborn() -> None:
+        while not release.is_set():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.sleep(3600)
+
+    supervisor = Supervisor(Metrics(), stop_wait=0.2)
+    supervisor.start("stubborn", stubborn)
+    await asyncio.sleep(0)
+    with caplog.at_level(logging.ERROR, logger="foundation.supervisor"):
+        await asyncio.wait_for(supervisor.stop("stubborn"), 5)
+        scoped = asyncio.create_task(stubborn())
+        await asyncio.sleep(0)
+        await asyncio.wait_for(end_scoped_task(scoped, "a stubborn reader", within=0.2), 5)
+    assert supervisor.tasks["stubborn"].state == "stopped"
+    assert [r.getMessage() for r in caplog.records] == [
+        "background task did not stop when cancelled; going on without it",
+        "a stubborn reader did not stop when cancelled; going on without it",
+    ]
+    release.set()
+    for task in asyncio.all_tasks():
+        if task is not asyncio.current_task():
+            task.cancel()

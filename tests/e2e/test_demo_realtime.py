@@ -88,15 +88,18 @@ async def demo(empty_database_url: str, tmp_path: Path) -> AsyncIterator[Demo]:
         seen = running.family()
         yield running
     finally:
+        # Children first: a simulator that outlived the demo would hold its stdout open,
+        # and the drain below would never see the end of it.
         seen += _family_or_none(running)
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-        if running.drain is not None:
-            await running.drain
         for leftover in seen:
             with contextlib.suppress(psutil.Error):
                 leftover.kill()
+        if process.returncode is None:
+            process.kill()
+        await process.wait()
+        if running.drain is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(running.drain, STOP_WITHIN)
 
 
 def _family_or_none(demo: Demo) -> list[psutil.Process]:
