@@ -13,9 +13,8 @@ import asyncpg
 import orjson
 
 from domain.admin.patterns import like_prefix
-from domain.bookings.models import BookingPage, BookingSummary
-from domain.search.models import Money
-from domain.times import Instant
+from domain.bookings.models import BookingPage
+from domain.bookings.queries import summary_from_row
 from foundation.errors import FieldError, ValidationFailed
 
 _SELECT = """
@@ -103,21 +102,7 @@ async def find_bookings(
     rows = await pool.fetch(
         f"{_SELECT} {where} ORDER BY b.created_at DESC, b.id DESC LIMIT ${len(params)}", *params
     )
-    summaries = [
-        BookingSummary(
-            id=r["id"],
-            record_locator=r["record_locator"],
-            status=r["status"],
-            origin=r["origin"],
-            destination=r["destination"],
-            departure=Instant.of(r["departure"], r["origin_tz"]),
-            arrival=Instant.of(r["arrival"], r["destination_tz"]),
-            passengers=r["passengers"],
-            total=Money(amount_minor=r["total_minor"], currency=r["currency"]),
-            created_at=r["created_at"],
-        )
-        for r in rows[:limit]
-    ]
+    summaries = [summary_from_row(r) for r in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]

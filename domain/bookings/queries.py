@@ -403,6 +403,22 @@ def _decode_cursor(view: str, cursor: str) -> tuple[datetime, uuid.UUID]:
         ) from None
 
 
+def summary_from_row(r: asyncpg.Record) -> BookingSummary:
+    """One line of a booking list, from a row with the columns the list queries select."""
+    return BookingSummary(
+        id=r["id"],
+        record_locator=r["record_locator"],
+        status=r["status"],
+        origin=r["origin"],
+        destination=r["destination"],
+        departure=Instant.of(r["departure"], r["origin_tz"]),
+        arrival=Instant.of(r["arrival"], r["destination_tz"]),
+        passengers=r["passengers"],
+        total=Money(amount_minor=r["total_minor"], currency=r["currency"]),
+        created_at=r["created_at"],
+    )
+
+
 async def list_bookings(
     db: asyncpg.Connection | asyncpg.Pool,
     user_id: uuid.UUID,
@@ -412,21 +428,7 @@ async def list_bookings(
 ) -> BookingPage:
     after_key, after_id = _decode_cursor(view, cursor) if cursor else (None, None)
     rows = await db.fetch(_HISTORY[view], user_id, after_key, after_id, limit + 1)
-    summaries = [
-        BookingSummary(
-            id=r["id"],
-            record_locator=r["record_locator"],
-            status=r["status"],
-            origin=r["origin"],
-            destination=r["destination"],
-            departure=Instant.of(r["departure"], r["origin_tz"]),
-            arrival=Instant.of(r["arrival"], r["destination_tz"]),
-            passengers=r["passengers"],
-            total=Money(amount_minor=r["total_minor"], currency=r["currency"]),
-            created_at=r["created_at"],
-        )
-        for r in rows[:limit]
-    ]
+    summaries = [summary_from_row(r) for r in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
