@@ -93,6 +93,12 @@ _Hit = tuple[str, str, int, int, int]
 _Waiting = list[tuple[_Hit, "asyncio.Future[bool]"]]
 
 
+def _fail(batch: _Waiting, exc: Exception) -> None:
+    for _, future in batch:
+        if not future.done():
+            future.set_exception(exc)
+
+
 class HitBatch:
     """Budget hits sent to Redis together: every hit that concurrent requests make before
     the loop comes round goes in one pipeline, one round trip for all of them.
@@ -136,9 +142,12 @@ class HitBatch:
                 await self._redis.script_load(script.script)
                 results = await self._run(script.sha, [hit for hit, _ in batch])
         except (RedisError, OSError, TimeoutError) as exc:
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(StorageError(exc))
+            _fail(batch, StorageError(exc))
+            return
+        except Exception as exc:
+            # Anything else is a bug: the requests waiting on this batch answer with it
+            # (logged as a 500 where they are) rather than wait on their futures forever.
+            _fail(batch, exc)
             return
         for (_, future), result in zip(batch, results, strict=True):
             if future.done():
