@@ -122,6 +122,36 @@ async def test_repeatable_read_writer_cannot_be_overtaken(
         await writer.close()
 
 
+async def test_writer_waits_for_a_newer_transaction_holding_a_smaller_id(
+    client: TestClient, database_url: str, flights: list[int]
+) -> None:
+    """A horizon covers transactions newer than the writer itself, also on the writer's
+    second event: one that started after the first event took a smaller id than the
+    second, and that second event must wait for it. (A horizon of the writer's own xid, or
+    one read once per transaction, would hand O3 out before N2.)"""
+    reader = await _open_board(client)
+    older = await asyncpg.connect(database_url)
+    newer = await asyncpg.connect(database_url)
+    try:
+        first = older.transaction()
+        await first.start()
+        await older.execute("UPDATE flights SET departure_gate = 'O1' WHERE id = $1", flights[2])
+        hold = newer.transaction()
+        await hold.start()
+        # A newer xid than the writer's, and the smaller of the two ids still to come.
+        await newer.execute("UPDATE flights SET departure_gate = 'N2' WHERE id = $1", flights[0])
+        await older.execute("UPDATE flights SET departure_gate = 'O3' WHERE id = $1", flights[1])
+        await first.commit()
+        assert (await reader.next()).json()["flight"]["departure"]["gate"] == "O1"
+        await reader.expect_silence(0.5)
+        await hold.commit()
+        gates = [(await reader.next()).json()["flight"]["departure"]["gate"] for _ in range(2)]
+        assert gates == ["N2", "O3"]
+    finally:
+        await older.close()
+        await newer.close()
+
+
 async def test_rolled_back_event_leaves_a_gap_that_does_not_stall(
     client: TestClient, database_url: str, flights: list[int]
 ) -> None:
