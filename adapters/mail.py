@@ -309,6 +309,7 @@ class MailOutbox:
         self._wake = asyncio.Event()
         self._stopping = False
         self._purged_at = 0.0
+        self._warned_unconfigured = False
 
     async def enqueue(
         self, conn: asyncpg.Connection, recipient: str | None, subject: str, body: str
@@ -332,8 +333,14 @@ class MailOutbox:
         if not self.mailer.configured:
             await self.pool.execute(_FAILED, mail.id, "mail is not configured", None, False)
             self.counts.dropped += 1
-            log.warning("mail is not configured (SKYBOUND_SMTP_HOST): not sending",
-                        extra={"mail_id": mail.id, "subject": mail.subject})  # fmt: skip
+            # Once per worker, not per message: every booking queues mail, and a warning
+            # each would bury the log. The rest show in skybound_mail_dropped.
+            if not self._warned_unconfigured:
+                self._warned_unconfigured = True
+                log.warning("mail is not configured (SKYBOUND_SMTP_HOST): not sending; "
+                            "further messages are dropped without a word and counted in "
+                            "skybound_mail_dropped",
+                            extra={"mail_id": mail.id, "subject": mail.subject})  # fmt: skip
             return
         if mail.undeliverable:
             await self.pool.execute(_FAILED, mail.id, "address is undeliverable", None, False)

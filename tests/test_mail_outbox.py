@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
@@ -181,3 +182,27 @@ async def test_metrics_show_sent_failed_dead_lettered_and_the_outbox_depth(
     samples = _samples(await response.text())
     assert samples["skybound_mail_failed_total"] == 1
     assert samples["skybound_mail_dropped_total"] == 0
+
+
+async def test_without_smtp_one_warning_and_every_message_counted(
+    pools: tuple[asyncpg.Pool, asyncpg.Pool],
+    db: asyncpg.Connection,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Every booking queues mail: a deployment without SMTP warns once, not per message,
+    and still gives every message up (none is left to retry) and counts it."""
+    unconfigured = settings.model_copy(update={"smtp_host": None, "mail_directory": None})
+    outbox = MailOutbox(pools[0], Mailer(unconfigured))
+    for n in range(3):
+        assert await _queue(pools[0], f"k{n}", f"traveller{n}@example.com")
+    with caplog.at_level(logging.WARNING, logger="adapters.mail"):
+        assert await outbox.send_due() == 3
+    warnings = [r for r in caplog.records if "not configured" in r.getMessage()]
+    assert len(warnings) == 1
+    assert outbox.counts.dropped == 3
+    given_up = await db.fetchval(
+        "SELECT count(*) FROM mail_outbox WHERE last_error = 'mail is not configured'"
+        " AND next_attempt_at IS NULL AND sent_at IS NULL"
+    )
+    assert given_up == 3
