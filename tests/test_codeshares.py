@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import asyncpg
 from aiohttp.test_utils import TestClient
 
+from api.keys import search_key
 from tests.booking_helpers import book, booking_body
 from tests.search_world import one_way, search
 
@@ -71,3 +73,37 @@ async def test_the_seed_codeshares_partners_legs_never_the_operators(
         await conn.close()
     assert own == 0
     assert 0.05 * legs < shared < legs
+
+
+async def test_codes_are_read_once_per_reference_load(
+    client: TestClient, db: asyncpg.Connection, search_world: dict[str, int]
+) -> None:
+    """A page's codes come from memory on the next search, and a new code shows once the
+    reference data is loaded again, as a new fare brand or tax rule does."""
+    service = client.app[search_key]
+    flight = search_world["lhr_cdg_ok"]
+
+    def designators(results: dict[str, Any]) -> set[str]:
+        return {
+            s["designator"]
+            for o in results["offers"]
+            for s in o["slices"][0]["segments"]
+            if s["flight_id"] == flight
+        }
+
+    first = await search(client, **one_way("JFK", "CDG", limit=100))
+    lookups = service.codeshares.lookups
+    await db.execute(
+        "INSERT INTO codeshares (flight_id, marketing_carrier, marketing_number) "
+        "VALUES ($1, 'SB', 5004)",
+        flight,
+    )
+    # Another order of the same offers: not the response cache, the same legs.
+    again = await search(client, **one_way("JFK", "CDG", limit=100, sort="duration"))
+    assert service.codeshares.lookups == lookups
+    assert designators(again) == designators(first) == {"KA4"}
+
+    service.reference.invalidate()
+    fresh = await search(client, **one_way("JFK", "CDG", limit=100, sort="departure"))
+    assert service.codeshares.lookups == lookups + 1
+    assert "SB5004" in designators(fresh)

@@ -202,8 +202,25 @@ class SliceSearch:
         self.rules = rules
         self.cabin = cabin
         self.seats = seats
+        # The shortest connection any rule allows: candidates within the window after a
+        # leg are then checked one by one.
+        self._shortest = timedelta(
+            minutes=min(rules.domestic_minutes, rules.international_minutes,
+                        *ref.connection_minutes.values())
+        )  # fmt: skip
+        self._longest = timedelta(minutes=rules.max_layover_minutes)
+        # A search checks thousands of pairs of legs over a few hundred routes: each
+        # route pair's minimum connection is worked out once.
+        self._minimums: dict[tuple[str, str, str, str], timedelta] = {}
 
     def _minimum_connection(self, arriving: Leg, departing: Leg) -> timedelta:
+        key = (arriving.origin, arriving.destination, departing.origin, departing.destination)
+        found = self._minimums.get(key)
+        if found is None:
+            found = self._minimums[key] = self._work_out_minimum(arriving, departing)
+        return found
+
+    def _work_out_minimum(self, arriving: Leg, departing: Leg) -> timedelta:
         airports = self.ref.airports
         here = airports[arriving.destination].country
         inbound = leg_status(here, airports[arriving.origin].country)
@@ -222,20 +239,10 @@ class SliceSearch:
 
     def _connects(self, arriving: Leg, departing: Leg) -> bool:
         layover = departing.departure - arriving.arrival
-        return (
-            self._minimum_connection(arriving, departing)
-            <= layover
-            <= timedelta(minutes=self.rules.max_layover_minutes)
-        )
+        return self._minimum_connection(arriving, departing) <= layover <= self._longest
 
     def _window_after(self, leg: Leg) -> tuple[datetime, datetime]:
-        # The shortest connection any rule allows: candidates are then checked one by one.
-        shortest = min(
-            self.rules.domestic_minutes, self.rules.international_minutes,
-            *self.ref.connection_minutes.values(),
-        )  # fmt: skip
-        earliest = leg.arrival + timedelta(minutes=shortest)
-        return earliest, leg.arrival + timedelta(minutes=self.rules.max_layover_minutes)
+        return leg.arrival + self._shortest, leg.arrival + self._longest
 
     async def _fetch(self, query: str, *args: object) -> list[Leg]:
         rows = await self.conn.fetch(query, *args)

@@ -22,6 +22,7 @@ import orjson
 from domain.flights import Carrier
 from domain.reference import ReferenceCache, ReferenceData, TaxKind
 from domain.search.cache import CachedSlice, CatchUp, ResponseCache, SearchCache, SliceKey
+from domain.search.codeshares import CodeshareCodes
 from domain.search.itineraries import ConnectionRules, Itinerary, SliceSearch
 from domain.search.models import (
     FareConditions,
@@ -149,6 +150,7 @@ class SearchService:
         self._position = position
         self._caught_up = caught_up
         self.stats = SearchStats()
+        self.codeshares = CodeshareCodes(pool)
 
     # Validation --------------------------------------------------------------------
 
@@ -543,8 +545,8 @@ class SearchService:
         if len(candidates) > request.limit:
             last = page[-1]
             next_cursor = self.cursors.sign({"s": search_hash, "k": [last.score, last.tiebreak]})
-        codes = await self._codeshares(
-            {leg.id for c in page for it in c.itineraries for leg in it.legs}
+        codes = await self.codeshares.of(
+            ref, {leg.id for c in page for it in c.itineraries for leg in it.legs}
         )
         tax_lines: dict[tuple[str, TaxKind, int], TaxLine] = {}
         offers = [self._offer(request, ref, c, now, codes, tax_lines) for c in page]
@@ -562,20 +564,6 @@ class SearchService:
             flights = {leg.id for options in per_slice for it in options for leg in it.legs}
             self.responses.put(response_key, body, flights, since)
         return body
-
-    async def _codeshares(self, flight_ids: set[int]) -> dict[int, dict[str, int]]:
-        """Partners' codes for the legs of a page: flight -> marketing carrier -> number."""
-        found: dict[int, dict[str, int]] = {}
-        if not flight_ids:
-            return found
-        rows = await self.pool.fetch(
-            """SELECT flight_id, rtrim(marketing_carrier) AS carrier, marketing_number
-               FROM codeshares WHERE flight_id = ANY($1::bigint[])""",
-            list(flight_ids),
-        )
-        for row in rows:
-            found.setdefault(row["flight_id"], {})[row["carrier"]] = row["marketing_number"]
-        return found
 
     @staticmethod
     def _body(results: SearchResults) -> bytes:
