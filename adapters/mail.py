@@ -69,6 +69,10 @@ POLL_SECONDS = 5.0
 KEEP = timedelta(days=7)
 PURGE_EVERY_SECONDS = 3600.0
 STOP_GRACE_SECONDS = 5.0
+# A sender woken by a commit waits this long before its pass, so the mail of the commits
+# right behind it joins the same claim: at a hundred bookings a second, a pass per
+# booking cost four statements each. Nobody notices a confirmation 50 ms later.
+GATHER_SECONDS = 0.05
 OUTBOX_TASK = "mail-outbox"
 
 
@@ -250,11 +254,13 @@ _MARK_UNDELIVERABLE = """
 INSERT INTO mail_undeliverable (address, reason) VALUES (lower($1), $2)
 ON CONFLICT (address) DO UPDATE SET reason = EXCLUDED.reason, marked_at = now()
 """
-_NEXT_DUE = """
-SELECT extract(epoch FROM min(next_attempt_at) - now())::float8
-FROM mail_outbox WHERE sent_at IS NULL
+# The depth (messages still to send) and the seconds until the next is due, in one trip.
+_DEPTH_AND_NEXT_DUE = """
+SELECT (SELECT count(*) FROM mail_outbox
+         WHERE sent_at IS NULL AND next_attempt_at IS NOT NULL) AS depth,
+       (SELECT extract(epoch FROM min(next_attempt_at) - now())::float8
+          FROM mail_outbox WHERE sent_at IS NULL) AS due_in
 """
-_DEPTH = "SELECT count(*) FROM mail_outbox WHERE sent_at IS NULL AND next_attempt_at IS NOT NULL"
 _PURGE = """
 DELETE FROM mail_outbox
 WHERE created_at < now() - $1::interval AND (sent_at IS NOT NULL OR next_attempt_at IS NULL)
@@ -298,8 +304,10 @@ class MailOutbox:
         composer: Composer | None = None,
         max_attempts: int | None = None,
         lease: timedelta = LEASE,
+        gather_seconds: float = GATHER_SECONDS,
     ) -> None:
         self.pool = pool
+        self.gather_seconds = gather_seconds
         self.mailer = mailer
         self.batch_size = batch_size
         self.composer = composer
@@ -399,11 +407,12 @@ class MailOutbox:
                    "retry_in_seconds": delay, "permanent": permanent},
         )  # fmt: skip
 
-    async def refresh_depth(self) -> None:
-        self.counts.depth = int(await self.pool.fetchval(_DEPTH))
-
-    async def _next_due_in(self) -> float:
-        seconds: float | None = await self.pool.fetchval(_NEXT_DUE)
+    async def refresh_depth(self) -> float:
+        """Count the messages still to send; return the seconds until the next is due."""
+        row = await self.pool.fetchrow(_DEPTH_AND_NEXT_DUE)
+        assert row is not None
+        self.counts.depth = int(row["depth"])
+        seconds: float | None = row["due_in"]
         return POLL_SECONDS if seconds is None else max(0.0, seconds)
 
     async def _purge(self) -> None:
@@ -420,8 +429,7 @@ class MailOutbox:
                 while await self.send_due() == self.batch_size and not self._stopping:
                     pass
                 await self._purge()
-                await self.refresh_depth()
-                sleep = min(POLL_SECONDS, await self._next_due_in())
+                sleep = min(POLL_SECONDS, await self.refresh_depth())
             except RIDE_OUT as exc:
                 log.warning("mail outbox pass failed", extra={"error": repr(exc)})
                 sleep = POLL_SECONDS
@@ -431,6 +439,8 @@ class MailOutbox:
                 sleep = POLL_SECONDS
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), sleep)
+            if self._wake.is_set() and not self._stopping:
+                await asyncio.sleep(self.gather_seconds)
 
     def stop(self) -> None:
         """Ask ``run`` to end after the send under way (its supervisor waits briefly)."""

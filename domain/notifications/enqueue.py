@@ -1,10 +1,10 @@
 """Trip mail queued in the transaction that causes it: a booking made, changed or
 cancelled, and the reminders scheduled for each of its flights.
 
-One statement each, so a booking pays one short INSERT for its email; rendering and
-sending happen later, in the outbox's sender (``composer``). Each message's
-idempotency key names its cause and recipient, so a retried or replayed request
-queues nothing more.
+A booking's email and reminders are queued by one statement, so a booking pays one short
+round trip for them; rendering and sending happen later, in the outbox's sender
+(``composer``). Each message's idempotency key names its cause and recipient, so a
+retried or replayed request queues nothing more.
 """
 
 from __future__ import annotations
@@ -28,10 +28,13 @@ WHERE b.id = $1 AND b.contact_email IS NOT NULL
 ON CONFLICT (idempotency_key) DO NOTHING
 """
 
-# Per flight of the booking, a check-in-open and a departure-day job, due `lead`
-# before the (estimated) departure; a flight's later time change moves them. Check-in
-# opens when the operating carrier opens it (airlines.check_in_opens_hours).
-_SCHEDULE_REMINDERS = """
+
+def _reminders(lead: str) -> str:
+    """Per flight of the booking ($1), a check-in-open and a departure-day job, due before
+    the (estimated) departure; a flight's later time change moves them. Check-in opens
+    when the operating carrier opens it (airlines.check_in_opens_hours); the departure-day
+    reminder goes out ``lead`` (a parameter) before."""
+    return f"""
 INSERT INTO scheduled_jobs (kind, job_key, payload, flight_id, lead, due_at)
 SELECT k.kind, k.kind || ':' || s.booking_id || ':' || s.flight_id,
        jsonb_build_object('booking_id', s.booking_id, 'flight_id', s.flight_id),
@@ -40,10 +43,16 @@ FROM booking_segments s
 JOIN flights f ON f.id = s.flight_id
 JOIN airlines a ON a.code = f.carrier
 CROSS JOIN LATERAL (VALUES ('checkin_open', make_interval(hours => a.check_in_opens_hours)),
-                           ('departure_reminder', $2::interval)) AS k(kind, lead)
+                           ('departure_reminder', {lead}::interval)) AS k(kind, lead)
 WHERE s.booking_id = $1
 ON CONFLICT (job_key) DO NOTHING
 """
+
+
+_SCHEDULE_REMINDERS = _reminders("$2")
+# The mail and the reminders of a booking made or changed in one round trip: a booking
+# pays for every statement in its transaction while it holds its flights' inventory rows.
+_BOOKING_MAIL_AND_REMINDERS = f"WITH mail AS ({_BOOKING_MAIL}) {_reminders('$5')}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,9 +78,9 @@ class TripMail:
     async def booking_confirmed(self, conn: asyncpg.Connection, booking_id: uuid.UUID) -> None:
         if not self.enabled:
             return
-        await conn.execute(_BOOKING_MAIL, booking_id, "booking.confirmed",
-                           "booking_confirmation", {})  # fmt: skip
-        await self.schedule_reminders(conn, booking_id)
+        await conn.execute(_BOOKING_MAIL_AND_REMINDERS, booking_id, "booking.confirmed",
+                           "booking_confirmation", {},
+                           self.plan.departure_reminder_before)  # fmt: skip
 
     async def booking_updated(
         self, conn: asyncpg.Connection, booking_id: uuid.UUID, quote_id: uuid.UUID, kind: str
@@ -81,10 +90,12 @@ class TripMail:
         if not self.enabled:
             return
         template = "booking_cancelled" if kind == "cancellation" else "booking_changed"
-        await conn.execute(_BOOKING_MAIL, booking_id, f"booking.{kind}:{quote_id}", template,
-                           {"quote_id": str(quote_id)})  # fmt: skip
-        if kind != "cancellation":
-            await self.schedule_reminders(conn, booking_id)
+        key, cause = f"booking.{kind}:{quote_id}", {"quote_id": str(quote_id)}
+        if kind == "cancellation":
+            await conn.execute(_BOOKING_MAIL, booking_id, key, template, cause)
+        else:
+            await conn.execute(_BOOKING_MAIL_AND_REMINDERS, booking_id, key, template, cause,
+                               self.plan.departure_reminder_before)  # fmt: skip
 
     async def schedule_reminders(self, conn: asyncpg.Connection, booking_id: uuid.UUID) -> None:
         await conn.execute(_SCHEDULE_REMINDERS, booking_id, self.plan.departure_reminder_before)
