@@ -239,8 +239,15 @@ SELECT claimed.*,
                WHERE u.address = lower(claimed.recipient)) AS undeliverable
 FROM claimed
 """
+# A pass's sent messages, recorded together once its sends are done.
 _SENT = """
-UPDATE mail_outbox SET sent_at = now(), body = NULL, last_error = NULL WHERE id = $1
+UPDATE mail_outbox SET sent_at = now(), body = NULL, last_error = NULL
+WHERE id = ANY($1::bigint[])
+"""
+_NOT_CONFIGURED = """
+UPDATE mail_outbox SET last_error = 'mail is not configured', next_attempt_at = NULL,
+    body = NULL, dead_lettered_at = NULL
+WHERE id = ANY($1::bigint[])
 """
 # $3: seconds until the next attempt; NULL gives up ($4: as a dead letter, or dropped).
 _FAILED = """
@@ -334,26 +341,44 @@ class MailOutbox:
         """Claim, send and record one batch of due messages; return how many were claimed."""
         rows = await self.pool.fetch(_CLAIM, self.batch_size, self.lease)
         claimed = [OutgoingMail(**{**dict(row), "cause": row["cause"] or {}}) for row in rows]
-        await asyncio.gather(*(self._deliver(mail) for mail in claimed))
+        if claimed and not self.mailer.configured:
+            await self._drop_unconfigured(claimed)
+            return len(claimed)
+        outcomes = await asyncio.gather(
+            *(self._deliver(mail) for mail in claimed), return_exceptions=True
+        )
+        # One statement for the pass's sent messages (one per message cost a booking a
+        # statement of its own). They are recorded even when another delivery failed
+        # unexpectedly, so they are not sent twice; that failure is raised after.
+        sent = [mail.id for mail, outcome in zip(claimed, outcomes, strict=True) if outcome is True]
+        if sent:
+            await self.pool.execute(_SENT, sent)
+            self.counts.sent += len(sent)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
         return len(claimed)
 
-    async def _deliver(self, mail: OutgoingMail) -> None:
-        if not self.mailer.configured:
-            await self.pool.execute(_FAILED, mail.id, "mail is not configured", None, False)
-            self.counts.dropped += 1
-            # Once per worker, not per message: every booking queues mail, and a warning
-            # each would bury the log. The rest show in skybound_mail_dropped.
-            if not self._warned_unconfigured:
-                self._warned_unconfigured = True
-                log.warning("mail is not configured (SKYBOUND_SMTP_HOST): not sending; "
-                            "further messages are dropped without a word and counted in "
-                            "skybound_mail_dropped",
-                            extra={"mail_id": mail.id, "subject": mail.subject})  # fmt: skip
-            return
+    async def _drop_unconfigured(self, claimed: list[OutgoingMail]) -> None:
+        await self.pool.execute(_NOT_CONFIGURED, [mail.id for mail in claimed])
+        self.counts.dropped += len(claimed)
+        # Once per worker, not per message: every booking queues mail, and a warning each
+        # would bury the log. The rest show in skybound_mail_dropped.
+        if not self._warned_unconfigured:
+            self._warned_unconfigured = True
+            first = claimed[0]
+            log.warning("mail is not configured (SKYBOUND_SMTP_HOST): not sending; further "
+                        "messages are dropped without a word and counted in "
+                        "skybound_mail_dropped",
+                        extra={"mail_id": first.id, "subject": first.subject})  # fmt: skip
+
+    async def _deliver(self, mail: OutgoingMail) -> bool:
+        """Send one message; True when sent, for the caller to record. Anything else is
+        recorded here."""
         if mail.undeliverable:
             await self.pool.execute(_FAILED, mail.id, "address is undeliverable", None, False)
             self.counts.dropped += 1
-            return
+            return False
         try:
             message = await self._compose(mail)
         except Exception as exc:
@@ -361,19 +386,18 @@ class MailOutbox:
             # never renders, ends as a dead letter someone can look at.
             log.exception("mail not rendered", extra={"mail_id": mail.id})
             await self._failed(mail, f"not rendered: {type(exc).__name__}", permanent=False)
-            return
+            return False
         if message is None:
             await self.pool.execute(_FAILED, mail.id, "no longer applies", None, False)
             self.counts.dropped += 1
-            return
+            return False
         try:
             await asyncio.wait_for(self.mailer.send_message(message), SEND_DEADLINE_SECONDS)
         except (MailNotSent, TimeoutError) as exc:
             permanent = isinstance(exc, MailNotSent) and exc.permanent
             await self._failed(mail, str(exc) or type(exc).__name__, permanent=permanent)
-        else:
-            await self.pool.execute(_SENT, mail.id)
-            self.counts.sent += 1
+            return False
+        return True
 
     async def _compose(self, mail: OutgoingMail) -> EmailMessage | None:
         if mail.template is None:

@@ -105,6 +105,18 @@ async def arrived(mailbox: Mailbox, count: int, within: float = 30.0) -> list[Em
     return mailbox.messages
 
 
+async def sent_recorded(db: asyncpg.Connection, count: int, within: float = 30.0) -> None:
+    """The outbox has recorded ``count`` messages as sent. A message reaches the mailbox
+    before its sender records it: the sender records a pass's messages once they are all
+    sent."""
+
+    async def recorded() -> bool:
+        sent = await db.fetchval("SELECT count(*) FROM mail_outbox WHERE sent_at IS NOT NULL")
+        return bool(sent >= count)
+
+    await eventually(recorded, within, what=f"{count} messages recorded as sent")
+
+
 async def outbox_settled(db: asyncpg.Connection, within: float = 30.0) -> None:
     """Every message due now has been sent or given up."""
 

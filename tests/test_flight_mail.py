@@ -24,6 +24,7 @@ from tests.mail_helpers import (
     controlled_smtp,
     outbox_settled,
     parts,
+    sent_recorded,
 )
 from tests.smtp import SMTP_READY_SECONDS, Mailbox, with_smtp
 from tests.waiting import eventually
@@ -124,6 +125,7 @@ async def test_five_delays_within_the_window_send_one_email_with_the_latest_time
     await db.execute("UPDATE flight_notice_windows SET opened_at = opened_at - interval '1 hour'")
     await db.execute("UPDATE mail_outbox SET next_attempt_at = now()")
     [message] = await arrived(mailbox, 1)
+    await sent_recorded(db, 1)
     latest = await db.fetchval(
         "SELECT estimated_departure AT TIME ZONE 'America/New_York' FROM flights WHERE id = $1",
         flight,
@@ -227,6 +229,7 @@ async def test_smtp_down_then_up_sends_everything_once(
         up = Mailbox("127.0.0.1", port, handler.messages)
         messages = await arrived(up, 6)
         await outbox_settled(db)
+        await sent_recorded(db, 6)
         assert len(messages) == 6
         assert len({str(m["Message-ID"]) for m in messages}) == 6
         sent = await db.fetchval("SELECT count(*) FROM mail_outbox WHERE sent_at IS NOT NULL")

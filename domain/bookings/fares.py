@@ -35,7 +35,7 @@ def fare_calculations(
 ) -> dict[str, str]:
     """Per passenger type, the fare calculation line of the offer's fare components."""
     passengers = Passengers(adults=terms.adults, children=terms.children, infants=terms.infants)
-    book = PriceBook(ref, terms.cabin, passengers, "USD")
+    book = PriceBook(ref, terms.cabin, passengers, "USD", taxes=False)
     kinds = ("adult", "child", "infant")
     parts: dict[str, list[str]] = {kind: [] for kind in kinds}
     totals = dict.fromkeys(kinds, 0)

@@ -71,12 +71,21 @@ class PriceBook:
     and combinations it appears in."""
 
     def __init__(
-        self, ref: ReferenceData, cabin: str, passengers: Passengers, currency: str
+        self,
+        ref: ReferenceData,
+        cabin: str,
+        passengers: Passengers,
+        currency: str,
+        *,
+        taxes: bool = True,
     ) -> None:
         self.ref = ref
         self.cabin = cabin
         self.passengers = passengers
         self.currency = currency
+        # Off for base fares alone (a ticket's fare calculation line, in NUC): the taxes
+        # were most of a leg's pricing.
+        self.taxes = taxes
         self._legs: dict[tuple[int, str], Price] = {}
 
     def leg(self, leg: Leg, name: str) -> Price:
@@ -101,7 +110,7 @@ class PriceBook:
             base=(adult_fare, _percent(adult_fare, brand.child_pct),
                   _percent(adult_fare, brand.infant_pct)),
             passengers=(pax.adults, pax.children, pax.infants),
-        )  # fmt: skip
+        ) if self.taxes else ()  # fmt: skip
         taxes_total = sum(tax.total for tax in taxes)
         return Price(
             name, adult, child, infant,
