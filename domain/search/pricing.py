@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from domain.reference import FareBrand, ReferenceData, TaxKind, half_even
 from domain.search.itineraries import Itinerary, Leg
 from domain.search.models import Passengers, PassengerType
-from domain.search.taxes import Tax, by_code, capped, leg_taxes
+from domain.search.taxes import Tax, TaxBook, by_code, capped
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +44,9 @@ class Price:
     taxes: tuple[Tax, ...] = ()
     # Carried rather than summed again from ``taxes`` at every join of a search.
     taxes_total: int = 0
+    # Some tax is charged at most so many times per direction of travel: a fare component
+    # of these legs must cap it. Most legs have none, and their taxes simply add up.
+    capped_taxes: bool = False
 
 
 def _percent(amount: int, pct: int) -> int:
@@ -85,7 +88,11 @@ class PriceBook:
         self.currency = currency
         # Off for base fares alone (a ticket's fare calculation line, in NUC): the taxes
         # were most of a leg's pricing.
-        self.taxes = taxes
+        self.taxes = (
+            TaxBook(ref, cabin=cabin, currency=currency,
+                    passengers=(passengers.adults, passengers.children, passengers.infants))
+            if taxes else None
+        )  # fmt: skip
         self._legs: dict[tuple[int, str], Price] = {}
 
     def leg(self, leg: Leg, name: str) -> Price:
@@ -104,13 +111,11 @@ class PriceBook:
         infant = ref.convert(_percent(adult_fare, brand.infant_pct), leg.currency, currency)
         carrier_currency = ref.carriers[leg.carrier][1]
         pax = self.passengers
-        taxes = leg_taxes(
-            ref, origin=leg.origin, destination=leg.destination, carrier=leg.carrier,
-            cabin=self.cabin, base_currency=leg.currency, currency=currency,
+        taxes = self.taxes.leg(
+            leg.origin, leg.destination, leg.carrier, base_currency=leg.currency,
             base=(adult_fare, _percent(adult_fare, brand.child_pct),
                   _percent(adult_fare, brand.infant_pct)),
-            passengers=(pax.adults, pax.children, pax.infants),
-        ) if self.taxes else ()  # fmt: skip
+        ) if self.taxes is not None else ()  # fmt: skip
         taxes_total = sum(tax.total for tax in taxes)
         return Price(
             name, adult, child, infant,
@@ -118,6 +123,7 @@ class PriceBook:
             ref.convert(brand.change_fee_minor, carrier_currency, currency),
             ref.convert(brand.cancellation_fee_minor, carrier_currency, currency),
             brand.refundable, brand.changeable, brand.checked_bags, taxes, taxes_total,
+            any(tax.max_per_slice is not None for tax in taxes),
         )  # fmt: skip
 
     def itinerary(self, itinerary: Itinerary, name: str) -> Price:
@@ -142,6 +148,7 @@ def _join(
         base + taxes_total, fee(p.change_fee for p in parts),
         fee(p.cancellation_fee for p in parts), all(p.refundable for p in parts),
         all(p.changeable for p in parts), min(p.checked_bags for p in parts), kept, taxes_total,
+        any(p.capped_taxes for p in parts),
     )  # fmt: skip
 
 
@@ -150,6 +157,9 @@ def fare_component(legs: Sequence[Price]) -> Price:
     taxes capped per direction of travel."""
     if len(legs) == 1:  # one leg carries each rule once: nothing to cap
         return legs[0]
+    if not any(p.capped_taxes for p in legs):
+        kept = tuple(tax for p in legs for tax in p.taxes)
+        return _join(legs, max, kept, sum(p.taxes_total for p in legs))
     kept = capped([p.taxes for p in legs])
     return _join(legs, max, kept, sum(tax.total for tax in kept))
 

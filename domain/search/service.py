@@ -82,6 +82,16 @@ class _Candidate:
     components: tuple[Price, ...]
 
 
+@dataclass(slots=True)
+class _PageParts:
+    """The parts the offers of a page share (places, carriers, tax lines): each is built
+    once per page, not once per segment or passenger type."""
+
+    places: dict[str, PlaceRef] = field(default_factory=dict)
+    carriers: dict[str, Carrier] = field(default_factory=dict)
+    tax_lines: dict[tuple[str, TaxKind, int], TaxLine] = field(default_factory=dict)
+
+
 @dataclass
 class SearchStats:
     searches: int = 0
@@ -390,7 +400,7 @@ class SearchService:
         candidate: _Candidate,
         now: datetime,
         codes: Mapping[int, Mapping[str, int]],
-        tax_lines: dict[tuple[str, TaxKind, int], TaxLine],
+        parts: _PageParts,
     ) -> Offer:
         currency = request.currency
         pax = request.passengers
@@ -401,14 +411,22 @@ class SearchService:
             return Money(amount_minor=amount, currency=currency)
 
         def place(code: str) -> PlaceRef:
-            a = ref.airports[code]
-            return PlaceRef(iata=a.iata, name=a.name, city=a.city, country=a.country)
+            found = parts.places.get(code)
+            if found is None:
+                a = ref.airports[code]
+                found = parts.places[code] = PlaceRef(
+                    iata=a.iata, name=a.name, city=a.city, country=a.country
+                )
+            return found
 
         def instant(moment: datetime, code: str) -> Instant:
             return Instant.of(moment, ref.airports[code].time_zone)
 
         def carrier(code: str) -> Carrier:
-            return Carrier(code=code, name=ref.carriers[code][0])
+            found = parts.carriers.get(code)
+            if found is None:
+                found = parts.carriers[code] = Carrier(code=code, name=ref.carriers[code][0])
+            return found
 
         # The itinerary's carrier sells partners' legs under its own code where it can.
         seller = candidate.itineraries[0].legs[0].carrier
@@ -454,10 +472,9 @@ class SearchService:
         names = ref.taxes.names
 
         def tax_line(code: str, kind: TaxKind, amount: int) -> TaxLine:
-            # The offers of a page share most of their tax lines: each is built once.
-            found = tax_lines.get((code, kind, amount))
+            found = parts.tax_lines.get((code, kind, amount))
             if found is None:
-                found = tax_lines[(code, kind, amount)] = TaxLine(
+                found = parts.tax_lines[(code, kind, amount)] = TaxLine(
                     code=code, name=names.get(code, code), kind=kind, amount=money(amount)
                 )
             return found
@@ -548,8 +565,8 @@ class SearchService:
         codes = await self.codeshares.of(
             ref, {leg.id for c in page for it in c.itineraries for leg in it.legs}
         )
-        tax_lines: dict[tuple[str, TaxKind, int], TaxLine] = {}
-        offers = [self._offer(request, ref, c, now, codes, tax_lines) for c in page]
+        parts = _PageParts()
+        offers = [self._offer(request, ref, c, now, codes, parts) for c in page]
         self.stats.durations.append(time.monotonic() - started)
         del self.stats.durations[:-1000]
         results = SearchResults.model_construct(

@@ -89,37 +89,68 @@ def applicable(
     return rules
 
 
-def leg_taxes(
-    ref: ReferenceData,
-    *,
-    origin: str,
-    destination: str,
-    carrier: str,
-    cabin: str,
-    base: tuple[int, int, int],
-    base_currency: str,
-    passengers: tuple[int, int, int],
-    currency: str,
-) -> tuple[Tax, ...]:
-    """The taxes of one leg, in ``currency``. ``base``: the adult, child and infant base
-    fares in ``base_currency``; ``passengers``: how many of each type travel."""
-    if not ref.taxes:
-        return ()
-    found = []
-    for rule in applicable(ref, origin, destination, carrier, cabin != "economy"):
-        if rule.percent_bp is not None:
-            each = [ref.convert(half_even(fare * rule.percent_bp, 10_000), base_currency,
-                                currency) for fare in base]  # fmt: skip
-        else:
-            amount = ref.convert(rule.amount_minor or 0, rule.currency or currency, currency)
-            each = [amount, amount, amount]
-        adult = each[0]
-        child = each[1] if rule.children else 0
-        infant = each[2] if rule.infants else 0
-        total = adult * passengers[0] + child * passengers[1] + infant * passengers[2]
-        found.append(Tax(rule.id, rule.code, rule.kind, adult, child, infant, total,
-                         rule.max_per_slice))  # fmt: skip
-    return tuple(found)
+def _charged(rule: TaxRule, each: Sequence[int], passengers: tuple[int, int, int]) -> Tax:
+    adult = each[0]
+    child = each[1] if rule.children else 0
+    infant = each[2] if rule.infants else 0
+    total = adult * passengers[0] + child * passengers[1] + infant * passengers[2]
+    return Tax(rule.id, rule.code, rule.kind, adult, child, infant, total, rule.max_per_slice)
+
+
+class TaxBook:
+    """The taxes of the legs of one search or booking: one cabin, selling currency and
+    passenger mix. A fixed amount is the same on every leg of a route and carrier, so it is
+    converted once per route; only a share of a fare is worked out leg by leg (taxes were
+    most of the cost of pricing a leg)."""
+
+    def __init__(
+        self, ref: ReferenceData, *, cabin: str, currency: str, passengers: tuple[int, int, int]
+    ) -> None:
+        self.ref = ref
+        self.premium = cabin != "economy"
+        self.currency = currency
+        self.passengers = passengers
+        # route and carrier -> its rules in order: a fixed rule already charged (a Tax),
+        # a share of the fare still a TaxRule; and whether every one is fixed.
+        self._routes: dict[tuple[str, str, str], tuple[tuple[Tax | TaxRule, ...], bool]] = {}
+
+    def _fixed(self, rule: TaxRule) -> Tax:
+        currency = self.currency
+        amount = self.ref.convert(rule.amount_minor or 0, rule.currency or currency, currency)
+        return _charged(rule, (amount, amount, amount), self.passengers)
+
+    def leg(
+        self,
+        origin: str,
+        destination: str,
+        carrier: str,
+        *,
+        base: tuple[int, int, int],
+        base_currency: str,
+    ) -> tuple[Tax, ...]:
+        """The taxes of one leg, in the selling currency. ``base``: the adult, child and
+        infant base fares in ``base_currency``."""
+        if not self.ref.taxes:
+            return ()
+        key = (origin, destination, carrier)
+        found = self._routes.get(key)
+        if found is None:
+            rules = applicable(self.ref, origin, destination, carrier, self.premium)
+            template = tuple(self._fixed(r) if r.percent_bp is None else r for r in rules)
+            found = self._routes[key] = (template, all(isinstance(t, Tax) for t in template))
+        template, all_fixed = found
+        if all_fixed:
+            return template  # type: ignore[return-value]  # every item is a Tax
+        ref, currency = self.ref, self.currency
+        return tuple(
+            item if isinstance(item, Tax) else _charged(
+                item,
+                [ref.convert(half_even(fare * (item.percent_bp or 0), 10_000), base_currency,
+                             currency) for fare in base],
+                self.passengers,
+            )
+            for item in template
+        )  # fmt: skip
 
 
 def capped(legs: Sequence[Sequence[Tax]]) -> tuple[Tax, ...]:
