@@ -38,6 +38,8 @@ class CodeshareCodes:
         self, ref: ReferenceData, flight_ids: Collection[int]
     ) -> Mapping[int, Mapping[str, int]]:
         """The codes of these flights; a flight without any maps to an empty mapping."""
+        if not flight_ids:
+            return {}
         if ref is not self._read_with or len(self._codes) > self.max_flights:
             self._read_with = ref
             self._codes = {}

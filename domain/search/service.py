@@ -562,8 +562,17 @@ class SearchService:
         if len(candidates) > request.limit:
             last = page[-1]
             next_cursor = self.cursors.sign({"s": search_hash, "k": [last.score, last.tiebreak]})
+        # Only a partner's leg can carry the seller's code: an offer flown by its seller
+        # alone (most of them) needs no lookup at all.
         codes = await self.codeshares.of(
-            ref, {leg.id for c in page for it in c.itineraries for leg in it.legs}
+            ref,
+            {
+                leg.id
+                for c in page
+                for it in c.itineraries
+                for leg in it.legs
+                if leg.carrier != c.itineraries[0].legs[0].carrier
+            },
         )
         parts = _PageParts()
         offers = [self._offer(request, ref, c, now, codes, parts) for c in page]
