@@ -32,10 +32,12 @@ def find_or_install_chromium() -> tuple[str | None, str]:
         return None, "Chromium is not installed and cannot be installed here (needs root + apt)"
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     try:
-        subprocess.run(["apt-get", "update", "-q"], check=True, env=env, timeout=600,
+        # Wait for another apt holding the lock rather than fail with status 100.
+        wait = ["-o", "DPkg::Lock::Timeout=600"]
+        subprocess.run(["apt-get", *wait, "update", "-q"], check=True, env=env, timeout=600,
                        capture_output=True)  # fmt: skip
-        subprocess.run(["apt-get", "install", "-y", "-q", "chromium"], check=True, env=env,
-                       timeout=900, capture_output=True)  # fmt: skip
+        subprocess.run(["apt-get", *wait, "install", "-y", "-q", "chromium"], check=True,
+                       env=env, timeout=900, capture_output=True)  # fmt: skip
     except (subprocess.SubprocessError, OSError) as exc:
         return None, f"installing Debian's chromium failed: {exc}"
     found = shutil.which("chromium")

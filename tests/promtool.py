@@ -15,10 +15,14 @@ def find_or_install_promtool() -> str:
     assert os.geteuid() == 0, missing
     assert shutil.which("apt-get"), missing
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-q"], check=True, env=env, timeout=600,
-                   capture_output=True)  # fmt: skip
-    subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", "prometheus"],
-                   check=True, env=env, timeout=900, capture_output=True)  # fmt: skip
+    # Another apt (the browser's install, an engineer's) may hold the lock: wait for it
+    # rather than fail with status 100.
+    wait = ["-o", "DPkg::Lock::Timeout=600"]
+    for argv in (["apt-get", *wait, "update", "-q"],
+                 ["apt-get", *wait, "install", "-y", "-q", "--no-install-recommends",
+                  "prometheus"]):  # fmt: skip
+        done = subprocess.run(argv, env=env, timeout=900, capture_output=True, text=True)
+        assert done.returncode == 0, f"{' '.join(argv)}: {done.stderr.strip()[-2000:]}"
     found = shutil.which("promtool")
     assert found, "apt-get installed prometheus but promtool is not on PATH"
     return found

@@ -43,7 +43,8 @@ def _check(markdown: str, mermaid_modules: str) -> dict[str, object]:
     script.write_text(SCRIPT.read_text())
     node = shutil.which("node") or "node"
     done = subprocess.run([node, str(script)], input=markdown, capture_output=True, text=True,
-                          timeout=120, check=True)  # fmt: skip
+                          timeout=120)  # fmt: skip
+    assert done.returncode == 0, f"the Mermaid check failed: {done.stderr.strip()[-2000:]}"
     result: dict[str, object] = json.loads(done.stdout)
     return result
 
